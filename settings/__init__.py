@@ -1,0 +1,27 @@
+"""admin2 settings, composed with django-split-settings.
+
+Order: every component (one per concern, one per plugin), then the environment chosen by
+``DJANGO_ENVIRONMENT`` (development by default), then an optional, untracked ``local.py``.
+"""
+
+from split_settings.tools import include, optional
+
+from settings.env import env_choice
+
+ENVIRONMENT = env_choice(
+    "DJANGO_ENVIRONMENT", ("development", "staging", "production", "test"), "development"
+)
+
+include(
+    "components/base.py",
+    "components/logging.py",
+    "components/database.py",
+    "components/cache.py",
+    "components/security.py",
+    "components/static_media.py",
+    "components/analytics.py",
+    "components/tasks.py",
+    f"environments/{ENVIRONMENT}.py",
+    optional("local.py"),
+    "components/validation.py",
+)

@@ -1,0 +1,15 @@
+"""Static and media files: collected into STATIC_ROOT, served by Nginx in the stacks."""
+
+from settings.env import env_path
+
+STATIC_URL = "/static/"
+MEDIA_URL = "/media/"
+STATIC_ROOT = env_path("DJANGO_STATIC_ROOT", VAR_DIR / "static")  # noqa: F821
+MEDIA_ROOT = env_path("DJANGO_MEDIA_ROOT", VAR_DIR / "media")  # noqa: F821
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Hashed names let Nginx cache them for a year; the manifest is written by collectstatic.
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"},
+}
+FILE_UPLOAD_PERMISSIONS = 0o640
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024

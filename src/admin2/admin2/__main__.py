@@ -1,0 +1,3 @@
+from admin2.cli import main
+
+main()

@@ -1,0 +1,23 @@
+from django.apps import apps
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+from admin2 import views
+
+urlpatterns = [
+    path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
+    path(settings.ADMIN2_URL, admin.site.urls),
+    path("", RedirectView.as_view(pattern_name="admin:index", permanent=False), name="root"),
+]
+
+# Plugins that ship pages expose ``<app>.urls``; the core mounts them under the admin URL
+# without naming them, so a switched-off plugin simply has no routes.
+for app_config in apps.get_app_configs():
+    prefix = getattr(app_config, "admin2_url_prefix", None)
+    if prefix:
+        urlpatterns.insert(
+            0, path(f"{settings.ADMIN2_URL}{prefix}", include(f"{app_config.name}.urls"))
+        )

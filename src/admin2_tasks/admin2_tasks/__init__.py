@@ -1,0 +1,1 @@
+"""admin2_tasks."""

@@ -1,0 +1,70 @@
+"""The direction of dependencies is a failing check, not a wish."""
+
+import ast
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.support.services import REPO, venv_tool
+
+SRC = REPO / "src"
+# Process entry points pick the settings module; nothing else under src/ reads the environment.
+ENV_READERS_ALLOWED = {SRC / "admin2" / "admin2" / "bootstrap.py"}
+
+
+def lint_imports(cwd: Path, pythonpath: str | None = None):
+    env = {"PATH": "/usr/bin:/bin"}
+    if pythonpath:
+        env["PYTHONPATH"] = pythonpath
+    return subprocess.run(
+        [venv_tool("lint-imports"), "--no-cache"], cwd=cwd, env=env, capture_output=True, text=True
+    )
+
+
+def test_import_contracts_hold():
+    result = lint_imports(REPO, str(REPO))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Contracts: 4 kept, 0 broken" in result.stdout
+
+
+@pytest.mark.slow
+def test_import_contracts_fail_when_the_core_imports_a_plugin(tmp_path):
+    for package in ("admin2", "admin2_analytics", "admin2_tasks"):
+        shutil.copytree(SRC / package / package, tmp_path / package)
+    shutil.copytree(REPO / "settings", tmp_path / "settings")
+    shutil.copytree(REPO / "tests", tmp_path / "tests", ignore=shutil.ignore_patterns("*.pyc"))
+    shutil.copy(REPO / ".importlinter", tmp_path / ".importlinter")
+    (tmp_path / "admin2" / "leak.py").write_text("import admin2_tasks  # noqa\n")
+    result = lint_imports(tmp_path, str(tmp_path))
+    assert result.returncode != 0
+    assert "The core imports no plugin BROKEN" in result.stdout
+    assert "admin2.leak -> admin2_tasks" in result.stdout
+
+
+def _reads_environment(tree: ast.AST) -> list[int]:
+    lines = []
+    for node in ast.walk(tree):
+        attribute = isinstance(node, ast.Attribute) and node.attr in {"environ", "getenv"}
+        if attribute and isinstance(node.value, ast.Name) and node.value.id == "os":
+            lines.append(node.lineno)
+        imported = isinstance(node, ast.ImportFrom) and node.module == "os"
+        if imported and any(alias.name in {"environ", "getenv"} for alias in node.names):
+            lines.append(node.lineno)
+    return lines
+
+
+def test_only_settings_read_the_environment():
+    offenders = []
+    for path in SRC.rglob("*.py"):
+        if path in ENV_READERS_ALLOWED or ("management" in path.parts and "tests" in path.parts):
+            continue
+        lines = _reads_environment(ast.parse(path.read_text(), str(path)))
+        offenders += [f"{path.relative_to(REPO)}:{line}" for line in lines]
+    assert offenders == [], "read configuration through settings/ instead"
+
+
+def test_the_scanner_would_see_an_environment_read():
+    assert _reads_environment(ast.parse("import os\nx = os.environ['A']\n")) == [2]
+    assert _reads_environment(ast.parse("from os import getenv\n")) == [1]

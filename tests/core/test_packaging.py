@@ -1,0 +1,37 @@
+import shutil
+import subprocess
+import zipfile
+
+import pytest
+
+from tests.support.services import REPO
+
+pytestmark = pytest.mark.slow
+
+
+def test_workspace_builds_three_wheels(tmp_path):
+    uv = shutil.which("uv")
+    argv = [uv] if uv else ["python3", "-m", "uv"]
+    result = subprocess.run(
+        [*argv, "build", "--all-packages", "--wheel", "--out-dir", str(tmp_path)],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    wheels = sorted(p.name.split("-")[0] for p in tmp_path.glob("*.whl"))
+    assert wheels == ["admin2", "admin2_analytics", "admin2_tasks"]
+    core = next(tmp_path.glob("admin2-*.whl"))
+    with zipfile.ZipFile(core) as wheel:
+        names = wheel.namelist()
+        entry_points = next(n for n in names if n.endswith("entry_points.txt"))
+        assert "admin2 = admin2.cli:main" in wheel.read(entry_points).decode()
+        assert any(n.endswith("templates/admin2/index.html") for n in names)
+        assert not any(n.startswith(("admin2_tasks/", "admin2_analytics/")) for n in names)
+
+
+def test_console_script_runs_django_commands():
+    result = subprocess.run(
+        [str(REPO / ".venv" / "bin" / "admin2"), "help", "migrate"],
+        cwd=REPO, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "Updates database schema" in result.stdout

@@ -1,0 +1,40 @@
+"""Plugins are composed in by their settings component and switched off by environment."""
+
+import pytest
+
+from tests.support.services import django_env, run_admin2
+
+pytestmark = pytest.mark.slow
+
+PRINT_APPS = "from django.conf import settings; print(' '.join(settings.INSTALLED_APPS))"
+
+
+def installed_apps(**env):
+    result = run_admin2("shell", "-c", PRINT_APPS, env=django_env(**env))
+    assert result.returncode == 0, result.stderr
+    return result.stdout.split()
+
+
+def test_both_plugins_are_on_by_default():
+    apps = installed_apps()
+    assert "admin2_analytics" in apps
+    assert "admin2_tasks" in apps
+
+
+def test_core_runs_with_both_plugins_off(tmp_path):
+    env = django_env(
+        ADMIN2_ANALYTICS_ENABLED="false",
+        ADMIN2_TASKS_ENABLED="false",
+        ADMIN2_VAR_DIR=str(tmp_path),
+    )
+    apps = run_admin2("shell", "-c", PRINT_APPS, env=env).stdout.split()
+    assert "admin2_analytics" not in apps and "admin2_tasks" not in apps
+    assert run_admin2("check", env=env).returncode == 0
+    migrate = run_admin2("migrate", "-v0", env=env)
+    assert migrate.returncode == 0, migrate.stderr
+
+
+def test_a_malformed_switch_names_the_variable():
+    result = run_admin2("check", env=django_env(ADMIN2_TASKS_ENABLED="perhaps"))
+    assert result.returncode != 0
+    assert "ADMIN2_TASKS_ENABLED: expected a boolean" in result.stderr

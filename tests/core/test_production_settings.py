@@ -1,0 +1,99 @@
+"""Production settings start only with a safe environment; checked in real child processes."""
+
+import secrets
+
+import pytest
+
+from tests.support.services import django_env, run_admin2
+
+pytestmark = pytest.mark.slow
+
+GOOD_KEY = secrets.token_urlsafe(64)
+
+
+def production_env(**overrides):
+    base = {
+        "DJANGO_ENVIRONMENT": "production",
+        "DJANGO_SECRET_KEY": GOOD_KEY,
+        "DJANGO_ALLOWED_HOSTS": "admin2.example.com",
+        "DJANGO_CSRF_TRUSTED_ORIGINS": "https://admin2.example.com",
+        "DJANGO_BEHIND_TLS_PROXY": "true",
+        "POSTGRES_HOST": "127.0.0.1",
+        "POSTGRES_DB": "admin2",
+        "POSTGRES_USER": "admin2",
+        "POSTGRES_PASSWORD": "x" * 20,
+        "REDIS_URL": "redis://127.0.0.1:6379/1",
+        "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
+        "CELERY_RESULT_BACKEND": "redis://127.0.0.1:6379/0",
+    }
+    base.update(overrides)
+    env = django_env(**base)
+    for name, value in overrides.items():
+        if value is None:
+            env.pop(name)
+    return env
+
+
+def test_check_deploy_passes_with_a_proper_environment():
+    result = run_admin2("check", "--deploy", "--fail-level", "WARNING", env=production_env())
+    assert result.returncode == 0, result.stderr + result.stdout
+
+
+def test_missing_secret_key_stops_start_up_naming_it():
+    result = run_admin2("check", env=production_env(DJANGO_SECRET_KEY=None))
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY: required environment variable is not set" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "django-insecure-admin2-development-key-do-not-use-in-production",
+        "change-me-" + "a1b2c3d4e5" * 6,
+        "short-key-123",
+        "a" * 80,
+    ],
+)
+def test_default_placeholder_or_weak_secret_key_is_refused(key):
+    result = run_admin2("check", env=production_env(DJANGO_SECRET_KEY=key))
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY" in result.stderr
+
+
+def test_secret_key_from_file_is_accepted(tmp_path):
+    key_file = tmp_path / "key"
+    key_file.write_text(GOOD_KEY)
+    env = production_env(DJANGO_SECRET_KEY=None, DJANGO_SECRET_KEY_FILE=str(key_file))
+    result = run_admin2("check", env=env)
+    assert result.returncode == 0, result.stderr
+
+
+def test_debug_on_is_refused():
+    result = run_admin2("check", env=production_env(DJANGO_DEBUG="true"))
+    assert result.returncode != 0
+    assert "DJANGO_DEBUG: must be false in production" in result.stderr
+
+
+def test_allowed_hosts_are_required():
+    result = run_admin2("check", env=production_env(DJANGO_ALLOWED_HOSTS=None))
+    assert result.returncode != 0
+    assert "DJANGO_ALLOWED_HOSTS: required" in result.stderr
+
+
+def test_sqlite_is_refused_in_production():
+    env = production_env(POSTGRES_HOST=None, POSTGRES_DB=None)
+    result = run_admin2("check", env=env)
+    assert result.returncode != 0
+    assert "production needs PostgreSQL" in result.stderr
+
+
+def test_malformed_variable_stops_start_up_naming_it():
+    result = run_admin2("check", env=production_env(POSTGRES_PORT="fifty"))
+    assert result.returncode != 0
+    assert "POSTGRES_PORT: expected an integer" in result.stderr
+
+
+def test_unknown_environment_is_refused():
+    result = run_admin2("check", env=django_env(DJANGO_ENVIRONMENT="prod"))
+    assert result.returncode != 0
+    assert "DJANGO_ENVIRONMENT: expected one of" in result.stderr
