@@ -1,0 +1,2 @@
+def register() -> None:
+    """Install the Celery background backend, readiness checks and admin links."""
