@@ -9,6 +9,7 @@ from tests.support.services import (
     ManagedProcess,
     django_env,
     free_port,
+    run_admin2,
     venv_tool,
     wait_until,
 )
@@ -80,12 +81,22 @@ def test_readyz_reports_database_down_when_postgres_is_unreachable(tmp_path):
     closed_port, web_port = free_port(), free_port()
     env = django_env(
         DJANGO_ENVIRONMENT="development",
+        DJANGO_DEBUG="false",  # the friendly pages replace Django's debug page
         POSTGRES_HOST="127.0.0.1",
         POSTGRES_PORT=str(closed_port),
         POSTGRES_CONNECT_TIMEOUT="1",
         ADMIN2_VAR_DIR=str(tmp_path),
+        DJANGO_STATIC_ROOT=str(tmp_path / "static"),
     )
-    argv = [venv_tool("gunicorn"), "--bind", f"127.0.0.1:{web_port}", "admin2.wsgi:application"]
+    collected = run_admin2("collectstatic", "--noinput", "-v0", env=env)
+    assert collected.returncode == 0, collected.stderr
+    argv = [
+        venv_tool("gunicorn"),
+        "--no-control-socket",
+        "--bind",
+        f"127.0.0.1:{web_port}",
+        "admin2.wsgi:application",
+    ]
     server = ManagedProcess(argv, env=env, cwd=REPO, log=tmp_path / "server.log")
     try:
         import urllib.error
@@ -105,5 +116,24 @@ def test_readyz_reports_database_down_when_postgres_is_unreachable(tmp_path):
         assert body["failed"] == ["database"]
         assert body["checks"]["database"]["status"] == "down"
         assert body["checks"]["cache"]["status"] == "up"
+
+        # A login needs the database: the admin answers with the friendly 503 page.
+        import http.cookiejar
+        import re
+        import urllib.parse
+
+        jar = http.cookiejar.CookieJar()
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+        login_url = f"http://127.0.0.1:{web_port}/admin/login/"
+        page = opener.open(login_url, timeout=10).read().decode()
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+        form = urllib.parse.urlencode(
+            {"csrfmiddlewaretoken": token, "username": "a", "password": "b"}
+        ).encode()
+        with pytest.raises(urllib.error.HTTPError) as failure:
+            opener.open(login_url, data=form, timeout=15)
+        assert failure.value.code == 503
+        assert failure.value.headers["Retry-After"] == "30"
+        assert "The database cannot be reached right now." in failure.value.read().decode()
     finally:
         server.stop()

@@ -5,7 +5,9 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import admin
 from django.urls import NoReverseMatch, reverse
+from django_otp import user_has_device
 
+from admin2.forms import Admin2LoginForm
 from admin2.registry import registry
 
 
@@ -13,6 +15,15 @@ class Admin2Site(admin.AdminSite):
     site_header = "admin2"
     index_title = "Administration"
     index_template = "admin2/index.html"
+    login_form = Admin2LoginForm
+    login_template = "admin2/login.html"
+
+    def has_permission(self, request) -> bool:
+        # A user with a second factor must have used it for this session.
+        user = request.user
+        if not super().has_permission(request):
+            return False
+        return not user_has_device(user) or user.is_verified()
 
     @property
     def site_title(self) -> str:  # type: ignore[override]

@@ -6,6 +6,8 @@ from django.views.generic import RedirectView
 
 from admin2 import views
 
+handler500 = "admin2.views.server_error"
+
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
