@@ -50,3 +50,13 @@ def test_each_response_carries_a_request_id(client):
     assert response["X-Request-ID"] == "abcdef12-req"
     generated = client.get("/healthz", headers={"X-Request-ID": "bad id with spaces"})
     assert len(generated["X-Request-ID"]) == 32
+
+
+def test_user_changelist_shows_a_thousand_rows_on_one_page(client, superuser, django_user_model):
+    django_user_model.objects.bulk_create(
+        [django_user_model(username=f"u{i:04d}") for i in range(999)]
+    )
+    client.force_login(superuser)
+    response = client.get("/admin/auth/user/?all=")
+    assert response.status_code == 200
+    assert response.content.count(b'class="action-select"') == 1000
