@@ -1,2 +1,17 @@
+"""The ClickHouse check in ``/readyz``: the engine answers ``SELECT 1`` within a short timeout."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from admin2.registry import registry
+
+
+def check_clickhouse() -> str:
+    from admin2_analytics import engine
+
+    return engine.ping(float(settings.CLICKHOUSE_PING_TIMEOUT))
+
+
 def register() -> None:
-    """Register the ClickHouse readiness check (filled in by the engine work)."""
+    registry.add_health_check("clickhouse", check_clickhouse)

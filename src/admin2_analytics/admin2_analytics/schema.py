@@ -1,0 +1,69 @@
+"""The schema browser's questions, answered through the seam from ClickHouse's ``system`` tables.
+
+These queries are written here, not by users, so they run through
+:func:`admin2_analytics.engine.run_trusted` (read-only, with limits, no guard: the guard keeps
+users away from ``system`` tables). Names arrive as bound parameters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from admin2_analytics.engine import QueryTag, run_trusted
+
+# Server bookkeeping databases that hold no warehouse data.
+HIDDEN_DATABASES = ("system", "information_schema", "INFORMATION_SCHEMA")
+
+
+@dataclass(frozen=True)
+class Table:
+    database: str
+    name: str
+    engine: str
+    total_rows: int | None
+    total_bytes: int | None
+    comment: str = ""
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    default_kind: str
+    default_expression: str
+    comment: str
+    position: int
+
+
+def _tag(tag: QueryTag | None) -> QueryTag:
+    return tag or QueryTag(source="web")
+
+
+def databases(*, tag: QueryTag | None = None) -> list[str]:
+    result = run_trusted(
+        "SELECT name FROM system.databases WHERE name NOT IN {hidden:Array(String)} ORDER BY name",
+        {"hidden": list(HIDDEN_DATABASES)},
+        tag=_tag(tag),
+    )
+    return [row[0] for row in result.rows]
+
+
+def tables(database: str, *, tag: QueryTag | None = None) -> list[Table]:
+    result = run_trusted(
+        "SELECT database, name, engine, total_rows, total_bytes, comment FROM system.tables "
+        "WHERE database = {database:String} AND NOT is_temporary ORDER BY name",
+        {"database": database},
+        tag=_tag(tag),
+    )
+    return [Table(*row) for row in result.rows]
+
+
+def columns(database: str, table: str, *, tag: QueryTag | None = None) -> list[Column]:
+    result = run_trusted(
+        "SELECT name, type, default_kind, default_expression, comment, position "
+        "FROM system.columns WHERE database = {database:String} AND table = {table:String} "
+        "ORDER BY position",
+        {"database": database, "table": table},
+        tag=_tag(tag),
+    )
+    return [Column(*row) for row in result.rows]

@@ -1,0 +1,60 @@
+"""Analytics fixtures: a real embedded ClickHouse engine (chDB) with the demo ``events`` table.
+
+``analytics_engine`` (function scope) points the settings at a session-wide chDB directory
+holding ``DEMO_ROWS`` deterministic demo rows and yields an :class:`EmbeddedEngine`. Tests
+that write must make their own engine (``fresh_engine``) rather than change the shared one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from django.test import override_settings
+
+DEMO_ROWS = 10_000
+
+
+@dataclass(frozen=True)
+class EmbeddedEngine:
+    path: Path  # the chDB data directory (CLICKHOUSE_EMBEDDED_PATH)
+    rows: int  # rows in the demo ``events`` table
+    table: str = "events"
+
+
+def _engine_settings(path: Path) -> dict:
+    return {
+        "CLICKHOUSE_HOST": "",
+        "CLICKHOUSE_DATABASE": "default",
+        "CLICKHOUSE_EMBEDDED_PATH": path,
+        "CLICKHOUSE_EMBEDDED_LOCK_TIMEOUT": 10.0,
+    }
+
+
+@pytest.fixture(scope="session")
+def _demo_engine(tmp_path_factory) -> EmbeddedEngine:
+    from admin2_analytics.demo_data import create_events
+
+    path = tmp_path_factory.mktemp("chdb") / "data"
+    with override_settings(**_engine_settings(path)):
+        rows = create_events(DEMO_ROWS)
+    assert rows == DEMO_ROWS
+    return EmbeddedEngine(path=path, rows=rows)
+
+
+@pytest.fixture
+def analytics_engine(settings, _demo_engine) -> EmbeddedEngine:
+    """The shared read-only demo engine, with the settings pointing at it."""
+    for name, value in _engine_settings(_demo_engine.path).items():
+        setattr(settings, name, value)
+    return _demo_engine
+
+
+@pytest.fixture
+def fresh_engine(settings, tmp_path) -> EmbeddedEngine:
+    """An empty engine of this test's own (for tests that write or hold the directory)."""
+    path = tmp_path / "chdb"
+    for name, value in _engine_settings(path).items():
+        setattr(settings, name, value)
+    return EmbeddedEngine(path=path, rows=0)
