@@ -1,4 +1,19 @@
-from django.urls import path  # noqa: F401
+"""Analytics pages; the core mounts them under the admin URL at ``analytics/``."""
+
+from django.urls import path
+
+from admin2_analytics.views import console, dashboards, home, queries, schema
 
 app_name = "analytics"
-urlpatterns: list = []
+urlpatterns = [
+    path("", home.index, name="index"),
+    path("schema/", schema.databases, name="schema"),
+    path("schema/<str:database>/", schema.tables, name="schema_tables"),
+    path("schema/<str:database>/<str:table>/", schema.columns, name="schema_columns"),
+    path("queries/<int:pk>/", queries.run, name="run"),
+    path("queries/<int:pk>/export/", queries.export, name="export"),
+    path("exports/<int:pk>/download/", queries.download, name="download"),
+    path("console/", console.console, name="console"),
+    path("dashboards/", dashboards.dashboard_list, name="dashboards"),
+    path("dashboards/<int:pk>/", dashboards.dashboard, name="dashboard"),
+]

@@ -1,0 +1,306 @@
+"""Exports of a saved query as CSV, TSV or JSON lines.
+
+Small exports stream straight to the browser: ``engine.stream`` yields the engine's own
+encoded bytes in chunks and the response passes them on, so memory stays flat whatever the
+row count. Large ones become an ``Export`` row and a background task (when the tasks plugin
+is on) that writes ``MEDIA_ROOT/exports/.<id>-<random>.part`` and renames it into place only
+once complete, so a half-written file is never offered for download. Finished files expire
+after ``ANALYTICS_EXPORT_TTL_HOURS``; the cleanup task deletes them with their rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import time
+import uuid
+from pathlib import Path
+
+from django.conf import settings
+from django.http import StreamingHttpResponse
+from django.utils import timezone
+from django.utils.text import slugify
+
+from admin2 import background
+from admin2_analytics import engine, history
+from admin2_analytics.errors import AnalyticsError, QueryFailed
+from admin2_analytics.models import Export
+from admin2_analytics.running import tag_for
+
+logger = logging.getLogger(__name__)
+
+EXPORT_TASK = "admin2_analytics.run_export"
+EXPORT_QUEUE = "exports"
+CONTENT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "tsv": "text/tab-separated-values; charset=utf-8",
+    "jsonl": "application/x-ndjson",
+}
+# CSV and TSV exports start with a header line of column names; JSON lines carry names inline.
+HEADER_LINES = {"csv": 1, "tsv": 1, "jsonl": 0}
+
+
+class RecordCounter:
+    """Counts records in an export stream chunk by chunk, without holding the stream.
+
+    TSV and JSON lines escape newlines inside values, so a record is a line. CSV may quote a
+    value with a raw newline in it: a newline ends a record only outside quotes, and since
+    quotes inside a quoted value are doubled, the quote count's parity tells which is which.
+    """
+
+    def __init__(self, fmt: str):
+        self.fmt = fmt
+        self.lines = 0
+        self.bytes = 0
+        self._in_quotes = False
+        self._last = b""
+
+    def feed(self, chunk: bytes) -> None:
+        if not chunk:
+            return
+        self.bytes += len(chunk)
+        self._last = chunk[-1:]
+        if self.fmt != "csv" or (not self._in_quotes and b'"' not in chunk):
+            self.lines += chunk.count(b"\n")
+            return
+        for index, piece in enumerate(chunk.split(b'"')):
+            if index:
+                self._in_quotes = not self._in_quotes
+            if not self._in_quotes:
+                self.lines += piece.count(b"\n")
+
+    @property
+    def records(self) -> int:
+        lines = self.lines + (1 if self._last not in (b"", b"\n") else 0)
+        return max(0, lines - HEADER_LINES.get(self.fmt, 0))
+
+
+def file_name(saved_query, fmt: str, when: dt.datetime | None = None) -> str:
+    stamp = timezone.localtime(when or timezone.now()).strftime("%Y%m%d-%H%M%S")
+    return f"{slugify(saved_query.name) or 'query'}-{stamp}.{fmt}"
+
+
+class _DownloadBody:
+    """The response body of a streamed export: passes the engine's chunks on, and records the
+    run in the history once, when the download ends, fails or is abandoned."""
+
+    def __init__(self, stream, record):
+        self._stream = stream
+        self._record = record
+        self._counter = RecordCounter(stream.fmt)
+        self._done = False
+
+    def __iter__(self):
+        try:
+            for chunk in self._stream:
+                self._counter.feed(chunk)
+                yield chunk
+        except Exception as exc:
+            # Headers are gone already: the client sees a cut download; history and log say why.
+            logger.exception("export stream broke off after %d bytes", self._counter.bytes)
+            self._finish(error=f"{type(exc).__name__}: {exc}")
+            raise
+        self._finish()
+
+    def close(self) -> None:
+        """Called by the server when the response ends, also on a client disconnect."""
+        self._finish(error="the download was interrupted" if not self._done else None)
+
+    def _finish(self, error: str | None = None) -> None:
+        self._stream.close()  # frees the engine (and the embedded engine's lease) at once
+        if self._done:
+            return
+        self._done = True
+        self._record(rows=None if error else self._counter.records, error=error)
+
+
+def streaming_response(saved_query, params: dict, fmt: str, *, user) -> StreamingHttpResponse:
+    """A download response streaming the export; raises AnalyticsError before any byte
+    (``engine.stream`` opens the engine and plans the query before it returns)."""
+    started_at, started = timezone.now(), time.perf_counter()
+
+    def record(rows=None, error=None):
+        history.record(
+            sql=saved_query.sql,
+            source="web",
+            user=user,
+            saved_query=saved_query,
+            params=params,
+            started_at=started_at,
+            duration_ms=(time.perf_counter() - started) * 1000,
+            row_count=rows,
+            error=error,
+        )
+
+    try:
+        stream = engine.stream(
+            saved_query.sql, params or None, tag=tag_for(user, "web", saved_query), fmt=fmt
+        )
+    except AnalyticsError as exc:
+        record(error=f"{type(exc).__name__}: {exc}")
+        raise
+    body = _DownloadBody(stream, record)
+    response = StreamingHttpResponse(body, content_type=CONTENT_TYPES[fmt])
+    response["Content-Disposition"] = f'attachment; filename="{file_name(saved_query, fmt)}"'
+    response["X-Accel-Buffering"] = "no"  # let Nginx pass chunks on instead of spooling
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def write_file(sql: str, params: dict, *, fmt: str, tag, final: Path) -> RecordCounter:
+    """Stream into a hidden ``.part`` file beside ``final`` and rename it into place only
+    when complete; on any failure the partial file is removed."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    partial = final.parent / f".{final.name}.{uuid.uuid4().hex[:8]}.part"
+    counter = RecordCounter(fmt)
+    try:
+        with (
+            open(partial, "wb") as handle,
+            engine.stream(sql, params or None, tag=tag, fmt=fmt) as stream,
+        ):
+            for chunk in stream:
+                counter.feed(chunk)
+                handle.write(chunk)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(partial, final)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return counter
+
+
+def exports_dir() -> Path:
+    return Path(settings.MEDIA_ROOT) / settings.ANALYTICS_EXPORT_DIR
+
+
+def ttl() -> dt.timedelta:
+    return dt.timedelta(hours=settings.ANALYTICS_EXPORT_TTL_HOURS)
+
+
+def queue_export(saved_query, raw_params: dict[str, str], fmt: str, *, user) -> Export:
+    """Create an Export row and hand it to the background worker.
+
+    If the broker cannot take the job, the row is kept, marked failed with the reason, and
+    ``background.BackgroundUnavailable`` propagates so the page can say so: nothing is lost
+    silently.
+    """
+    export = Export.objects.create(
+        saved_query=saved_query, params=raw_params, format=fmt, requested_by=user
+    )
+    try:
+        task_id = background.submit(
+            EXPORT_TASK, kwargs={"export_id": export.pk}, queue=EXPORT_QUEUE, user_id=user.pk
+        )
+    except background.BackgroundUnavailable as exc:
+        Export.objects.filter(pk=export.pk).update(
+            state=Export.State.FAILED,
+            error=f"could not queue the export: {exc}",
+            finished_at=timezone.now(),
+            expires_at=timezone.now() + ttl(),
+        )
+        raise
+    Export.objects.filter(pk=export.pk, task_id="").update(task_id=str(task_id or ""))
+    export.refresh_from_db()
+    return export
+
+
+def run_export(export_id: int) -> str:
+    """The body of the ``admin2_analytics.run_export`` task. Safe to run again: a finished
+    export is left alone, an interrupted one is redone from scratch."""
+    from admin2_analytics.forms import check_parameters
+
+    export = Export.objects.select_related("saved_query", "requested_by").filter(pk=export_id)
+    export = export.first()
+    if export is None:
+        return "gone"
+    if export.state == Export.State.DONE and export.file and stored_path(export.file.name).exists():
+        return "already done"
+    if export.state == Export.State.FAILED:
+        return "failed before"
+    query, user = export.saved_query, export.requested_by
+    if query is None:
+        return _fail(export, "the saved query was deleted")
+    if user is None or not user.is_active or not query.is_visible_to(user):
+        return _fail(export, "the requesting user may no longer see this saved query")
+    Export.objects.filter(pk=export.pk).update(state=Export.State.RUNNING, error="")
+    started_at, started = timezone.now(), time.perf_counter()
+    try:
+        params = check_parameters(query.sql, {**query.parameter_defaults, **export.params})
+    except Exception as exc:
+        return _fail(export, f"bad parameters: {'; '.join(getattr(exc, 'messages', [str(exc)]))}")
+    # Named after the row, not the clock: a re-run replaces the same file instead of
+    # leaving an orphan beside it.
+    name = file_name(query, export.format, export.created_at)
+    relative = f"{settings.ANALYTICS_EXPORT_DIR}/{export.pk}-{name}"
+    tag = tag_for(user, "task", query)
+    try:
+        counter = write_file(
+            query.sql, params, fmt=export.format, tag=tag, final=stored_path(relative)
+        )
+    except AnalyticsError as exc:
+        _record(query, params, user, started_at, started, error=exc)
+        return _fail(export, str(exc))
+    except Exception as exc:
+        failure = QueryFailed(f"the export failed unexpectedly ({type(exc).__name__})")
+        _record(query, params, user, started_at, started, error=failure)
+        _fail(export, str(failure))
+        raise
+    _record(query, params, user, started_at, started, rows=counter.records)
+    now = timezone.now()
+    Export.objects.filter(pk=export.pk).update(
+        state=Export.State.DONE,
+        file=relative,
+        size_bytes=counter.bytes,
+        row_count=counter.records,
+        finished_at=now,
+        expires_at=now + ttl(),
+        error="",
+    )
+    return f"{counter.records} rows"
+
+
+def cleanup_expired(now: dt.datetime | None = None) -> int:
+    """Delete expired exports (file and row) and leftover partial files; return the count."""
+    now = now or timezone.now()
+    removed = 0
+    for export in Export.objects.filter(expires_at__lte=now):
+        if export.file:
+            stored_path(export.file.name).unlink(missing_ok=True)
+        export.delete()
+        removed += 1
+    # A worker killed mid-write leaves a .part file; anything older than the TTL is abandoned.
+    directory = exports_dir()
+    if directory.is_dir():
+        cutoff = (now - ttl()).timestamp()
+        for partial in directory.glob(".*.part"):
+            if partial.stat().st_mtime < cutoff:
+                partial.unlink(missing_ok=True)
+    return removed
+
+
+def stored_path(relative: str) -> Path:
+    return Path(settings.MEDIA_ROOT) / relative
+
+
+def _fail(export: Export, message: str) -> str:
+    now = timezone.now()
+    Export.objects.filter(pk=export.pk).update(
+        state=Export.State.FAILED, error=message, finished_at=now, expires_at=now + ttl()
+    )
+    return f"failed: {message}"
+
+
+def _record(query, params, user, started_at, started, *, rows=None, error=None):
+    history.record(
+        sql=query.sql,
+        source="task",
+        user=user,
+        saved_query=query,
+        params=params,
+        started_at=started_at,
+        duration_ms=(time.perf_counter() - started) * 1000,
+        row_count=rows,
+        error=f"{type(error).__name__}: {error}" if error else None,
+    )

@@ -1,0 +1,312 @@
+"""Forms: saved query validation, the typed parameter form, the SQL console, reports."""
+
+from __future__ import annotations
+
+import re
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
+from admin2_analytics import introspect
+from admin2_analytics.errors import AnalyticsError, EngineUnavailable, ParameterError, QueryRefused
+from admin2_analytics.guard import check_sql
+from admin2_analytics.models import SavedQuery, ScheduledReport
+from admin2_analytics.parameters import coerce, find_parameters
+from admin2_analytics.running import tag_for
+
+NUMERIC_TYPE = re.compile(r"^(Nullable\()?(U?Int\d+|Float\d+|Decimal.*|BFloat16)\)?$")
+
+
+def parse_lines(text: str, what: str) -> dict[str, str]:
+    """``name=value`` per line into a dict; the value may be empty and may contain ``=``."""
+    values: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        name, sep, value = line.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise ValidationError(f"line {number}: write {what} as name=value, got {line!r}")
+        if name in values:
+            raise ValidationError(f"line {number}: {name} is given twice")
+        values[name] = value.strip()
+    return values
+
+
+def format_lines(values: dict) -> str:
+    return "\n".join(f"{name}={value}" for name, value in (values or {}).items())
+
+
+class NameValueLinesField(forms.CharField):
+    """A dict of text values edited as ``name=value`` lines."""
+
+    def __init__(self, *, what="values", **kwargs):
+        self.what = what
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("widget", forms.Textarea(attrs={"rows": 3, "cols": 60}))
+        super().__init__(strip=False, **kwargs)
+
+    def prepare_value(self, value):
+        return format_lines(value) if isinstance(value, dict) else value
+
+    def to_python(self, value):
+        if isinstance(value, dict):
+            return value
+        return parse_lines(value or "", self.what)
+
+
+class ColumnListField(forms.CharField):
+    """A list of column names edited as comma-separated text."""
+
+    def prepare_value(self, value):
+        return ", ".join(value) if isinstance(value, list) else value
+
+    def to_python(self, value):
+        if isinstance(value, list):
+            return value
+        return [name.strip() for name in (value or "").split(",") if name.strip()]
+
+
+def check_parameters(sql: str, values: dict[str, str], *, unknown_is_error: bool = True) -> dict:
+    """Coerce ``values`` for every placeholder of ``sql``; raise ValidationError listing all
+    problems (missing value, bad value, value for no placeholder). Returns the typed values."""
+    try:
+        parameters = find_parameters(sql)
+    except ParameterError as exc:
+        raise ValidationError(str(exc)) from exc
+    problems, typed = [], {}
+    for parameter in parameters:
+        if parameter.name not in values:
+            problems.append(f"{parameter.name} ({parameter.type}) needs a value")
+            continue
+        try:
+            typed[parameter.name] = coerce(parameter, values[parameter.name])
+        except ParameterError as exc:
+            problems.append(str(exc))
+    names = {parameter.name for parameter in parameters}
+    if unknown_is_error:
+        problems += [
+            f"{name}: the SQL has no placeholder {{{name}:…}}"
+            for name in values
+            if name not in names
+        ]
+    if problems:
+        raise ValidationError(problems)
+    return typed
+
+
+class SavedQueryForm(forms.ModelForm):
+    parameter_defaults = NameValueLinesField(
+        what="defaults",
+        label="Parameter defaults",
+        help_text="One per line: name=value, for every {name:Type} placeholder in the SQL.",
+    )
+    chart_y = ColumnListField(
+        required=False,
+        label="Chart y columns",
+        help_text="Numeric result columns, separated by commas.",
+    )
+
+    class Meta:
+        model = SavedQuery
+        fields = [
+            "name",
+            "description",
+            "sql",
+            "parameter_defaults",
+            "shared",
+            "cache_ttl_seconds",
+            "chart_kind",
+            "chart_x",
+            "chart_y",
+        ]
+        widgets = {"sql": forms.Textarea(attrs={"rows": 12, "cols": 90, "class": "analytics-sql"})}
+
+    def __init__(self, *args, user=None, **kwargs):
+        self.user = user
+        super().__init__(*args, **kwargs)
+
+    def clean(self):
+        cleaned = super().clean()
+        sql = cleaned.get("sql")
+        defaults = cleaned.get("parameter_defaults")
+        if not sql or defaults is None:
+            return cleaned
+        try:
+            check_sql(sql)
+        except QueryRefused as exc:
+            self.add_error("sql", str(exc))
+            return cleaned
+        try:
+            typed = check_parameters(sql, defaults)
+        except ValidationError as exc:
+            self.add_error("parameter_defaults", exc)
+            return cleaned
+        self._check_chart(cleaned, sql, typed)
+        return cleaned
+
+    def _check_chart(self, cleaned, sql, typed):
+        kind, x, ys = cleaned.get("chart_kind"), cleaned.get("chart_x", ""), cleaned.get("chart_y")
+        if kind in (None, SavedQuery.ChartKind.NONE):
+            return
+        if not x:
+            self.add_error("chart_x", "A chart needs an x column.")
+        if not ys:
+            self.add_error("chart_y", "A chart needs at least one y column.")
+        if x and x in (ys or []):
+            self.add_error("chart_y", f"{x} is already the x column.")
+        if not x or not ys or self.errors:
+            return
+        try:
+            described = introspect.result_columns(
+                sql, typed, tag=tag_for(self.user, "web", self.instance)
+            )
+        except EngineUnavailable:
+            return  # cannot check columns now; the run page explains a mismatch later
+        except AnalyticsError as exc:
+            self.add_error("sql", f"ClickHouse cannot run this query: {exc}")
+            return
+        for name in [x, *ys]:
+            if name not in described:
+                known = ", ".join(described) or "none"
+                field = "chart_x" if name == x else "chart_y"
+                self.add_error(field, f"The result has no column {name} (columns: {known}).")
+        for name in ys:
+            if name in described and not NUMERIC_TYPE.match(described[name]):
+                self.add_error("chart_y", f"{name} is {described[name]}, not a number.")
+
+
+def parameter_widget(parameter) -> forms.Widget:
+    """A browser input that fits the placeholder's ClickHouse type."""
+    kind = parameter.input_kind
+    if kind == "date":
+        return forms.DateInput(attrs={"type": "date"})
+    if kind == "datetime":
+        return forms.DateTimeInput(attrs={"type": "datetime-local", "step": "1"})
+    if kind == "integer":
+        attrs = {"type": "number", "step": "1"}
+        if parameter.base_type.startswith("U"):
+            attrs["min"] = "0"
+        return forms.TextInput(attrs=attrs)
+    if kind == "number":
+        return forms.TextInput(attrs={"type": "number", "step": "any"})
+    if kind == "boolean":
+        return forms.Select(choices=[("true", "true"), ("false", "false")])
+    if kind == "list":
+        return forms.TextInput(attrs={"size": 40, "placeholder": "a, b, c"})
+    return forms.TextInput(attrs={"size": 40})
+
+
+class ParameterForm(forms.Form):
+    """One typed input per ``{name:Type}`` placeholder; values stay text until coercion."""
+
+    def __init__(self, parameters, defaults: dict[str, str], data=None):
+        super().__init__(data=data)
+        self.parameters = {parameter.name: parameter for parameter in parameters}
+        for parameter in parameters:
+            self.fields[parameter.name] = forms.CharField(
+                label=parameter.name,
+                required=False,
+                strip=False,
+                initial=defaults.get(parameter.name, ""),
+                help_text=parameter.type,
+                widget=parameter_widget(parameter),
+            )
+        self.typed: dict = {}
+
+    def clean(self):
+        cleaned = super().clean()
+        for name, parameter in self.parameters.items():
+            raw = cleaned.get(name, "")
+            try:
+                self.typed[name] = coerce(parameter, raw)
+            except ParameterError as exc:
+                self.add_error(name, str(exc))
+        return cleaned
+
+    def raw_values(self) -> dict[str, str]:
+        return {name: self.cleaned_data.get(name, "") for name in self.parameters}
+
+
+class ConsoleForm(forms.Form):
+    sql = forms.CharField(
+        label="SQL",
+        strip=True,
+        widget=forms.Textarea(attrs={"rows": 10, "cols": 100, "class": "analytics-sql"}),
+    )
+    params = NameValueLinesField(
+        what="parameters",
+        label="Parameters",
+        help_text="For {name:Type} placeholders: one name=value per line.",
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        sql = cleaned.get("sql")
+        if not sql or cleaned.get("params") is None:
+            return cleaned
+        try:
+            check_sql(sql)
+        except QueryRefused as exc:
+            self.add_error("sql", str(exc))
+            return cleaned
+        try:
+            self.typed = check_parameters(sql, cleaned["params"])
+        except ValidationError as exc:
+            self.add_error("params", exc)
+        return cleaned
+
+
+class ScheduledReportForm(forms.ModelForm):
+    params = NameValueLinesField(
+        what="parameters",
+        label="Parameters",
+        help_text="name=value per line; placeholders left out use the saved query's defaults.",
+    )
+
+    class Meta:
+        model = ScheduledReport
+        fields = [
+            "name",
+            "saved_query",
+            "params",
+            "format",
+            "every",
+            "interval",
+            "at_time",
+            "recipients",
+            "store_to_media",
+            "enabled",
+        ]
+        widgets = {"recipients": forms.Textarea(attrs={"rows": 3, "cols": 60})}
+
+    def clean_recipients(self):
+        text = self.cleaned_data.get("recipients", "")
+        raw = text.replace(",", "\n").replace(";", "\n")
+        addresses = [address.strip() for address in raw.splitlines() if address.strip()]
+        for address in addresses:
+            try:
+                validate_email(address)
+            except ValidationError:
+                raise ValidationError(f"{address!r} is not an e-mail address") from None
+        return "\n".join(addresses)
+
+    def clean(self):
+        cleaned = super().clean()
+        every = cleaned.get("every")
+        if every == ScheduledReport.Every.DAILY and not cleaned.get("at_time"):
+            self.add_error("at_time", "A daily report needs a time of day.")
+        if every in (ScheduledReport.Every.MINUTES, ScheduledReport.Every.HOURS) and not (
+            cleaned.get("interval") or 0
+        ):
+            self.add_error("interval", "The interval must be at least 1.")
+        if not cleaned.get("recipients") and not cleaned.get("store_to_media"):
+            self.add_error("recipients", "Give recipients, store to media, or both.")
+        saved_query, params = cleaned.get("saved_query"), cleaned.get("params")
+        if saved_query is not None and params is not None:
+            try:
+                check_parameters(saved_query.sql, {**saved_query.parameter_defaults, **params})
+            except ValidationError as exc:
+                self.add_error("params", exc)
+        return cleaned

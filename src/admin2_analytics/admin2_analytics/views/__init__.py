@@ -1,0 +1,1 @@
+"""The analytics pages, mounted under the admin URL by the core (``analytics/``)."""
