@@ -1,0 +1,45 @@
+"""The Celery application: ``celery -A admin2_tasks worker|beat`` finds ``app`` here.
+
+Configuration comes from Django settings (``CELERY_*``, see settings/components/tasks.py);
+tasks come from every installed app's ``tasks`` module, so a plugin that is switched off
+contributes none. This module never imports another plugin.
+"""
+
+from __future__ import annotations
+
+from admin2.bootstrap import configure
+
+# Before Celery is created: its Django fix-up looks for DJANGO_SETTINGS_MODULE at creation.
+configure()
+
+from celery import Celery  # noqa: E402
+from kombu import Exchange  # noqa: E402
+from kombu import Queue as KombuQueue  # noqa: E402
+
+from admin2_tasks.queues import ALL_QUEUES, Queue  # noqa: E402
+
+
+def _queue_defaults() -> dict:
+    return {
+        "task_default_queue": Queue.DEFAULT.value,
+        "task_default_exchange": Queue.DEFAULT.value,
+        "task_default_routing_key": Queue.DEFAULT.value,
+        "task_queues": [
+            KombuQueue(name, Exchange(name, type="direct"), routing_key=name)
+            for name in ALL_QUEUES
+        ],
+    }
+
+
+def create_app(main: str = "admin2", *, set_as_current: bool = True, **overrides) -> Celery:
+    """Build an application from the Django settings; ``overrides`` win (tests only)."""
+    celery_app = Celery(main, set_as_current=set_as_current)
+    celery_app.config_from_object("django.conf:settings", namespace="CELERY")
+    celery_app.add_defaults(_queue_defaults)
+    if overrides:
+        celery_app.conf.update(overrides)
+    celery_app.autodiscover_tasks()
+    return celery_app
+
+
+app = create_app()

@@ -1,0 +1,51 @@
+"""Soft and hard time limits for the eventlet pool, which ignores Celery's own.
+
+In a green worker each task runs in its own green thread; an ``eventlet.Timeout`` raises in
+that thread the next time it waits on I/O, which is where admin2's tasks spend their time.
+The soft limit raises SoftTimeLimitExceeded (the task may clean up), the hard limit
+TimeLimitExceeded. A task stuck in pure computation never yields and is not interrupted:
+such work belongs on a prefork worker (see docs/tasks.md).
+"""
+
+from __future__ import annotations
+
+import sys
+
+from celery import signals
+from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
+
+_timers: dict[str, list] = {}
+
+
+def _eventlet_patched() -> bool:
+    patcher = sys.modules.get("eventlet.patcher")
+    return bool(patcher and patcher.is_monkey_patched("socket"))
+
+
+def _limits(task) -> tuple[float | None, float | None]:
+    hard, soft = task.request.timelimit or (None, None)
+    conf = task.app.conf
+    hard = hard or task.time_limit or conf.task_time_limit
+    soft = soft or task.soft_time_limit or conf.task_soft_time_limit
+    return soft, hard
+
+
+@signals.task_prerun.connect(weak=False)
+def start_limits(sender=None, task_id=None, task=None, **_):
+    if not _eventlet_patched() or task is None or task.request.is_eager:
+        return
+    import eventlet
+
+    soft, hard = _limits(task)
+    timers = []
+    if soft:
+        timers.append(eventlet.Timeout(soft, SoftTimeLimitExceeded(f"soft time limit ({soft:g}s)")))
+    if hard:
+        timers.append(eventlet.Timeout(hard, TimeLimitExceeded(f"hard time limit ({hard:g}s)")))
+    _timers[task_id] = timers
+
+
+@signals.task_postrun.connect(weak=False)
+def cancel_limits(sender=None, task_id=None, **_):
+    for timer in _timers.pop(task_id, []):
+        timer.cancel()
