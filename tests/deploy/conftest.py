@@ -1,0 +1,189 @@
+"""A throwaway "production server" on this machine for the deploy tests.
+
+Real parts: OpenSSH's sshd on 127.0.0.1, git repositories (origin, the laptop's clone, the
+server's clone at DEPLOY_PATH), deploy/deploy.sh and the release script it ships over SSH,
+curl against a loopback HTTP server standing where Nginx would be. The one stand-in is the
+`docker` executable (tests/deploy/standin_docker.py): no Docker engine exists here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from tests.support.services import REPO, require_binary
+from tests.support.sshd import SshServer
+
+SERVER_NAME = "admin2.example.com"
+GIT_IDENTITY = {
+    "GIT_AUTHOR_NAME": "Deploy Test",
+    "GIT_AUTHOR_EMAIL": "deploy-test@example.com",
+    "GIT_COMMITTER_NAME": "Deploy Test",
+    "GIT_COMMITTER_EMAIL": "deploy-test@example.com",
+}
+
+
+def git(cwd: Path, *args: str) -> str:
+    result = subprocess.run(
+        ["git", *args],
+        cwd=cwd,
+        env={**os.environ, **GIT_IDENTITY},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, f"git {' '.join(args)}: {result.stderr}"
+    return result.stdout.strip()
+
+
+class _NginxStandIn(BaseHTTPRequestHandler):
+    """Answers /healthz and /readyz like the proxied app, only for the configured host."""
+
+    def do_GET(self):
+        ok = self.path in ("/healthz", "/readyz") and self.headers.get("Host") == SERVER_NAME
+        self.send_response(200 if ok else 400)
+        self.end_headers()
+        self.wfile.write(b"ok\n" if ok else b"bad request\n")
+
+    def log_message(self, *args):
+        pass
+
+
+@dataclass
+class DeployWorld:
+    root: Path
+    sshd: SshServer
+    laptop: Path
+    server: Path
+    standin_state: Path
+    bin_dir: Path
+    commits: list[str] = field(default_factory=list)
+
+    def commit(self, message: str, *, push: bool = True) -> str:
+        (self.laptop / "release.txt").write_text(message + "\n")
+        git(self.laptop, "add", "release.txt")
+        git(self.laptop, "commit", "-q", "-m", message)
+        if push:
+            git(self.laptop, "push", "-q", "origin", "HEAD:main")
+        sha = git(self.laptop, "rev-parse", "HEAD")
+        self.commits.append(sha)
+        return sha
+
+    def env(self, **overrides: str) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("DEPLOY_")}
+        env.update(
+            {
+                "DEPLOY_HOST": "127.0.0.1",
+                "DEPLOY_PORT": str(self.sshd.port),
+                "DEPLOY_USER": self.sshd.user,
+                "DEPLOY_PATH": str(self.server),
+                "DEPLOY_SSH_OPTS": " ".join(self.sshd.client_options()),
+                # environment variables do not cross SSH: the stand-in docker is put first
+                # on the server's PATH this way
+                "DEPLOY_REMOTE_PATH_PREFIX": str(self.bin_dir),
+                "DEPLOY_ENV_FILE": str(self.root / "no-deploy.env"),
+                "DEPLOY_HEALTH_TIMEOUT": "20",
+                "DEPLOY_LOCK_TIMEOUT": "5",
+            }
+        )
+        env.update(overrides)
+        return env
+
+    def deploy(self, *args: str, **env: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [str(REPO / "deploy" / "deploy.sh"), *(args or ("deploy",))],
+            cwd=self.laptop,
+            env=self.env(**env),
+            capture_output=True,
+            text=True,
+            timeout=90,
+            check=False,
+        )
+
+    def calls(self) -> list[dict]:
+        log = self.standin_state / "calls.jsonl"
+        if not log.exists():
+            return []
+        return [json.loads(line) for line in log.read_text().splitlines()]
+
+    def containers(self) -> list[dict]:
+        state = json.loads((self.standin_state / "state.json").read_text())
+        return state["containers"]
+
+    def images(self) -> list[str]:
+        return json.loads((self.standin_state / "state.json").read_text())["images"]
+
+    def state(self, name: str) -> str:
+        path = self.server / ".deploy" / name
+        return path.read_text().strip() if path.exists() else ""
+
+    def server_head(self) -> str:
+        return git(self.server, "rev-parse", "HEAD")
+
+    def mark_unhealthy(self, tag: str | None) -> None:
+        flag = self.standin_state / "unhealthy-tag"
+        if tag is None:
+            flag.unlink(missing_ok=True)
+        else:
+            flag.write_text(tag)
+
+
+@pytest.fixture(scope="module")
+def sshd(tmp_path_factory):
+    require_binary("git", "Debian package git")
+    require_binary("curl", "Debian package curl")
+    require_binary("flock", "Debian package util-linux")
+    server = SshServer(tmp_path_factory.mktemp("sshd")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def nginx_standin():
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _NginxStandIn)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield httpd.server_address[1]
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture
+def world(tmp_path, sshd, nginx_standin) -> DeployWorld:
+    origin = tmp_path / "origin.git"
+    laptop = tmp_path / "laptop"
+    server = tmp_path / "srv-admin2"
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(origin))
+    git(tmp_path, "clone", "-q", str(origin), str(laptop))
+    git(laptop, "checkout", "-q", "-b", "main")
+    (laptop / "containers").mkdir()
+    (laptop / "containers" / "docker-compose.production.yml").write_text("services: {}\n")
+    (laptop / ".gitignore").write_text("containers/.env.*\n")
+    git(laptop, "add", ".")
+    git(laptop, "commit", "-q", "-m", "initial")
+    git(laptop, "push", "-q", "origin", "main")
+    git(tmp_path, "clone", "-q", str(origin), str(server))
+    (server / "containers" / ".env.production").write_text(
+        f"PORT_NGINX={nginx_standin}\nDJANGO_ALLOWED_HOSTS={SERVER_NAME},www.{SERVER_NAME}\n"
+    )
+    state = tmp_path / "standin-docker"
+    state.mkdir()
+    bin_dir = tmp_path / "server-bin"
+    bin_dir.mkdir()
+    docker = bin_dir / "docker"
+    docker.write_text(
+        "#!/bin/sh\n"
+        "# stand-in for the Docker CLI (no Docker engine on this machine)\n"
+        f"STANDIN_DOCKER_STATE={state} exec {sys.executable} "
+        f'{Path(__file__).parent / "standin_docker.py"} "$@"\n'
+    )
+    docker.chmod(0o755)
+    return DeployWorld(tmp_path, sshd, laptop, server, state, bin_dir)
