@@ -22,7 +22,7 @@ def register() -> None:
             "analytics: clean up expired exports",
             "admin2_analytics.cleanup_expired_exports",
             every_seconds=3600,
-            queue="exports",
+            queue="default",
         )
     )
     registry.add_periodic_job(
@@ -30,7 +30,7 @@ def register() -> None:
             "analytics: dispatch due reports",
             "admin2_analytics.dispatch_due_reports",
             every_seconds=60,
-            queue="exports",
+            queue="reports",
         )
     )
     registry.add_demo_step(DemoStep("analytics demo data", _demo_data, order=50))
