@@ -57,7 +57,8 @@ QUERIES = [
         "name": TOP_USERS,
         "description": "The users who spent the most, with their number of purchases.",
         "sql": (
-            "SELECT user_id, sum(revenue) AS revenue, countIf(event_type = 'purchase') AS purchases\n"
+            "SELECT user_id, sum(revenue) AS revenue,\n"
+            "       countIf(event_type = 'purchase') AS purchases\n"
             "FROM events\n"
             "GROUP BY user_id\n"
             "ORDER BY revenue DESC, user_id\n"
