@@ -40,8 +40,8 @@ if ADMIN2_TASKS_ENABLED:
     # A task may run this long before SoftTimeLimitExceeded is raised in it, then the hard
     # limit ends it. The eventlet pool ignores Celery's limits; admin2_tasks.green_limits
     # enforces them there.
-    CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 600, minimum=1)
-    CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 660, minimum=1)
+    CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 900, minimum=1)
+    CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 960, minimum=1)
     # Redis hands an unacknowledged message to another worker after this many seconds: it
     # must outlast the longest task (and any retry countdown), or a slow task runs twice.
     _VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 1800, minimum=1)

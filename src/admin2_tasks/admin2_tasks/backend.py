@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import logging
 
-from admin2.background import BackgroundUnavailable
 from celery import Celery
 from kombu.exceptions import KombuError
 from kombu.utils.uuid import uuid
 
+from admin2.background import BackgroundUnavailable
 from admin2_tasks.models import TaskRun
 from admin2_tasks.tracking import RETRY_OF_HEADER, USER_HEADER, _create_or_update, summarize
 
@@ -60,9 +60,13 @@ class CeleryBackend:
                 ignore_result=True,
             )
         except (KombuError, OSError) as exc:
-            reason = f"the broker {self.broker_label()} did not take it ({type(exc).__name__}: {exc})"
+            reason = (
+                f"the broker {self.broker_label()} did not take it ({type(exc).__name__}: {exc})"
+            )
             logger.error("task %s not queued: %s", task_name, reason)
-            self._record_not_queued(task_id, task_name, args, kwargs, queue, user_id, retry_of, reason)
+            self._record_not_queued(
+                task_id, task_name, args, kwargs, queue, user_id, retry_of, reason
+            )
             raise BackgroundUnavailable(f"{task_name} was not queued: {reason}") from exc
         return task_id
 

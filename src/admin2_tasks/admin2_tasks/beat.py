@@ -14,7 +14,6 @@ class RegistryScheduler(PersistentScheduler):
 
         django.setup()  # idempotent; the registry is filled by the apps' ready()
         from admin2.registry import registry
-
         from admin2_tasks.schedule import build_beat_schedule
 
         # Replacing the configured schedule makes the shelve drop jobs no plugin registers.

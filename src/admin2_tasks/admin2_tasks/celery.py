@@ -25,8 +25,7 @@ def _queue_defaults() -> dict:
         "task_default_exchange": Queue.DEFAULT.value,
         "task_default_routing_key": Queue.DEFAULT.value,
         "task_queues": [
-            KombuQueue(name, Exchange(name, type="direct"), routing_key=name)
-            for name in ALL_QUEUES
+            KombuQueue(name, Exchange(name, type="direct"), routing_key=name) for name in ALL_QUEUES
         ],
     }
 

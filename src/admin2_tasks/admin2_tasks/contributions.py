@@ -8,11 +8,11 @@ from pathlib import Path
 def register() -> None:
     """Install the Celery background backend, readiness checks, admin links, periodic jobs
     and the demo worker."""
-    from admin2 import background
-    from admin2.registry import AdminLink, DemoProcess, DemoStep, PeriodicJob, registry
     from django.conf import settings
     from django.core.exceptions import ImproperlyConfigured
 
+    from admin2 import background
+    from admin2.registry import AdminLink, DemoProcess, DemoStep, PeriodicJob, registry
     from admin2_tasks import demo, green_limits, readiness, tracking  # noqa: F401 (signals)
     from admin2_tasks.backend import CeleryBackend
     from admin2_tasks.celery import app
@@ -51,7 +51,9 @@ def _ensure_embedded_directories(settings) -> None:
     """Beat files always, the embedded broker's folders and results when they are in use."""
     folders = [Path(settings.ADMIN2_TASKS_DIR)]
     options = settings.CELERY_BROKER_TRANSPORT_OPTIONS
-    folders += [Path(options[key]) for key in ("data_folder_in", "control_folder") if key in options]
+    folders += [
+        Path(options[key]) for key in ("data_folder_in", "control_folder") if key in options
+    ]
     if settings.CELERY_RESULT_BACKEND.startswith("file://"):
         folders.append(Path(settings.CELERY_RESULT_BACKEND.removeprefix("file://")))
     for folder in folders:

@@ -16,7 +16,6 @@ def worker_argv() -> list[str]:
 
 def queue_round_trip(stdout) -> None:
     from admin2 import background
-
     from admin2_tasks.tasks import ROUND_TRIP
 
     task_id = background.submit(ROUND_TRIP)

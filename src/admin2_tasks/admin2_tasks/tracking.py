@@ -44,6 +44,13 @@ def _short(value) -> str:
     return text if len(text) <= 80 else text[:79] + "…"
 
 
+def describe(exc: BaseException) -> str:
+    # Some Celery exceptions print as their repr; the message alone reads better.
+    args = getattr(exc, "args", ())
+    message = args[0] if len(args) == 1 and isinstance(args[0], str) else str(exc)
+    return f"{type(exc).__name__}: {message}"
+
+
 def _safely(handler):
     @functools.wraps(handler)
     def wrapper(*args, **kwargs):
@@ -150,7 +157,7 @@ def record_failure(sender=None, task_id=None, exception=None, einfo=None, **_):
         return
     _attempt(task_id, sender.request.retries or 0).update(
         state=TaskRun.State.FAILURE,
-        error=f"{type(exception).__name__}: {exception}"[:RESULT_LENGTH],
+        error=describe(exception)[:RESULT_LENGTH],
         traceback=getattr(einfo, "traceback", "") or "",
         **_finish_fields(task_id),
     )

@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,42 +14,87 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='WorkerHeartbeat',
+            name="WorkerHeartbeat",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('worker', models.CharField(max_length=255, unique=True)),
-                ('last_seen', models.DateTimeField()),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("worker", models.CharField(max_length=255, unique=True)),
+                ("last_seen", models.DateTimeField()),
             ],
             options={
-                'ordering': ['worker'],
+                "ordering": ["worker"],
             },
         ),
         migrations.CreateModel(
-            name='TaskRun',
+            name="TaskRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('task_id', models.CharField(max_length=255, unique=True)),
-                ('name', models.CharField(db_index=True, max_length=255)),
-                ('queue', models.CharField(blank=True, max_length=100)),
-                ('args', models.JSONField(blank=True, default=list)),
-                ('kwargs', models.JSONField(blank=True, default=dict)),
-                ('args_summary', models.CharField(blank=True, max_length=300)),
-                ('state', models.CharField(choices=[('QUEUED', 'queued'), ('NOT_QUEUED', 'not queued (broker unavailable)'), ('STARTED', 'running'), ('RETRY', 'waiting to retry'), ('SUCCESS', 'succeeded'), ('FAILURE', 'failed'), ('REVOKED', 'revoked')], db_index=True, max_length=12)),
-                ('retries', models.PositiveIntegerField(default=0)),
-                ('queued_at', models.DateTimeField(blank=True, db_index=True, null=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('runtime', models.FloatField(blank=True, help_text='seconds', null=True)),
-                ('worker', models.CharField(blank=True, max_length=255)),
-                ('result', models.TextField(blank=True)),
-                ('error', models.TextField(blank=True)),
-                ('traceback', models.TextField(blank=True)),
-                ('retry_of', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='retried_as', to='tasks.taskrun')),
-                ('submitted_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("task_id", models.CharField(max_length=255, unique=True)),
+                ("name", models.CharField(db_index=True, max_length=255)),
+                ("queue", models.CharField(blank=True, max_length=100)),
+                ("args", models.JSONField(blank=True, default=list)),
+                ("kwargs", models.JSONField(blank=True, default=dict)),
+                ("args_summary", models.CharField(blank=True, max_length=300)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("QUEUED", "queued"),
+                            ("NOT_QUEUED", "not queued (broker unavailable)"),
+                            ("STARTED", "running"),
+                            ("RETRY", "waiting to retry"),
+                            ("SUCCESS", "succeeded"),
+                            ("FAILURE", "failed"),
+                            ("REVOKED", "revoked"),
+                        ],
+                        db_index=True,
+                        max_length=12,
+                    ),
+                ),
+                ("retries", models.PositiveIntegerField(default=0)),
+                ("queued_at", models.DateTimeField(blank=True, db_index=True, null=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("runtime", models.FloatField(blank=True, help_text="seconds", null=True)),
+                ("worker", models.CharField(blank=True, max_length=255)),
+                ("result", models.TextField(blank=True)),
+                ("error", models.TextField(blank=True)),
+                ("traceback", models.TextField(blank=True)),
+                (
+                    "retry_of",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="retried_as",
+                        to="tasks.taskrun",
+                    ),
+                ),
+                (
+                    "submitted_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-queued_at', '-id'],
-                'permissions': [('run_task', 'Can run a registered task on demand or retry a failed run')],
+                "ordering": ["-queued_at", "-id"],
+                "permissions": [
+                    ("run_task", "Can run a registered task on demand or retry a failed run")
+                ],
             },
         ),
     ]
