@@ -25,12 +25,17 @@ The guard is one layer: the engine also runs every user query read-only with lim
 from __future__ import annotations
 
 import itertools
+import logging
 
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
 from admin2_analytics.errors import QueryRefused
+
+# sqlglot warns on every statement it keeps as an opaque Command (SHOW, SYSTEM, ...); the
+# guard refuses those with its own message, so the warning is noise in the web logs.
+logging.getLogger("sqlglot").setLevel(logging.ERROR)
 
 ALLOWED_TABLE_FUNCTIONS = frozenset(
     {
@@ -174,6 +179,12 @@ ALLOWED_SYSTEM_TABLES = frozenset(
 )
 
 _READ_ROOTS = (exp.Select, exp.SetOperation, exp.Subquery)
+# Statement keywords sqlglot may not parse: named in the refusal instead of a syntax error.
+_NOT_READS = frozenset(
+    "INSERT UPDATE DELETE ALTER CREATE DROP TRUNCATE RENAME EXCHANGE ATTACH DETACH OPTIMIZE "
+    "SYSTEM KILL SET USE GRANT REVOKE EXPLAIN SHOW DESCRIBE DESC EXISTS CHECK BACKUP RESTORE "
+    "UNDROP MOVE WATCH".split()
+)
 
 
 def check_sql(sql: str) -> None:
@@ -196,10 +207,14 @@ def clean_sql(sql: str) -> str:
     try:
         trees = sqlglot.parse(sql, read="clickhouse")
     except ParseError as exc:
+        first = tokens[0].text.upper()
+        if first in _NOT_READS:
+            raise QueryRefused(_not_a_read(first)) from None
         raise QueryRefused(f"Refused: the SQL does not parse ({_parse_position(exc)}).") from None
     except (TokenError, RecursionError, ValueError) as exc:
         raise QueryRefused(f"Refused: the SQL does not parse ({exc}).") from None
-    statements = [tree for tree in trees if tree is not None]
+    # A trailing comment after the last ';' parses as a bare Semicolon: not a statement.
+    statements = [t for t in trees if t is not None and not isinstance(t, exp.Semicolon)]
     if len(statements) != 1:
         raise QueryRefused(
             f"Refused: {len(statements)} statements; run exactly one SELECT at a time."
@@ -243,10 +258,7 @@ def _check_statement(tree: exp.Expression) -> None:
     if not isinstance(tree, _READ_ROOTS) or (
         isinstance(tree, exp.Subquery) and not isinstance(tree.unnest(), _READ_ROOTS[:2])
     ):
-        raise QueryRefused(
-            f"Refused: {_statement_name(tree)} is not allowed; "
-            "only a read (SELECT, WITH ... SELECT, UNION) may run here."
-        )
+        raise QueryRefused(_not_a_read(_statement_name(tree)))
     for node in tree.walk():
         if isinstance(node, (exp.DML, exp.DDL, exp.Command, exp.Set)):
             raise QueryRefused(
@@ -271,17 +283,23 @@ def _check_statement(tree: exp.Expression) -> None:
             _check_function(node)
 
 
+def _not_a_read(statement: str) -> str:
+    return (
+        f"Refused: {statement} is not allowed; "
+        "only a read (SELECT, WITH ... SELECT, UNION) may run here."
+    )
+
+
 def _statement_name(tree: exp.Expression) -> str:
     if isinstance(tree, exp.Command):
         return str(tree.this).upper()
     key = tree.key.upper()
-    names = {"INSERT": "INSERT", "SET": "SET", "DROP": "DROP", "CREATE": "CREATE"}
-    return names.get(key, key)
+    return {"TRUNCATETABLE": "TRUNCATE", "ALTERTABLE": "ALTER"}.get(key, key)
 
 
 def _function_name(node: exp.Expression) -> str:
     if isinstance(node, exp.Anonymous):
-        return str(node.this)
+        return node.name
     if isinstance(node, exp.Func):
         return node.sql_name()
     return node.sql(dialect="clickhouse")
@@ -295,6 +313,13 @@ def _check_table(table: exp.Table) -> None:
             raise QueryRefused(_table_function_reason(name))
         return
     if isinstance(target, exp.Identifier):
+        alias = table.args.get("alias")
+        if isinstance(alias, exp.TableAlias) and alias.columns and not alias.name:
+            # sqlglot reads some calls (``dictionary('x')``) as a table with nameless
+            # column aliases; ClickHouse sees a table function call. Judge it as one.
+            if table.db or table.name.lower() not in ALLOWED_TABLE_FUNCTIONS:
+                raise QueryRefused(_table_function_reason(table.name))
+            return
         _check_named_table(table.db, table.name)
 
 
