@@ -110,6 +110,15 @@ class PostgresCluster:
             pytest.fail(f"psql on the private cluster failed: {result.stderr}")
         return result.stdout
 
+    def fetch_value(self, sql: str, params: tuple = (), database: str = "postgres"):
+        """First column of the first row (None without rows), with bound parameters."""
+        import psycopg
+
+        dsn = f"host={self.host} port={self.port} user=postgres dbname={database}"
+        with psycopg.connect(dsn, connect_timeout=5, autocommit=True) as connection:
+            row = connection.execute(sql, params).fetchone()
+        return row[0] if row else None
+
     def create_database(self, name: str) -> None:
         self.psql(f'CREATE DATABASE "{name}"')
 
