@@ -10,6 +10,9 @@ import pytest
 from tests.deploy.conftest import git
 from tests.support.services import REPO
 
+# end to end over SSH; nothing here touches the database, so the SQLite rerun skips it
+pytestmark = pytest.mark.slow
+
 
 def _kind(call: dict) -> str | None:
     argv = call["argv"]

@@ -1,0 +1,172 @@
+#!/usr/bin/env bash
+# Backups of the production data: PostgreSQL (pg_dump custom format) and the media files.
+#
+#   deploy/backup.sh [--label NAME] [--no-media]   take a backup, then apply the retention
+#   deploy/backup.sh list                          the backups, newest first
+#   deploy/backup.sh prune                         apply the retention only
+#
+# A backup is a directory BACKUP_DIR/admin2-<UTC stamp>[-label] holding db.dump,
+# media.tar.gz, INFO and SHA256SUMS; it appears under its final name only when complete.
+# Retention: the newest backup of each of the last BACKUP_KEEP_DAILY days, the newest of
+# each of the last BACKUP_KEEP_WEEKLY ISO weeks (Sunday's when the timer runs daily), and
+# the last BACKUP_KEEP_LABELLED labelled ones (taken by hand or before a restore).
+#
+# Where the data comes from (environment or deploy/.env):
+#   PG_DUMP_CMD   command printing the database; the script adds --format=custom. Default:
+#                 pg_dump inside the production `db` container (docker compose exec -T db).
+#   MEDIA_DIR     a directory to archive; otherwise MEDIA_TAR_CMD (a command writing a tar
+#                 to stdout), default: tar of /app/media in a one-off `web` container.
+#   BACKUP_REMOTE [user@]host:/path to copy each new backup to over SSH and verify there
+#                 (BACKUP_REMOTE_PORT, BACKUP_REMOTE_SSH_OPTS).
+set -euo pipefail
+# shellcheck source=deploy/lib/common.sh
+. "$(dirname "$0")/lib/common.sh"
+load_env_file
+
+# shellcheck source=deploy/lib/backup.sh
+. "$DEPLOY_DIR/lib/backup.sh"
+
+dump_database() {
+  local target="$1"
+  run_configured "$(pg_dump_cmd)" --format=custom >"$target" \
+    || die "pg_dump failed (PG_DUMP_CMD=${PG_DUMP_CMD:-default: db container}); no backup written"
+  [ "$(head -c 5 "$target")" = PGDMP ] || die "the dump is not a pg_dump custom-format archive"
+  run_configured "$(pg_restore_cmd)" --list <"$target" >/dev/null \
+    || die "pg_restore cannot read the dump back; no backup written"
+}
+
+archive_media() {
+  local target="$1"
+  if [ -n "${MEDIA_DIR:-}" ]; then
+    [ -d "$MEDIA_DIR" ] || die "MEDIA_DIR=$MEDIA_DIR is not a directory"
+    tar -C "$MEDIA_DIR" -czf "$target" .
+  else
+    run_configured "${MEDIA_TAR_CMD:-$DEFAULT_MEDIA_TAR_CMD}" >"$target" \
+      || die "archiving the media failed (MEDIA_TAR_CMD=${MEDIA_TAR_CMD:-default: web container})"
+  fi
+  tar -tzf "$target" >/dev/null || die "the media archive cannot be read back"
+}
+
+copy_offsite() {
+  local name="$1" host path port
+  host="${BACKUP_REMOTE%%:*}"
+  path="${BACKUP_REMOTE#*:}"
+  [ "$host" != "$BACKUP_REMOTE" ] && [ -n "$path" ] || die "BACKUP_REMOTE must look like user@host:/path, got '$BACKUP_REMOTE'"
+  [[ "$host" != -* ]] || die "BACKUP_REMOTE host may not start with '-'"
+  port="${BACKUP_REMOTE_PORT:-22}"
+  local ssh_cmd=(ssh -o BatchMode=yes -o ConnectTimeout=15 -p "$port")
+  if [ -n "${BACKUP_REMOTE_SSH_OPTS:-}" ]; then
+    local extra=()
+    read -r -a extra <<<"$BACKUP_REMOTE_SSH_OPTS"
+    ssh_cmd+=("${extra[@]}")
+  fi
+  local quoted_path quoted_name
+  quoted_path="$(printf '%q' "$path")"
+  quoted_name="$(printf '%q' "$name")"
+  note "copying $name to $BACKUP_REMOTE"
+  tar -C "$BACKUP_DIR" -cf - "$name" | "${ssh_cmd[@]}" "$host" \
+    "mkdir -p $quoted_path && tar -C $quoted_path -xf - && cd $quoted_path/$quoted_name && sha256sum --check --quiet SHA256SUMS"
+}
+
+take_backup() {
+  local label="" media=1
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --label)
+        label="$2"
+        [[ "$label" =~ ^[a-z0-9][a-z0-9-]*$ ]] || die "--label takes lowercase letters, digits and '-', got '$label'"
+        shift 2
+        ;;
+      --no-media) media=0; shift ;;
+      *) die "unknown option $1 (usage: deploy/backup.sh [--label NAME] [--no-media] | list | prune)" ;;
+    esac
+  done
+  take_lock
+  local name tmp
+  name="admin2-${BACKUP_STAMP:-$(date -u +%Y%m%dT%H%M%SZ)}${label:+-$label}"
+  [[ "$name" =~ $NAME_PATTERN ]] || die "bad backup name $name"
+  [ ! -e "$BACKUP_DIR/$name" ] || die "$BACKUP_DIR/$name already exists"
+  tmp="$BACKUP_DIR/.partial-$name"
+  rm -rf "$tmp"
+  mkdir -m 700 "$tmp"
+  trap 'rm -rf "$tmp"' EXIT
+
+  note "dumping the database"
+  dump_database "$tmp/db.dump"
+  if [ "$media" = 1 ]; then
+    note "archiving the media"
+    archive_media "$tmp/media.tar.gz"
+  fi
+  {
+    echo "name=$name"
+    echo "created=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+    echo "host=$(hostname)"
+    echo "commit=$(git -C "$REPO_DIR" rev-parse HEAD 2>/dev/null || echo unknown)"
+    echo "media=$media"
+  } >"$tmp/INFO"
+  (cd "$tmp" && sha256sum -- * >SHA256SUMS)
+  mv "$tmp" "$BACKUP_DIR/$name"
+  trap - EXIT
+  note "backup $BACKUP_DIR/$name ($(du -sh "$BACKUP_DIR/$name" | cut -f1))"
+  echo "$BACKUP_DIR/$name"
+
+  prune
+  if [ -n "${BACKUP_REMOTE:-}" ]; then
+    copy_offsite "$name" || die "the local backup $name is complete, but the copy to $BACKUP_REMOTE FAILED"
+    note "off-site copy verified at $BACKUP_REMOTE/$name"
+  fi
+}
+
+prune() {
+  local name stamp day week kept=0 days=0 weeks=0 labelled=0
+  declare -A seen_day=() seen_week=() keep=()
+  while read -r name; do
+    [ -n "$name" ] || continue
+    stamp="${name#admin2-}"
+    if [[ "$stamp" == *-* ]]; then
+      labelled=$((labelled + 1))
+      [ "$labelled" -gt "$BACKUP_KEEP_LABELLED" ] || keep[$name]=labelled
+      continue
+    fi
+    day="${stamp:0:8}"
+    week="$(date -u -d "$day" +%G-W%V)"
+    if [ -z "${seen_day[$day]:-}" ]; then
+      seen_day[$day]=1
+      days=$((days + 1))
+      [ "$days" -gt "$BACKUP_KEEP_DAILY" ] || keep[$name]=daily
+    fi
+    if [ -z "${seen_week[$week]:-}" ]; then
+      seen_week[$week]=1
+      weeks=$((weeks + 1))
+      [ "$weeks" -gt "$BACKUP_KEEP_WEEKLY" ] || keep[$name]=weekly
+    fi
+  done < <(backups_newest_first)
+  while read -r name; do
+    [ -n "$name" ] || continue
+    if [ -n "${keep[$name]:-}" ]; then
+      kept=$((kept + 1))
+    else
+      rm -rf -- "${BACKUP_DIR:?}/$name"
+      note "retention: removed $name"
+    fi
+  done < <(backups_newest_first)
+  note "retention: $kept backup(s) kept (daily $BACKUP_KEEP_DAILY, weekly $BACKUP_KEEP_WEEKLY, labelled $BACKUP_KEEP_LABELLED)"
+}
+
+list_backups() {
+  local name
+  echo "backups in $BACKUP_DIR (newest first):"
+  while read -r name; do
+    [ -n "$name" ] || continue
+    printf '  %-40s %8s\n' "$name" "$(du -sh "$BACKUP_DIR/$name" | cut -f1)"
+  done < <(backups_newest_first)
+}
+
+case "${1:-}" in
+  list) list_backups ;;
+  prune)
+    take_lock
+    prune
+    ;;
+  *) take_backup "$@" ;;
+esac
