@@ -181,9 +181,12 @@ ALLOWED_SYSTEM_TABLES = frozenset(
 _READ_ROOTS = (exp.Select, exp.SetOperation, exp.Subquery)
 # Statement keywords sqlglot may not parse: named in the refusal instead of a syntax error.
 _NOT_READS = frozenset(
-    "INSERT UPDATE DELETE ALTER CREATE DROP TRUNCATE RENAME EXCHANGE ATTACH DETACH OPTIMIZE "
-    "SYSTEM KILL SET USE GRANT REVOKE EXPLAIN SHOW DESCRIBE DESC EXISTS CHECK BACKUP RESTORE "
-    "UNDROP MOVE WATCH".split()
+    {
+        *("INSERT", "UPDATE", "DELETE", "ALTER", "CREATE", "DROP", "TRUNCATE", "RENAME"),
+        *("EXCHANGE", "ATTACH", "DETACH", "OPTIMIZE", "SYSTEM", "KILL", "SET", "USE", "GRANT"),
+        *("REVOKE", "EXPLAIN", "SHOW", "DESCRIBE", "DESC", "EXISTS", "CHECK", "BACKUP"),
+        *("RESTORE", "UNDROP", "MOVE", "WATCH"),
+    }
 )
 
 
