@@ -59,6 +59,9 @@ def make_query(owner, **fields):
         "cache_ttl_seconds": 300,
     }
     values.update(fields)
+    if "name" not in fields:  # several default queries in one test get numbered names
+        taken = SavedQuery.objects.filter(name__startswith="Daily revenue (test").count()
+        values["name"] = f"Daily revenue (test {taken + 1})" if taken else values["name"]
     return SavedQuery.objects.create(owner=owner, **values)
 
 
@@ -71,5 +74,6 @@ def direct_count(sql: str, params: dict | None = None) -> int:
     return int(result.rows[0][0])
 
 
-def read_csv(data: bytes) -> list[list[str]]:
-    return list(csv.reader(io.StringIO(data.decode("utf-8"))))
+def read_csv(data: bytes | str) -> list[list[str]]:
+    text = data.decode("utf-8") if isinstance(data, bytes) else data
+    return list(csv.reader(io.StringIO(text)))
