@@ -1,0 +1,49 @@
+"""Budget and bookkeeping for the fuzz tests: how many inputs each property tried, what came back.
+
+Every property records each input it sends and the status it got; the session ends with a
+table of inputs and server errors per property (see ``conftest.py``), the figures
+docs/reliability.md quotes. A server error also fails its property right away, and
+Hypothesis shrinks it to the smallest input that still fails.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+
+from hypothesis import HealthCheck, settings
+
+# Modest on purpose: the whole fuzz area runs in a minute or two on two cores. No example
+# database: nothing is written into the checkout, and CI starts from scratch anyway.
+FUZZ = settings(
+    max_examples=200,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+FUZZ_SLOW = settings(FUZZ, max_examples=100)  # real sockets or a real engine per input
+
+statuses: dict[str, Counter] = defaultdict(Counter)
+
+
+def record(prop: str, status: int | str) -> None:
+    statuses[prop][status] += 1
+
+
+def server_errors(counts: Counter) -> int:
+    return sum(n for status, n in counts.items() if isinstance(status, int) and status >= 500)
+
+
+def summary_lines() -> list[str]:
+    if not statuses:
+        return []
+    width = max(len(name) for name in statuses)
+    lines = [f"{'property':<{width}}  inputs  5xx  statuses"]
+    for name, counts in sorted(statuses.items()):
+        shown = ", ".join(f"{status}: {n}" for status, n in sorted(counts.items(), key=str))
+        lines.append(
+            f"{name:<{width}}  {sum(counts.values()):>6}  {server_errors(counts):>3}  {shown}"
+        )
+    total = sum(sum(c.values()) for c in statuses.values())
+    errors = sum(server_errors(c) for c in statuses.values())
+    lines.append(f"{'total':<{width}}  {total:>6}  {errors:>3}")
+    return lines
