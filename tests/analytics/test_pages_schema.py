@@ -1,0 +1,56 @@
+"""The schema browser pages: databases, tables with engine/rows/size, columns with types."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from tests.support.analytics_pages import make_user
+from tests.support.services import free_port
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def browser_user(client):
+    user = make_user("explorer", "analytics.view_schema", "analytics.run_adhoc_sql")
+    client.force_login(user)
+    return user
+
+
+def test_databases_link_to_their_tables(client, browser_user, analytics_engine):
+    page = client.get(reverse("analytics:schema")).content.decode()
+    assert f'href="{reverse("analytics:schema_tables", args=["default"])}"' in page
+    assert ">system<" not in page
+    assert "Welcome," in page and 'id="nav-sidebar"' in page  # inside the admin frame
+
+
+def test_tables_show_engine_rows_and_size(client, browser_user, analytics_engine):
+    page = client.get(reverse("analytics:schema_tables", args=["default"])).content.decode()
+    assert f'href="{reverse("analytics:schema_columns", args=["default", "events"])}"' in page
+    assert "<td>MergeTree</td>" in page
+    assert f'<td class="analytics-num">{analytics_engine.rows}</td>' in page
+    assert "KB</td>" in page or "MB</td>" in page
+
+
+def test_columns_show_types_and_a_console_link(client, browser_user, analytics_engine):
+    page = client.get(
+        reverse("analytics:schema_columns", args=["default", "events"])
+    ).content.decode()
+    assert '<th scope="row">revenue</th><td><code>Decimal(12, 2)</code></td>' in page
+    assert "Query in console" in page and "LIMIT%20100" in page
+
+
+def test_unknown_names_are_not_found(client, browser_user, analytics_engine):
+    assert client.get(reverse("analytics:schema_tables", args=["nope"])).status_code == 404
+    url = reverse("analytics:schema_columns", args=["default", "nope"])
+    assert client.get(url).status_code == 404
+
+
+def test_an_unreachable_engine_is_explained(client, browser_user, settings):
+    settings.CLICKHOUSE_HOST = "127.0.0.1"
+    settings.CLICKHOUSE_PORT = free_port()
+    settings.CLICKHOUSE_CONNECT_TIMEOUT = 1.0
+    response = client.get(reverse("analytics:schema"))
+    assert response.status_code == 200
+    assert "<strong>ClickHouse is unavailable:</strong>" in response.content.decode()
