@@ -203,15 +203,12 @@ container_state() {
   docker inspect --format '{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}' "$1" 2>/dev/null || echo gone
 }
 
-# Asked inside the container itself, so it is this replica that answers, not its neighbour.
-# The Host header is one Django accepts.
-PROBE='import os, urllib.request
-host = (os.environ.get("DJANGO_ALLOWED_HOSTS") or "localhost").split(",")[0].strip().lstrip(".")
-host = "localhost" if host in ("", "*") else host
-port = os.environ.get("PORT_WEB", "8000")
-for path in ("/healthz", "/readyz"):
-    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers={"Host": host})
-    urllib.request.urlopen(request, timeout=5)'
+# Asked inside the container itself, so it is this replica that answers, not its neighbour:
+# the image's probe (containers/healthcheck.py) presents a Host header Django accepts.
+probe() {
+  docker exec "$1" python /app/containers/healthcheck.py /healthz >/dev/null 2>&1 \
+    && docker exec "$1" python /app/containers/healthcheck.py /readyz >/dev/null 2>&1
+}
 
 wait_healthy() {
   local deadline=$((SECONDS + HEALTH_TIMEOUT)) id state
@@ -219,7 +216,7 @@ wait_healthy() {
     while :; do
       state="$(container_state "$id")"
       if [ "$state" = healthy ] || [ "$state" = running ]; then
-        if docker exec "$id" python -c "$PROBE" >/dev/null 2>&1; then
+        if probe "$id"; then
           log "container $id is healthy (/healthz and /readyz answer)"
           break
         fi
@@ -246,21 +243,34 @@ reload_nginx() {
   fi
 }
 
-# Through Nginx from the host, as a browser would come in.
+# Through Nginx from the host, as a browser would come in: the site's name resolved to this
+# machine, HTTPS when Nginx terminates TLS (the certificate is not judged here), and only a
+# 200 counts (a redirect is not health).
 public_health() {
-  local port host deadline=$((SECONDS + HEALTH_TIMEOUT)) path
-  port="$(env_value PORT_NGINX 8061)"
+  local host port scheme=http code path deadline=$((SECONDS + HEALTH_TIMEOUT))
+  local tls_options=()
   host="$(env_value DJANGO_ALLOWED_HOSTS localhost)"
   host="${host%%,*}"
   host="${host#.}"
+  port="$(env_value PORT_NGINX 8061)"
+  if [ "$(env_value NGINX_TLS off)" = on ]; then
+    scheme=https
+    port="$(env_value NGINX_TLS_PORT 8443)"
+    tls_options=(--insecure)
+  fi
   for path in /healthz /readyz; do
-    until curl --silent --show-error --fail --max-time 5 -o /dev/null \
-      -H "Host: $host" "http://127.0.0.1:$port$path"; do
-      [ "$SECONDS" -lt "$deadline" ] || { log "http://127.0.0.1:$port$path does not answer 2xx through Nginx"; return 1; }
+    while :; do
+      code="$(curl --silent --output /dev/null --write-out '%{http_code}' --max-time 5 \
+        --resolve "$host:$port:127.0.0.1" "${tls_options[@]}" "$scheme://$host:$port$path" || true)"
+      [ "$code" != 200 ] || break
+      if [ "$SECONDS" -ge "$deadline" ]; then
+        log "$scheme://$host:$port$path answered ${code:-nothing} through Nginx, not 200"
+        return 1
+      fi
       sleep "$HEALTH_INTERVAL"
     done
   done
-  log "Nginx answers /healthz and /readyz on port $port"
+  log "Nginx answers /healthz and /readyz at $scheme://$host:$port"
 }
 
 # The health-gated switch. New web replicas start beside the old ones (--no-recreate), must

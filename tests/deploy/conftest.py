@@ -48,7 +48,8 @@ class _NginxStandIn(BaseHTTPRequestHandler):
     """Answers /healthz and /readyz like the proxied app, only for the configured host."""
 
     def do_GET(self):
-        ok = self.path in ("/healthz", "/readyz") and self.headers.get("Host") == SERVER_NAME
+        host = (self.headers.get("Host") or "").rsplit(":", 1)[0]
+        ok = self.path in ("/healthz", "/readyz") and host == SERVER_NAME
         self.send_response(200 if ok else 400)
         self.end_headers()
         self.wfile.write(b"ok\n" if ok else b"bad request\n")
