@@ -14,17 +14,20 @@ def _ms(text: str) -> float:
     return float(number) * _UNITS[unit]
 
 
-def wrk(url: str, *, seconds=10, connections=16, threads=2, headers=()) -> dict:
+def wrk(url: str, *, seconds=10, connections=16, threads=2, headers=(), timeout_s=10) -> dict:
     binary = shutil.which("wrk")
     if not binary:
         raise SystemExit("wrk is not installed: apt-get install wrk (scripts/ensure-system-deps)")
     argv = [binary, "--latency", f"-t{threads}", f"-c{connections}", f"-d{seconds}s"]
+    argv.append(f"--timeout={timeout_s}s")
     for header in headers:
         argv += ["-H", header]
     out = subprocess.run([*argv, url], capture_output=True, text=True, check=True).stdout
     percentiles = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", out, re.M))
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     socket_errors = re.search(r"Socket errors: (.*)$", out, re.M)
+    if not percentiles:
+        raise SystemExit(f"wrk measured nothing for {url}:\n{out}")
     return {
         "rps": round(float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), 1),
         "p50_ms": round(_ms(percentiles["50"]), 2),

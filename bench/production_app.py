@@ -25,11 +25,11 @@ from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.auth import SESSION_KEY, BACKEND_SESSION_KEY, HASH_SESSION_KEY
 User = get_user_model()
 User.objects.bulk_create(
-    [User(username=f"user{i:04d}", email=f"user{i:04d}@example.com") for i in range({n})],
+    [User(username=f"user{i:04d}", email=f"user{i:04d}@example.com") for i in range(__USERS__)],
     ignore_conflicts=True,
 )
 admin, _ = User.objects.get_or_create(
-    username="bench-admin", defaults={{"is_staff": True, "is_superuser": True}}
+    username="bench-admin", defaults={"is_staff": True, "is_superuser": True}
 )
 session = SessionStore()
 session[SESSION_KEY] = str(admin.pk)
@@ -71,7 +71,10 @@ def production_env(database: str, static_root: Path, var_dir: Path) -> dict[str,
 
 @contextmanager
 def production_app(users: int = 1000):
-    """Yield (env, session_key) for a migrated production database with ``users`` rows."""
+    """Yield (env, session_key) for a migrated production database with ``users`` users.
+
+    The logged-in superuser is one of them, so a "Show all" changelist has exactly ``users`` rows.
+    """
     database = f"admin2_bench_{os.getpid()}"
     psql(f"DROP DATABASE IF EXISTS {database}")
     psql(f"CREATE DATABASE {database}")
@@ -84,7 +87,7 @@ def production_app(users: int = 1000):
                 [admin2, "collectstatic", "--noinput", "-v0"], env=env, cwd=REPO, check=True
             )
             out = subprocess.run(
-                [admin2, "shell", "-c", SEED_USERS.format(n=users)],
+                [admin2, "shell", "-c", SEED_USERS.replace("__USERS__", str(users - 1))],
                 env=env, cwd=REPO, check=True, capture_output=True, text=True,
             ).stdout  # fmt: skip
             session = next(
