@@ -11,6 +11,9 @@ env="$1"
 shift
 file="$(compose_file "$env")"
 env_file="$(compose_env_file "$env")"
+# The Compose files read their application env_file from ADMIN2_ENV_FILE as well: one file
+# for both the ${...} interpolation and the containers' environment.
+export ADMIN2_ENV_FILE="$env_file"
 if [ "$env" = production ] && [ -z "${ADMIN2_IMAGE_TAG:-}" ] && [ -s "$REPO_DIR/.deploy/current" ]; then
   ADMIN2_IMAGE_TAG="$(cat "$REPO_DIR/.deploy/current")"
   export ADMIN2_IMAGE_TAG

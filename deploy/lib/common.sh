@@ -74,7 +74,8 @@ compose_env_file() {
   local env="$1" file
   if [ -n "${ADMIN2_ENV_FILE:-}" ]; then
     [ -f "$ADMIN2_ENV_FILE" ] || die "ADMIN2_ENV_FILE=$ADMIN2_ENV_FILE does not exist"
-    printf '%s' "$ADMIN2_ENV_FILE"
+    # absolute: Compose resolves it from two different directories
+    printf '%s/%s' "$(cd "$(dirname "$ADMIN2_ENV_FILE")" && pwd)" "$(basename "$ADMIN2_ENV_FILE")"
     return
   fi
   file="$REPO_DIR/containers/.env.$env"
