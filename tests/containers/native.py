@@ -1,0 +1,128 @@
+"""A stack's Nginx, built natively from the same files and mounts Compose gives the container.
+
+``nginx_tree`` copies every bind mount of the resolved ``nginx`` service to the same path
+under a root directory, points the named volumes at directories of the test's choosing,
+renders the templates like the image does at start (with the service's environment and
+``NGINX_ENVSUBST_FILTER``), then moves container paths under the root. The container's
+service name ``web`` becomes a loopback port. Each rewrite must apply, so a template change
+that would silently escape the native run fails here instead.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from tests.containers import compose
+from tests.support.nginx import Nginx, render_templates
+
+
+@contextmanager
+def world_readable_dir(prefix: str):
+    """A temporary directory Nginx workers (``nobody``, as in the container: not root) can
+    traverse; pytest's own tmp_path is private to root."""
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    path.chmod(0o755)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _rewrite(text: str, rules: list[tuple[str, str]], counts: dict[str, int]) -> str:
+    for pattern, replacement in rules:
+        text, n = re.subn(pattern, replacement, text)
+        counts[pattern] = counts.get(pattern, 0) + n
+    return text
+
+
+def nginx_tree(
+    stack: str,
+    root: Path,
+    *,
+    web_port: int,
+    volumes: dict[str, Path],
+    env: dict[str, str],
+) -> str:
+    """Lay out the stack's Nginx under ``root``; return the native main configuration."""
+    service = compose.resolved(stack)["services"]["nginx"]
+    environment = {**service["environment"], **env}
+    for mount in service["volumes"]:
+        target = root / mount["target"].lstrip("/")
+        if mount["type"] == "bind":
+            source = Path(mount["source"])
+            if not source.exists():
+                if mount["target"] == "/etc/nginx/certs":
+                    source.mkdir(parents=True, exist_ok=True)
+                else:
+                    pytest.fail(f"nginx bind mount {source} does not exist")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if mount["target"] == "/etc/nginx/certs" and "certs" in volumes:
+                target.symlink_to(volumes["certs"])
+            elif source.is_dir():
+                shutil.copytree(source, target)
+            else:
+                shutil.copy(source, target)
+        else:
+            if mount["source"] not in volumes:
+                pytest.fail(f"no directory given for the nginx volume {mount['source']}")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.symlink_to(volumes[mount["source"]])
+    etc = root / "etc" / "nginx"
+    # The image ships mime.types; Debian's is the same list.
+    shutil.copy("/etc/nginx/mime.types", etc / "mime.types")
+    (root / "var" / "log" / "nginx").mkdir(parents=True)
+
+    render_templates(
+        etc / "templates", etc / "conf.d", environment,
+        name_filter=environment.get("NGINX_ENVSUBST_FILTER"),
+    )  # fmt: skip
+
+    port_web = environment["PORT_WEB"]
+    rules = [
+        (r"/etc/nginx/", f"{etc}/"),
+        (r"/var/log/nginx/", f"{root}/var/log/nginx/"),
+        (r"root /usr/share/nginx;", f"root {root}/usr/share/nginx;"),
+        (r"root /app;", f"root {root}/app;"),
+        # Docker's DNS name of the web replicas -> the native Gunicorn. (`resolve` needs
+        # Nginx >= 1.27.3, the image's; Debian's 1.22 has no use for it on an address.)
+        (rf"server web:{port_web} resolve;", f"server 127.0.0.1:{web_port};"),
+        # Published ports listen on every interface in the container; here loopback only.
+        (r"listen (\d+)", r"listen 127.0.0.1:\1"),
+    ]
+    counts: dict[str, int] = {}
+    for path in sorted(etc.rglob("*")):
+        if path.is_file() and not path.is_symlink() and path.suffix in {".conf", ""}:
+            if path.name in {"mime.types"} or "templates" in path.parts or "certs" in path.parts:
+                continue
+            path.write_text(_rewrite(path.read_text(), rules, counts))
+    unused = [pattern for pattern, count in counts.items() if count == 0]
+    if unused:
+        pytest.fail(f"native rewrites that matched nothing (templates changed?): {unused}")
+    return (etc / "nginx.conf").read_text()
+
+
+def start_nginx(workdir: Path, main_config: str, *ports: int) -> Nginx:
+    nginx = Nginx(workdir, main_config)
+    nginx.start(*ports)
+    return nginx
+
+
+def self_signed_certificate(directory: Path, cert: str, key: str) -> None:
+    """A throwaway certificate for 127.0.0.1/localhost, made by the openssl CLI."""
+    directory.mkdir(parents=True, exist_ok=True)
+    openssl = shutil.which("openssl") or pytest.fail("openssl is not installed")
+    result = subprocess.run(
+        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+         "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+         "-keyout", str(directory / key), "-out", str(directory / cert)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    if result.returncode != 0:
+        pytest.fail(f"openssl could not make a test certificate: {result.stderr}")
