@@ -93,15 +93,19 @@ def _label(value) -> str:
     return text if len(text) <= 16 else text[:15] + "…"
 
 
-def _y_scale(series) -> tuple[float, float]:
+def _y_scale(series) -> tuple[float, float, float]:
+    """(low, high, step): the data range widened to round tick values, zero included."""
     values = [v for values in series for v in values if v is not None]
     low, high = min(0.0, min(values)), max(0.0, max(values))
     if high == low:
         high = low + 1.0
-    return low, high
+    raw_step = (high - low) / 5
+    magnitude = 10 ** math.floor(math.log10(raw_step))
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw_step)
+    return math.floor(low / step) * step, math.ceil(high / step) * step, step
 
 
-def _frame(low: float, high: float) -> str:
+def _frame(low: float, high: float, step: float) -> str:
     plot_h = HEIGHT - TOP - BOTTOM
     parts = [
         f'<line class="analytics-axis" x1="{LEFT}" y1="{TOP}" x2="{LEFT}" '
@@ -109,9 +113,10 @@ def _frame(low: float, high: float) -> str:
         f'<line class="analytics-axis" x1="{LEFT}" y1="{HEIGHT - BOTTOM}" '
         f'x2="{WIDTH - RIGHT}" y2="{HEIGHT - BOTTOM}"/>'
     ]
-    for step in range(5):
-        value = low + (high - low) * step / 4
-        y = HEIGHT - BOTTOM - plot_h * step / 4
+    ticks = round((high - low) / step)
+    for index in range(ticks + 1):
+        value = low + step * index
+        y = HEIGHT - BOTTOM - plot_h * index / ticks
         parts.append(
             f'<line class="analytics-grid" x1="{LEFT}" y1="{y:.1f}" x2="{WIDTH - RIGHT}" '
             f'y2="{y:.1f}"/><text class="analytics-tick" x="{LEFT - 6}" y="{y + 4:.1f}" '
@@ -129,18 +134,26 @@ def _compact(value: float) -> str:
 
 
 def _x_ticks(positions: list[float], labels: list[str]) -> str:
+    """As many evenly spread labels as fit side by side without touching."""
     count = len(positions)
-    wanted = min(count, 8)
-    chosen = sorted({round(i * (count - 1) / max(1, wanted - 1)) for i in range(wanted)})
-    return "".join(
-        f'<text class="analytics-tick" x="{positions[i]:.1f}" y="{HEIGHT - BOTTOM + 16}" '
-        f'text-anchor="middle">{escape(labels[i])}</text>'
-        for i in chosen
-    )
+    label_w = max(len(label) for label in labels) * 6.5 + 12  # 11px sans-serif, roughly
+    span = max(positions) - min(positions) if count > 1 else 0
+    spacing = span / (count - 1) if count > 1 else label_w
+    every = max(1, math.ceil(label_w / max(spacing, 1)))
+    chosen = list(range(0, count, every))
+    parts = []
+    for i in chosen:
+        # Keep edge labels inside the picture rather than cut off.
+        x = min(max(positions[i], label_w / 2), WIDTH - label_w / 2)
+        parts.append(
+            f'<text class="analytics-tick" x="{x:.1f}" y="{HEIGHT - BOTTOM + 16}" '
+            f'text-anchor="middle">{escape(labels[i])}</text>'
+        )
+    return "".join(parts)
 
 
 def _line(xs, series) -> tuple[str, int]:
-    low, high = _y_scale(series)
+    low, high, step = _y_scale(series)
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     raw = [_position(value) for value in xs]
     if all(p is not None for p in raw) and len(set(raw)) > 1:
@@ -149,7 +162,7 @@ def _line(xs, series) -> tuple[str, int]:
     else:
         px = [LEFT + plot_w * (i / max(1, len(xs) - 1)) for i in range(len(xs))]
     order = sorted(range(len(xs)), key=lambda i: px[i])
-    parts = [_frame(low, high)]
+    parts = [_frame(low, high, step)]
     marks = 0
     for number, values in enumerate(series):
         colour = SERIES_COLOURS[number % len(SERIES_COLOURS)]
@@ -180,12 +193,12 @@ def _line(xs, series) -> tuple[str, int]:
 
 
 def _bar(xs, series) -> tuple[str, int]:
-    low, high = _y_scale(series)
+    low, high, step = _y_scale(series)
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     slot = plot_w / len(xs)
     bar_w = max(1.0, slot * 0.8 / len(series))
     zero = TOP + plot_h * (1 - (0 - low) / (high - low))
-    parts = [_frame(low, high)]
+    parts = [_frame(low, high, step)]
     marks = 0
     for number, values in enumerate(series):
         colour = SERIES_COLOURS[number % len(SERIES_COLOURS)]

@@ -1,0 +1,50 @@
+"""Browser tests: Playwright driving Debian's Chromium against pytest-django's live server.
+
+* Chromium is the system one (``/usr/bin/chromium``, installed by scripts/ensure-system-deps);
+  Playwright's own browser downloads are never used. The flags keep it from reaching out to
+  any network service of its own (updates, sync, metrics).
+* Playwright's sync API runs an asyncio event loop in the test thread. Django refuses ORM
+  calls from a thread with a running loop (SynchronousOnlyOperation) because that is usually
+  a mistake in async code; here the test code is plain synchronous code that merely shares
+  the thread with Playwright's loop, so the check is switched off for this test process.
+* The embedded engine fixture is the analytics one (tests/analytics/conftest.py), imported
+  so the live server (a thread of this process) reads the same chDB demo directory.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.analytics.conftest import _demo_engine, analytics_engine  # noqa: F401 (fixtures)
+from tests.support.services import REPO
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+ARTIFACTS = REPO / "test-results"
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (scripts/test installs it)")
+    return {"executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture
+def artifacts() -> Path:
+    """Where screenshots go (gitignored)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
