@@ -1,0 +1,94 @@
+"""An export requested in the admin runs to completion on a real eventlet worker.
+
+The worker is started with the exact production command line (docs/tasks.md,
+containers/docker-compose.production.yml) and production settings, on a private Redis, this
+run's PostgreSQL test database, the same MEDIA_ROOT, and the embedded chDB directory of the
+analytics fixture, which the worker and this test process take turns on through the engine's
+cross-process lease (docs/clickhouse.md).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from django.urls import reverse
+
+from admin2_analytics.models import Export, QueryRun
+from admin2_tasks.models import TaskRun
+from tests.support.analytics_pages import make_query, make_user, read_csv
+from tests.support.celery_worker import CeleryWorker
+from tests.support.redis import RedisServer
+from tests.support.services import venv_tool, wait_until
+from tests.tasks.conftest import app_on_broker, production_worker_env
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+PRODUCTION_WORKER = ["celery", "-A", "admin2_tasks", "worker", "-P", "eventlet", "-c", "100",
+                     "--loglevel", "INFO"]  # fmt: skip
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    server = RedisServer(tmp_path / "redis")
+    server.workdir.mkdir()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.mark.timeout(150)
+def test_an_admin_export_completes_on_the_production_worker(
+    client, settings, redis_server, analytics_engine, tmp_path
+):
+    exporter = make_user("exporter", "analytics.run_savedquery", "analytics.export_savedquery")
+    query = make_query(
+        exporter, name="All events", sql="SELECT * FROM events ORDER BY event_time",
+        parameter_defaults={}, chart_kind="none",
+    )  # fmt: skip
+    worker = CeleryWorker(
+        redis_server.url(0),
+        workdir=tmp_path / "worker",
+        argv=[venv_tool(PRODUCTION_WORKER[0]), *PRODUCTION_WORKER[1:]],
+        env=production_worker_env(
+            redis_server.url(2),
+            ADMIN2_ANALYTICS_ENABLED="true",
+            CLICKHOUSE_HOST="",
+            CLICKHOUSE_EMBEDDED_PATH=str(analytics_engine.path),
+            DJANGO_MEDIA_ROOT=str(settings.MEDIA_ROOT),
+            CELERY_TASK_SOFT_TIME_LIMIT="100",
+            CELERY_TASK_TIME_LIMIT="110",
+            CELERY_VISIBILITY_TIMEOUT="300",
+        ),
+    )
+    worker.start()
+    try:
+        client.force_login(exporter)
+        with app_on_broker(redis_server.url(0)):
+            response = client.post(reverse("analytics:export", args=[query.pk]), {"format": "csv"})
+        assert response.status_code == 302
+        export = Export.objects.get()
+        assert export.task_id
+
+        def finished():
+            export.refresh_from_db()
+            return export.state in (Export.State.DONE, Export.State.FAILED)
+
+        wait_until(finished, 90, f"the export to finish (worker log: {worker.process.log_path})")
+    finally:
+        worker.stop()
+
+    assert export.state == Export.State.DONE, (export.error, worker.output()[-3000:])
+    written = Path(settings.MEDIA_ROOT) / export.file.name
+    rows = read_csv(written.read_bytes())
+    assert rows[0][:3] == ["event_time", "user_id", "session_id"]
+    assert len(rows) - 1 == export.row_count == analytics_engine.rows
+    assert export.size_bytes == written.stat().st_size
+    assert not list(written.parent.glob(".*.part"))
+    run = TaskRun.objects.get(task_id=export.task_id)
+    assert (run.name, run.state) == ("admin2_analytics.run_export", TaskRun.State.SUCCESS)
+    history = QueryRun.objects.get(source="task")
+    assert (history.user, history.row_count) == (exporter, analytics_engine.rows)
+
+    download = client.get(reverse("analytics:download", args=[export.pk]))
+    assert b"".join(download.streaming_content) == written.read_bytes()
