@@ -24,7 +24,7 @@ set -euo pipefail
 load_env_file
 
 # shellcheck source=deploy/lib/backup.sh
-. "$DEPLOY_DIR/lib/backup.sh"
+. "$SCRIPTS_DIR/lib/backup.sh"
 
 dump_database() {
   local target="$1"

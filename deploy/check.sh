@@ -10,7 +10,7 @@ set -euo pipefail
 
 [ $# -eq 2 ] || die "usage: deploy/check.sh staging|production redis|db"
 env="$1"
-compose=("$DEPLOY_DIR/compose.sh" "$env")
+compose=("$SCRIPTS_DIR/compose.sh" "$env")
 case "$2" in
   redis)
     "${compose[@]}" exec -T redis redis-cli ping

@@ -73,7 +73,14 @@ esac
 [ -z "${DEPLOY_REMOTE_PATH_PREFIX:-}" ] || remote_args+=(--path-prefix "$DEPLOY_REMOTE_PATH_PREFIX")
 
 ssh_cmd=(ssh -o BatchMode=yes -o ConnectTimeout=15 -p "$port")
-[ -z "${DEPLOY_SSH_KEY:-}" ] || ssh_cmd+=(-i "$DEPLOY_SSH_KEY" -o IdentitiesOnly=yes)
+if [ -n "${DEPLOY_SSH_KEY:-}" ]; then
+  key="$DEPLOY_SSH_KEY"
+  # a literal "~/" from deploy/.env means the home directory
+  # shellcheck disable=SC2088
+  [[ "$key" != "~/"* ]] || key="$HOME/${key:2}"
+  [ -r "$key" ] || die "DEPLOY_SSH_KEY=$DEPLOY_SSH_KEY is not a readable file"
+  ssh_cmd+=(-i "$key" -o IdentitiesOnly=yes)
+fi
 if [ -n "${DEPLOY_SSH_OPTS:-}" ]; then
   read -r -a extra_opts <<<"$DEPLOY_SSH_OPTS"
   ssh_cmd+=("${extra_opts[@]}")
@@ -86,7 +93,7 @@ for arg in "${remote_args[@]}"; do
 done
 
 status=0
-"${ssh_cmd[@]}" "$DEPLOY_USER@$DEPLOY_HOST" "$remote_command" <"$DEPLOY_DIR/remote/release.sh" || status=$?
+"${ssh_cmd[@]}" "$DEPLOY_USER@$DEPLOY_HOST" "$remote_command" <"$SCRIPTS_DIR/remote/release.sh" || status=$?
 if [ "$status" -eq 255 ]; then
   die "ssh to $DEPLOY_USER@$DEPLOY_HOST port $port failed (key, host key or network)"
 fi

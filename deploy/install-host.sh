@@ -7,7 +7,7 @@ set -euo pipefail
 # shellcheck source=deploy/lib/common.sh
 . "$(dirname "$0")/lib/common.sh"
 # shellcheck source=deploy/lib/render.sh
-. "$DEPLOY_DIR/lib/render.sh"
+. "$SCRIPTS_DIR/lib/render.sh"
 load_env_file
 
 root=""
@@ -24,11 +24,11 @@ done
 units="$root/etc/systemd/system"
 mkdir -p "$units" "$root/etc/logrotate.d"
 for unit in admin2-backup.service admin2-backup.timer; do
-  render "$DEPLOY_DIR/systemd/$unit" "DEPLOY_PATH=$REPO_DIR" >"$units/$unit"
+  render "$SCRIPTS_DIR/systemd/$unit" "DEPLOY_PATH=$REPO_DIR" >"$units/$unit"
   chmod 644 "$units/$unit"
   note "installed $units/$unit"
 done
-ADMIN2_STATE_DIR="${ADMIN2_STATE_DIR:-$REPO_DIR/.deploy}" "$DEPLOY_DIR/rotate-logs.sh" render \
+ADMIN2_STATE_DIR="${ADMIN2_STATE_DIR:-$REPO_DIR/.deploy}" "$SCRIPTS_DIR/rotate-logs.sh" render \
   >"$root/etc/logrotate.d/admin2"
 chmod 644 "$root/etc/logrotate.d/admin2"
 note "installed $root/etc/logrotate.d/admin2"

@@ -18,7 +18,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib/common.sh"
 load_env_file
 # shellcheck source=deploy/lib/backup.sh
-. "$DEPLOY_DIR/lib/backup.sh"
+. "$SCRIPTS_DIR/lib/backup.sh"
 
 usage() {
   die "usage: deploy/restore.sh [--yes] [--no-media] [--no-safety-backup] BACKUP"
@@ -84,7 +84,7 @@ fi
 
 if [ "$safety" = 1 ]; then
   note "safety backup of the current database first (label pre-restore)"
-  "$DEPLOY_DIR/backup.sh" --label pre-restore --no-media >/dev/null \
+  "$SCRIPTS_DIR/backup.sh" --label pre-restore --no-media >/dev/null \
     || die "the safety backup failed: nothing was restored (--no-safety-backup skips it)"
 fi
 
@@ -93,13 +93,13 @@ stopped=0
 restart_services() {
   if [ "$stopped" = 1 ]; then
     note "starting web, celery and celery-beat again"
-    "$DEPLOY_DIR/compose.sh" production start web celery celery-beat || true
+    "$SCRIPTS_DIR/compose.sh" production start web celery celery-beat || true
   fi
 }
 trap restart_services EXIT
 if [ "$compose_mode" = 1 ]; then
   note "stopping web, celery and celery-beat for the restore"
-  "$DEPLOY_DIR/compose.sh" production stop web celery celery-beat
+  "$SCRIPTS_DIR/compose.sh" production stop web celery celery-beat
   stopped=1
 fi
 

@@ -11,15 +11,15 @@ set -euo pipefail
 # shellcheck source=deploy/lib/common.sh
 . "$(dirname "$0")/lib/common.sh"
 # shellcheck source=deploy/lib/render.sh
-. "$DEPLOY_DIR/lib/render.sh"
+. "$SCRIPTS_DIR/lib/render.sh"
 load_env_file
 
 log_dir="${ADMIN2_LOG_DIR:-/var/log/admin2}"
 state_dir="${ADMIN2_STATE_DIR:-$REPO_DIR/.deploy}"
-reopen="${ADMIN2_NGINX_REOPEN_CMD:-$DEPLOY_DIR/compose.sh production exec -T nginx nginx -s reopen >/dev/null 2>&1 || true}"
+reopen="${ADMIN2_NGINX_REOPEN_CMD:-$SCRIPTS_DIR/compose.sh production exec -T nginx nginx -s reopen >/dev/null 2>&1 || true}"
 
 rendered() {
-  render "$DEPLOY_DIR/logrotate/admin2" "LOG_DIR=$log_dir" "STATE_DIR=$state_dir" "NGINX_REOPEN=$reopen"
+  render "$SCRIPTS_DIR/logrotate/admin2" "LOG_DIR=$log_dir" "STATE_DIR=$state_dir" "NGINX_REOPEN=$reopen"
 }
 
 case "${1:-}" in

@@ -10,7 +10,7 @@ for name in BACKUP_KEEP_DAILY BACKUP_KEEP_WEEKLY BACKUP_KEEP_LABELLED; do
 done
 [ "$BACKUP_KEEP_DAILY" -ge 1 ] || die "BACKUP_KEEP_DAILY must be at least 1 (the backup just taken)"
 
-COMPOSE_PRODUCTION="$DEPLOY_DIR/compose.sh production"
+COMPOSE_PRODUCTION="$SCRIPTS_DIR/compose.sh production"
 # In the container, the database's own POSTGRES_USER / POSTGRES_DB name it.
 DEFAULT_PG_DUMP_CMD="$COMPOSE_PRODUCTION exec -T db sh -c 'exec pg_dump -U \"\${POSTGRES_USER:-admin2}\" -d \"\${POSTGRES_DB:-admin2}\" \"\$@\"' pg_dump"
 DEFAULT_PG_RESTORE_CMD="$COMPOSE_PRODUCTION exec -T db sh -c 'exec pg_restore -U \"\${POSTGRES_USER:-admin2}\" -d \"\${POSTGRES_DB:-admin2}\" \"\$@\"' pg_restore"

@@ -3,8 +3,8 @@
 # Configuration comes from the environment, then from deploy/.env (the environment wins),
 # so a value is never hard-coded here and a missing one is named in the error.
 
-DEPLOY_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-REPO_DIR="$(cd "$DEPLOY_DIR/.." && pwd)"
+SCRIPTS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+REPO_DIR="$(cd "$SCRIPTS_DIR/.." && pwd)"
 
 die() {
   echo "error: $*" >&2
@@ -18,7 +18,7 @@ note() {
 # KEY=VALUE lines (comments and blanks ignored, optional quotes stripped); a variable that is
 # already set in the environment keeps its value. DEPLOY_ENV_FILE points elsewhere (tests).
 load_env_file() {
-  local file="${DEPLOY_ENV_FILE:-$DEPLOY_DIR/.env}" line key value
+  local file="${DEPLOY_ENV_FILE:-$SCRIPTS_DIR/.env}" line key value
   [ -f "$file" ] || return 0
   while IFS= read -r line || [ -n "$line" ]; do
     line="${line#"${line%%[![:space:]]*}"}"
