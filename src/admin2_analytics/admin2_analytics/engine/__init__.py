@@ -120,7 +120,12 @@ def execute(
 
 
 def stream(
-    sql: str, params: Mapping[str, Any] | None = None, *, tag: QueryTag, fmt: ExportFormat
+    sql: str,
+    params: Mapping[str, Any] | None = None,
+    *,
+    tag: QueryTag,
+    fmt: ExportFormat,
+    max_rows: int | None = None,
 ) -> ResultStream:
     """Stream user SQL (guarded) as CSV/TSV with a header line, or JSON lines.
 
@@ -129,12 +134,17 @@ def stream(
     :class:`ResultTooLarge` while iterating, so write to a temporary file and keep it only
     when the iteration ends normally. The engine is opened before this returns (errors such
     as a busy engine surface here, not mid-response); close the stream (or exhaust it) to
-    release the engine.
+    release the engine. ``max_rows`` cuts the export short (the CLI's ``--limit``).
     """
     if fmt not in _FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; use one of {', '.join(_FORMATS)}")
     statement = guard.clean_sql(sql)
     values = bind_parameters(statement, params)
+    if max_rows is not None:
+        if int(max_rows) < 1:
+            raise ParameterError("max_rows must be at least 1")
+        # The checked statement, wrapped: the engine stops after max_rows rows.
+        statement = f"SELECT * FROM (\n{statement}\n) LIMIT {int(max_rows)}"  # noqa: S608
     return ResultStream(statement, values, config.export_limits().as_settings(), tag, fmt)
 
 
@@ -287,19 +297,21 @@ def _read_timeout() -> float | None:
 
 
 def _query(sql: str, params: dict, limits: Mapping[str, Any], tag: QueryTag) -> QueryResult:
-    started = time.perf_counter()
     with _session(limits, tag, readonly=True) as session:
+        # Timed from here: opening the embedded engine is not the query's own duration.
+        started = time.perf_counter()
         try:
             result = session.query(sql, params)
             rows = [tuple(row) for row in result.result_rows]
         except Exception as exc:
             raise failures.translate(exc, read_timeout=_read_timeout()) from exc
+        elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
     summary = getattr(result, "summary", None) or {}
     return QueryResult(
         columns=list(result.column_names),
         types=[column_type.name for column_type in result.column_types],
         rows=rows,
-        elapsed_ms=round((time.perf_counter() - started) * 1000, 2),
+        elapsed_ms=elapsed_ms,
         read_rows=_int_or_none(summary.get("read_rows")),
         read_bytes=_int_or_none(summary.get("read_bytes")),
         parameters=params,
