@@ -107,3 +107,11 @@ def test_the_analytics_index_needs_some_analytics_permission(client):
     assert client.get(reverse("analytics:index")).status_code == 403
     client.force_login(make_user("exporter", "analytics.export_savedquery"))
     assert client.get(reverse("analytics:index")).status_code == 200
+
+
+def test_the_admin_app_index_of_analytics_is_the_analytics_home(client):
+    client.force_login(make_user("historian", "analytics.view_queryrun"))
+    url = reverse("admin:app_list", kwargs={"app_label": "analytics"})
+    assert url == reverse("analytics:index")
+    page = client.get(url).content.decode()
+    assert reverse("admin:analytics_queryrun_changelist") in page

@@ -13,22 +13,14 @@ from django.template.response import TemplateResponse
 
 from admin2_analytics import errors
 
-ANALYTICS_PERMISSIONS = (
-    "analytics.view_schema",
-    "analytics.run_savedquery",
-    "analytics.run_adhoc_sql",
-    "analytics.export_savedquery",
-)
 
-
-def requires(*permissions: str, any_of: bool = False):
-    """Staff only (others go to the admin login); then the permissions, else 403."""
+def requires(*permissions: str):
+    """Staff only (others go to the admin login); then every permission, else 403."""
 
     def decorator(view):
         @wraps(view)
         def checked(request, *args, **kwargs):
-            granted = [request.user.has_perm(permission) for permission in permissions]
-            if not (any(granted) if any_of else all(granted)):
+            if not request.user.has_perms(permissions):
                 raise PermissionDenied("You do not have permission to use this analytics page.")
             return view(request, *args, **kwargs)
 

@@ -1,13 +1,19 @@
 from __future__ import annotations
 
+from django.contrib.admin.views.decorators import staff_member_required
+from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
 from admin2_analytics.models import Dashboard, SavedQuery
-from admin2_analytics.views.common import ANALYTICS_PERMISSIONS, render_page, requires
+from admin2_analytics.views.common import render_page
 
 
-@requires(*ANALYTICS_PERMISSIONS, any_of=True)
+@staff_member_required
 def index(request):
+    """The analytics home. It also answers the admin's app index URL for this app
+    (``/admin/analytics/``), so any permission in the app opens it."""
+    if not request.user.has_module_perms("analytics"):
+        raise PermissionDenied("You have no analytics permission.")
     user = request.user
     can_run = user.has_perm("analytics.run_savedquery")
     queries = SavedQuery.objects.visible_to(user).select_related("owner") if can_run else []
