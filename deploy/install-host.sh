@@ -21,10 +21,11 @@ while [ $# -gt 0 ]; do
 done
 [ -n "$root" ] || [ "$(id -u)" = 0 ] || die "run as root (or --root DIR to write elsewhere)"
 
+owner="$(stat -c %U "$REPO_DIR")"
 units="$root/etc/systemd/system"
 mkdir -p "$units" "$root/etc/logrotate.d"
 for unit in admin2-backup.service admin2-backup.timer; do
-  render "$SCRIPTS_DIR/systemd/$unit" "DEPLOY_PATH=$REPO_DIR" >"$units/$unit"
+  render "$SCRIPTS_DIR/systemd/$unit" "DEPLOY_PATH=$REPO_DIR" "RUN_AS=$owner" >"$units/$unit"
   chmod 644 "$units/$unit"
   note "installed $units/$unit"
 done
@@ -33,6 +34,10 @@ ADMIN2_STATE_DIR="${ADMIN2_STATE_DIR:-$REPO_DIR/.deploy}" "$SCRIPTS_DIR/rotate-l
 chmod 644 "$root/etc/logrotate.d/admin2"
 note "installed $root/etc/logrotate.d/admin2"
 mkdir -p "$root${ADMIN2_LOG_DIR:-/var/log/admin2}"
+# Backups belong to the account the timer runs as (and that runs `just backup` by hand).
+backup_dir="$root${BACKUP_DIR:-/var/backups/admin2}"
+install -d -m 700 "$backup_dir"
+[ -n "$root" ] || chown "$owner:" "$backup_dir"
 
 if [ "$systemctl" = 1 ]; then
   systemctl daemon-reload

@@ -434,6 +434,7 @@ main() {
   cd "$DEPLOY_PATH"
   STATE="$DEPLOY_PATH/.deploy"
   mkdir -p "$STATE"
+  mkdir -p .git/info
   grep -qx '/.deploy/' .git/info/exclude 2>/dev/null || echo '/.deploy/' >>.git/info/exclude
   [ -f "$ENV_FILE" ] || die "$DEPLOY_PATH/$ENV_FILE is missing: copy containers/.env.production.example and fill it in"
   if [ "$ACTION" = status ]; then

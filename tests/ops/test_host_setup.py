@@ -44,6 +44,7 @@ def test_the_backup_units_are_rendered_for_this_checkout_and_verify(installed):
     assert f"ExecStart={REPO}/deploy/backup.sh" in service
     assert f"WorkingDirectory={REPO}" in service
     assert "Type=oneshot" in service and "@" not in service
+    assert f"User={REPO.owner()}" in service, "runs as the checkout's owner"
     assert "Unit=admin2-backup.service" in timer and "Persistent=true" in timer
 
     result = verify(units / "admin2-backup.service", units / "admin2-backup.timer")
