@@ -91,8 +91,14 @@ def lock_path(path: Path) -> Path:
 
 def _lock_file(path: Path, deadline: float, timeout: float):
     target = lock_path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle = open(target, "a+")  # noqa: SIM115 (kept open while the lease lives)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(target, "a+")  # noqa: SIM115 (kept open while the lease lives)
+    except OSError as exc:
+        raise EngineUnavailable(
+            f"cannot use the embedded engine directory {path} (CLICKHOUSE_EMBEDDED_PATH): "
+            f"{exc.strerror or exc}"
+        ) from None
     while True:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -75,6 +75,9 @@ def _is_connection_problem(exc: BaseException) -> bool:
             "Connection reset",
             "RemoteDisconnected",
             "Error connecting",
+            "SSLError",
+            "CERTIFICATE_VERIFY_FAILED",
+            "WRONG_VERSION_NUMBER",
         )
     )
 

@@ -1,0 +1,28 @@
+"""/readyz carries a ClickHouse check contributed by the plugin."""
+
+from admin2.health import run_checks
+from admin2.registry import registry
+from admin2_analytics import readiness
+
+
+def test_the_plugin_registers_a_clickhouse_check():
+    readiness.register()
+    assert registry.health_checks["clickhouse"].check is readiness.check_clickhouse
+
+
+def test_readyz_reports_the_embedded_engine_up(analytics_engine, client):
+    response = client.get("/readyz")
+    report = response.json()
+    assert report["checks"]["clickhouse"]["status"] == "up", report
+    assert str(analytics_engine.path) in report["checks"]["clickhouse"]["detail"]
+
+
+def test_a_broken_engine_directory_is_reported_down(settings, tmp_path):
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("a file where the engine directory should be")
+    settings.CLICKHOUSE_HOST = ""
+    settings.CLICKHOUSE_EMBEDDED_PATH = blocker / "chdb"
+    ready, report = run_checks(timeout=10)
+    assert report["clickhouse"]["status"] == "down"
+    assert "EngineUnavailable" in report["clickhouse"]["error"]
+    assert not ready
