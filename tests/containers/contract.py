@@ -77,22 +77,22 @@ def violations(stack: str, resolved: dict, raw: dict) -> list[str]:
     missing = REQUIRED_SERVICES[stack] - set(services)
     if missing:
         problem(f"services missing: {sorted(missing)}")
-    if stack == "staging" and "clickhouse" in services:
-        if services["clickhouse"].get("profiles") != ["clickhouse"]:
-            problem("clickhouse must sit behind the `clickhouse` profile")
+    clickhouse = services.get("clickhouse")
+    if stack == "staging" and clickhouse and clickhouse.get("profiles") != ["clickhouse"]:
+        problem("clickhouse must sit behind the `clickhouse` profile")
 
     # --- ports: Nginx public on the seed port, Redis on the host's loopback only ----------
     for name, service in services.items():
         for port in service.get("ports", []):
             published = int(port.get("published", 0) or 0)
             if name == "nginx":
-                if port.get("host_ip") not in (None, "", "0.0.0.0"):
+                if port.get("host_ip") not in (None, "", "0.0.0.0"):  # noqa: S104
                     problem(f"nginx port {published} should be public, not {port['host_ip']}")
             elif name == "redis":
                 if port.get("host_ip") != "127.0.0.1":
                     problem(f"redis port {published} must be bound to 127.0.0.1")
             else:
-                problem(f"{name} publishes port {published}: only nginx (and redis on loopback) may")
+                problem(f"{name} publishes port {published}: only nginx and redis may")
     nginx_ports = {
         (int(p["published"]), p["target"]) for p in services.get("nginx", {}).get("ports", [])
     }
@@ -145,9 +145,7 @@ def violations(stack: str, resolved: dict, raw: dict) -> list[str]:
     for name, service in services.items():
         for target, dep in (service.get("depends_on") or {}).items():
             condition = dep.get("condition")
-            allowed = (
-                "service_completed_successfully" if target == "migrate" else "service_healthy"
-            )
+            allowed = "service_completed_successfully" if target == "migrate" else "service_healthy"
             if condition != allowed:
                 problem(f"{name} depends on {target} with {condition}, must be {allowed}")
     needs = ["redis", "migrate"] + (["db"] if stack == "production" else [])

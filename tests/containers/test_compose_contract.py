@@ -62,7 +62,7 @@ MUTATIONS = {
     "postgres_data renamed": (
         "production",
         lambda d: (d["volumes"].pop("postgres_data"), d["volumes"].__setitem__("pg_data", None),
-                   d["services"]["db"].__setitem__("volumes", ["pg_data:/var/lib/postgresql/data"])),
+                   d["services"]["db"].__setitem__("volumes", ["pg_data:/var/lib/postgresql"])),
         "volume postgres_data is not declared"),
     "redis_data_staging renamed": (
         "staging",

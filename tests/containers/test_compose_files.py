@@ -38,4 +38,3 @@ def test_a_missing_env_file_stops_compose_naming_it(tmp_path):
     )
     assert result.returncode != 0
     assert "no-such.env" in result.stderr
-

@@ -34,9 +34,7 @@ def test_hadolint_passes_at_warning_threshold():
 
 def test_hadolint_would_fail_an_unpinned_apt_install(tmp_path):
     bad = tmp_path / "Dockerfile"
-    bad.write_text(
-        DOCKERFILE.read_text().replace("tini=0.19.0-1+b3", "tini"), encoding="utf-8"
-    )
+    bad.write_text(DOCKERFILE.read_text().replace("tini=0.19.0-1+b3", "tini"), encoding="utf-8")
     result = subprocess.run(
         [venv_tool("hadolint"), "--failure-threshold", "warning", str(bad)],
         capture_output=True, text=True, timeout=60, check=False,
@@ -77,8 +75,7 @@ def test_final_stages_run_as_a_non_root_user_under_tini_with_a_healthcheck(targe
 def test_production_runs_gunicorn_with_the_project_config_and_collects_static_at_build():
     production = stages()["production"]
     assert production.all("CMD") == [
-        '["gunicorn", "--config", "/app/containers/gunicorn.conf.py", '
-        '"admin2.wsgi:application"]'
+        '["gunicorn", "--config", "/app/containers/gunicorn.conf.py", "admin2.wsgi:application"]'
     ]
     (collect,) = [c for c in run_commands(production) if "collectstatic" in c]
     # The development environment's built-in key (django-insecure-...) lets settings load;
@@ -113,9 +110,10 @@ def test_everything_the_dockerfile_copies_exists():
 
 
 def python_312() -> str:
-    for candidate in [shutil.which("python3.12"), *glob.glob("/root/.pyenv/versions/3.12*/bin/python3.12"),
-                      *glob.glob("/usr/local/bin/python3.12"), *glob.glob("/usr/bin/python3.12")]:  # fmt: skip
-        if candidate:
+    candidates = [shutil.which("python3.12"), "/usr/local/bin/python3.12", "/usr/bin/python3.12"]
+    candidates += glob.glob("/root/.pyenv/versions/3.12*/bin/python3.12")
+    for candidate in candidates:
+        if candidate and Path(candidate).exists():
             probe = subprocess.run(
                 [candidate, "-c", "import sys; print(sys.version_info[:2] == (3, 12))"],
                 capture_output=True, text=True, check=False,

@@ -110,7 +110,8 @@ class Nginx:
                 "-e", str(self.error_log)]  # fmt: skip
         self.process = ManagedProcess(argv, log=self.workdir / "nginx.out")
         for port in ports:
-            wait_until(lambda p=port: port_open(p) or not self.process.alive(), 15, f"nginx :{port}")
+            listening = lambda p=port: port_open(p) or not self.process.alive()  # noqa: E731
+            wait_until(listening, 15, f"nginx on port {port}")
             if not self.process.alive():
                 pytest.fail(f"nginx exited:\n{self.errors()}")
 
