@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import ssl
 import subprocess
 import sys
 import threading
@@ -45,17 +46,51 @@ def git(cwd: Path, *args: str) -> str:
 
 
 class _NginxStandIn(BaseHTTPRequestHandler):
-    """Answers /healthz and /readyz like the proxied app, only for the configured host."""
+    """Where Nginx would be: answers /healthz and /readyz for the configured host name, and
+    502 while the web replicas run the image tag written in `broken-behind-nginx` (a release
+    whose containers look healthy but which fails behind the proxy)."""
+
+    standin_state: Path | None = None
 
     def do_GET(self):
         host = (self.headers.get("Host") or "").rsplit(":", 1)[0]
-        ok = self.path in ("/healthz", "/readyz") and host == SERVER_NAME
-        self.send_response(200 if ok else 400)
+        status = 200 if self.path in ("/healthz", "/readyz") and host == SERVER_NAME else 400
+        if status == 200 and self._web_is_broken():
+            status = 502
+        self.send_response(status)
         self.end_headers()
-        self.wfile.write(b"ok\n" if ok else b"bad request\n")
+        self.wfile.write(b"answered\n")
+
+    def _web_is_broken(self) -> bool:
+        state = type(self).standin_state
+        if not state or not (state / "broken-behind-nginx").exists():
+            return False
+        broken = (state / "broken-behind-nginx").read_text().strip()
+        containers = json.loads((state / "state.json").read_text())["containers"]
+        return any(c["service"] == "web" and c["tag"] == broken for c in containers)
 
     def log_message(self, *args):
         pass
+
+
+class _RedirectToHttps(BaseHTTPRequestHandler):
+    """Nginx's plain-HTTP server when NGINX_TLS=on: redirects everything."""
+
+    def do_GET(self):
+        self.send_response(308)
+        self.send_header("Location", f"https://{SERVER_NAME}{self.path}")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def serve(handler, tls_context: ssl.SSLContext | None = None) -> ThreadingHTTPServer:
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    if tls_context:
+        httpd.socket = tls_context.wrap_socket(httpd.socket, server_side=True)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    return httpd
 
 
 @dataclass
@@ -129,6 +164,16 @@ class DeployWorld:
     def server_head(self) -> str:
         return git(self.server, "rev-parse", "HEAD")
 
+    def set_server_env(self, **values: str) -> None:
+        env_file = self.server / "containers" / ".env.production"
+        lines = [
+            line
+            for line in env_file.read_text().splitlines()
+            if line.split("=", 1)[0] not in values
+        ]
+        lines += [f"{name}={value}" for name, value in values.items()]
+        env_file.write_text("\n".join(lines) + "\n")
+
     def mark_unhealthy(self, tag: str | None) -> None:
         flag = self.standin_state / "unhealthy-tag"
         if tag is None:
@@ -149,12 +194,31 @@ def sshd(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def nginx_standin():
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _NginxStandIn)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
+    httpd = serve(_NginxStandIn)
     yield httpd.server_address[1]
     httpd.shutdown()
     httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def nginx_with_tls(tmp_path_factory):
+    """(plain port that only redirects, HTTPS port) with a self-signed certificate."""
+    openssl = require_binary("openssl", "Debian package openssl")
+    directory = tmp_path_factory.mktemp("tls")
+    cert, key = directory / "fullchain.pem", directory / "privkey.pem"
+    subprocess.run(
+        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+         "-subj", f"/CN={SERVER_NAME}", "-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    redirect, https = serve(_RedirectToHttps), serve(_NginxStandIn, context)
+    yield redirect.server_address[1], https.server_address[1]
+    for httpd in (redirect, https):
+        httpd.shutdown()
+        httpd.server_close()
 
 
 @pytest.fixture
@@ -187,4 +251,5 @@ def world(tmp_path, sshd, nginx_standin) -> DeployWorld:
         f'{Path(__file__).parent / "standin_docker.py"} "$@"\n'
     )
     docker.chmod(0o755)
+    _NginxStandIn.standin_state = state
     return DeployWorld(tmp_path, sshd, laptop, server, state, bin_dir)

@@ -304,3 +304,50 @@ def test_option_injection_through_the_host_is_refused(world):
     result = world.deploy(DEPLOY_HOST="-oProxyCommand=touch /tmp/owned")
     assert result.returncode != 0
     assert "DEPLOY_HOST is not a host name" in result.stderr
+
+
+def test_a_release_that_fails_behind_nginx_after_the_switch_is_switched_back(world):
+    good = world.commit("v1")
+    assert world.deploy().returncode == 0
+    bad = world.commit("v2 healthy in its container, broken behind the proxy")
+    (world.standin_state / "broken-behind-nginx").write_text(bad)
+
+    result = world.deploy(DEPLOY_HEALTH_TIMEOUT="3")
+
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "answered 502 through Nginx, not 200" in output
+    assert f"rolled back to {good}" in output
+    assert world.state("current") == good and world.server_head() == good
+    web = _web(world)
+    assert len(web) == 2 and {c["tag"] for c in web} == {good}, "web switched back"
+    workers = [c for c in world.containers() if c["service"] in ("celery", "celery-beat")]
+    assert {c["tag"] for c in workers} == {good}, "workers switched back"
+
+
+def test_a_redirect_is_not_health(world, nginx_with_tls):
+    redirect_port, _ = nginx_with_tls
+    world.set_server_env(PORT_NGINX=str(redirect_port), NGINX_TLS="off")
+    world.commit("v1")
+
+    result = world.deploy(DEPLOY_HEALTH_TIMEOUT="3")
+
+    assert result.returncode != 0
+    assert "answered 308 through Nginx, not 200" in result.stdout
+    assert "no previous release to roll back to" in result.stdout
+
+
+def test_with_tls_on_the_site_is_checked_over_https(world, nginx_with_tls):
+    redirect_port, https_port = nginx_with_tls
+    world.set_server_env(
+        PORT_NGINX=str(redirect_port), NGINX_TLS="on", NGINX_TLS_PORT=str(https_port)
+    )
+    first = world.commit("v1")
+
+    result = world.deploy()
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"Nginx answers /healthz and /readyz at https://admin2.example.com:{https_port}" in (
+        result.stdout
+    )
+    assert world.state("current") == first
