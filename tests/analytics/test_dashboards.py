@@ -135,3 +135,29 @@ def test_a_line_with_gaps_is_drawn_in_pieces():
     rows = [(1, 1.0), (2, None), (3, 3.0), (4, 4.0)]
     chart = charts.build("line", "x", ["y"], ["x", "y"], rows)
     assert chart.marks == 2 and chart.svg.count("<circle") == 1
+
+
+def test_the_admin_builds_a_dashboard_from_visible_queries(client):
+    author = make_user(
+        "author", "analytics.add_dashboard", "analytics.view_dashboard",
+        "analytics.add_dashboardpin", "analytics.run_savedquery",
+    )  # fmt: skip
+    mine = make_query(author, name="Mine", shared=False)
+    hidden = make_query(make_user("other"), name="Theirs", shared=False)
+    client.force_login(author)
+    url = reverse("admin:analytics_dashboard_add")
+    form = client.get(url).content.decode()
+    assert ">Mine<" in form and ">Theirs<" not in form
+    management = {
+        "pins-TOTAL_FORMS": "1", "pins-INITIAL_FORMS": "0",
+        "pins-MIN_NUM_FORMS": "0", "pins-MAX_NUM_FORMS": "1000",
+    }  # fmt: skip
+    pin = {"pins-0-position": "1", "pins-0-chart": "bar"}
+    refused = client.post(url, {"name": "B", **management, **pin,
+                                "pins-0-saved_query": hidden.pk})  # fmt: skip
+    assert refused.status_code == 200 and not Dashboard.objects.exists()
+    created = client.post(url, {"name": "B", **management, **pin, "pins-0-saved_query": mine.pk})
+    assert created.status_code == 302
+    board = Dashboard.objects.get()
+    assert board.owner == author
+    assert [(p.saved_query, p.chart_kind) for p in board.pins.all()] == [(mine, "bar")]
