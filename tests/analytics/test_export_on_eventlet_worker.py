@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 from django.urls import reverse
 
 from admin2_analytics.models import Export, QueryRun
@@ -19,13 +20,30 @@ from admin2_tasks.models import TaskRun
 from tests.support.analytics_pages import make_query, make_user, read_csv
 from tests.support.celery_worker import CeleryWorker
 from tests.support.redis import RedisServer
-from tests.support.services import venv_tool, wait_until
+from tests.support.services import REPO, venv_tool, wait_until
 from tests.tasks.conftest import app_on_broker, production_worker_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
-PRODUCTION_WORKER = ["celery", "-A", "admin2_tasks", "worker", "-P", "eventlet", "-c", "100",
-                     "--loglevel", "INFO"]  # fmt: skip
+COMPOSE = REPO / "containers" / "docker-compose.production.yml"
+
+
+def production_worker_command() -> list[str]:
+    """The worker command exactly as the production Compose file runs it."""
+    command = yaml.safe_load(COMPOSE.read_text())["services"]["celery"]["command"]
+    assert command == [
+        "celery",
+        "-A",
+        "admin2_tasks",
+        "worker",
+        "-P",
+        "eventlet",
+        "-c",
+        "100",
+        "--loglevel",
+        "INFO",
+    ]  # fmt: skip  (docs/tasks.md says the same)
+    return [venv_tool(command[0]), *command[1:]]
 
 
 @pytest.fixture
@@ -49,7 +67,7 @@ def test_an_admin_export_completes_on_the_production_worker(
     worker = CeleryWorker(
         redis_server.url(0),
         workdir=tmp_path / "worker",
-        argv=[venv_tool(PRODUCTION_WORKER[0]), *PRODUCTION_WORKER[1:]],
+        argv=production_worker_command(),
         env=production_worker_env(
             redis_server.url(2),
             ADMIN2_ANALYTICS_ENABLED="true",
