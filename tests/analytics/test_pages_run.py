@@ -162,3 +162,23 @@ def test_more_rows_than_the_page_limit_are_cut_with_a_note(
     page = client.get(reverse("analytics:run", args=[query.pk]), {"run": "1"}).content.decode()
     assert '<strong id="row-count">25</strong>' in page
     assert "cut at 25 rows" in page
+
+
+def test_a_datetime_parameter_takes_the_browsers_local_value(client, runner, analytics_engine):
+    query = make_query(
+        runner,
+        sql="SELECT count() AS n FROM events WHERE event_time >= {since:DateTime}",
+        parameter_defaults={"since": "2025-03-01 00:00:00"},
+        chart_kind="none",
+    )
+    page = client.get(reverse("analytics:run", args=[query.pk])).content.decode()
+    assert re.search(r'<input type="datetime-local" name="since"', page)
+    page = client.get(
+        reverse("analytics:run", args=[query.pk]), {"since": "2025-03-31T12:00", "run": "1"}
+    ).content.decode()
+    expected = direct_count(
+        "SELECT * FROM events WHERE event_time >= {since:DateTime}",
+        {"since": "2025-03-31 12:00:00"},
+    )
+    assert expected > 0
+    assert f'<td class="analytics-num">{expected}</td>' in page
