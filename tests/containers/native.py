@@ -126,3 +126,20 @@ def self_signed_certificate(directory: Path, cert: str, key: str) -> None:
     )  # fmt: skip
     if result.returncode != 0:
         pytest.fail(f"openssl could not make a test certificate: {result.stderr}")
+
+
+def healthcheck_argv(
+    test: list[str], *, after: str | None = None, extra: list[str] = (), paths: dict | None = None
+) -> list[str]:
+    """A Compose health check ``test`` as a native argv: ``CMD`` form only (exec, no shell),
+    ``extra`` arguments inserted after the word ``after`` (the loopback host and port the
+    container did not need), and container path prefixes swapped per ``paths``."""
+    if not test or test[0] != "CMD":
+        pytest.fail(f"health checks are exec form ['CMD', ...], got {test}")
+    argv = list(test[1:])
+    if after is not None:
+        index = argv.index(after) + 1
+        argv[index:index] = list(extra)
+    for old, new in (paths or {}).items():
+        argv = [new + arg[len(old) :] if arg.startswith(old) else arg for arg in argv]
+    return argv
