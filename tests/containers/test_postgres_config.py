@@ -71,8 +71,8 @@ def cluster():
             psql = [shutil.which("psql"), "-h", "127.0.0.1", "-p", str(port), "-U", user,
                     "-v", "ON_ERROR_STOP=1", "-X", "-q", "-A", "-t"]  # fmt: skip
             # What the image's entrypoint does before the init scripts: POSTGRES_DB.
-            created = subprocess.run([*psql, "-d", "postgres", "-c", f'CREATE DATABASE "{database}"'],
-                                     capture_output=True, text=True, check=False)  # fmt: skip
+            create = [*psql, "-d", "postgres", "-c", f'CREATE DATABASE "{database}"']
+            created = subprocess.run(create, capture_output=True, text=True, check=False)
             assert created.returncode == 0, created.stderr
             yield {"port": port, "psql": [*psql, "-d", database], "db": db}
         finally:
