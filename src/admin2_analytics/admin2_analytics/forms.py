@@ -68,6 +68,15 @@ class ColumnListField(forms.CharField):
         return [name.strip() for name in (value or "").split(",") if name.strip()]
 
 
+def ordered_like_sql(sql: str, values: dict) -> dict:
+    try:
+        names = [parameter.name for parameter in find_parameters(sql)]
+    except ParameterError:
+        return values
+    position = {name: index for index, name in enumerate(names)}
+    return dict(sorted(values.items(), key=lambda item: position.get(item[0], len(names))))
+
+
 def check_parameters(sql: str, values: dict[str, str], *, unknown_is_error: bool = True) -> dict:
     """Coerce ``values`` for every placeholder of ``sql``; raise ValidationError listing all
     problems (missing value, bad value, value for no placeholder). Returns the typed values."""
@@ -126,6 +135,10 @@ class SavedQueryForm(forms.ModelForm):
     def __init__(self, *args, user=None, **kwargs):
         self.user = user
         super().__init__(*args, **kwargs)
+        defaults = self.initial.get("parameter_defaults")
+        if isinstance(defaults, dict) and self.instance.sql:
+            # Show defaults in the order the SQL uses them (the database may sort JSON keys).
+            self.initial["parameter_defaults"] = ordered_like_sql(self.instance.sql, defaults)
 
     def clean(self):
         cleaned = super().clean()
