@@ -87,8 +87,8 @@ def env_float(name: str, default: float | object = _MISSING, *, minimum: float =
     return number
 
 
-def env_list(name: str, default: list[str] | object = _MISSING) -> list[str]:
-    value = _raw(name, default)
+def env_list(name: str, default: list[str] | object = _MISSING, *, secret=False) -> list[str]:
+    value = _raw(name, default, secret=secret)
     if isinstance(value, list):
         return value
     return [item.strip() for item in value.split(",") if item.strip()]

@@ -14,6 +14,8 @@ DEBUG = env_bool("DJANGO_DEBUG", ENVIRONMENT == "development")  # noqa: F821 (de
 # Development-only key; production refuses it (see components/validation.py).
 INSECURE_DEFAULT_SECRET_KEY = "django-insecure-admin2-development-key-do-not-use-in-production"  # noqa: S105
 SECRET_KEY = env_str("DJANGO_SECRET_KEY", INSECURE_DEFAULT_SECRET_KEY, secret=True)
+# Old keys still accepted for sessions and signatures while a new key rolls out.
+SECRET_KEY_FALLBACKS = env_list("DJANGO_SECRET_KEY_FALLBACKS", [], secret=True)
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
