@@ -1,0 +1,170 @@
+"""Benchmark ``analytics_export``: the project's CSV export path against the engine's own.
+
+For N = 100,000, 1,000,000 and 10,000,000 rows of the demo ``events`` table:
+
+* project: ``admin2_analytics.engine.stream(..., fmt="csv")`` written to a file — the path
+  exports take (guard, limits, read-only session, 1 MiB chunks through Python);
+* engine (the ceiling): the same query exported by chDB itself,
+  ``INTO OUTFILE ... FORMAT CSVWithNames``, through the seam's internal write session.
+
+Each measurement runs in a fresh child process (so ``peak_rss_mb`` is the project path's own
+peak), after one warm-up query so neither side pays for loading the engine library.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+SIZES = (100_000, 1_000_000, 10_000_000)
+QUERY = "SELECT * FROM events LIMIT {rows}"
+
+
+def _child(mode: str, rows: int, output: str) -> dict:
+    import django
+
+    django.setup()
+    from admin2_analytics import engine
+
+    tag = engine.QueryTag(user="bench", source="task")
+    engine.execute("SELECT 1", tag=tag)  # warm-up: load the engine library once
+    sql = QUERY.format(rows=int(rows))
+    started = time.perf_counter()
+    if mode == "project":
+        with engine.stream(sql, tag=tag, fmt="csv") as stream, open(output, "wb") as target:
+            for chunk in stream:
+                target.write(chunk)
+    else:
+        with engine.maintenance_session(tag=tag) as session:
+            session.command(f"{sql} INTO OUTFILE '{output}' TRUNCATE FORMAT CSVWithNames")
+    seconds = time.perf_counter() - started
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {"seconds": seconds, "peak_rss_mb": peak_kb / 1024, "bytes": os.path.getsize(output)}
+
+
+def _env(engine_path: Path, var_dir: Path) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "CLICKHOUSE_"))}
+    env.update(
+        PYTHONPATH=str(REPO),
+        DJANGO_SETTINGS_MODULE="settings",
+        DJANGO_ENVIRONMENT="development",
+        ADMIN2_VAR_DIR=str(var_dir),
+        CLICKHOUSE_EMBEDDED_PATH=str(engine_path),
+        ANALYTICS_EXPORT_MAX_ROWS=str(max(SIZES) + 1),
+    )
+    return env
+
+
+def _measure(env: dict, mode: str, rows: int, output: Path) -> dict:
+    result = subprocess.run(
+        [sys.executable, __file__, "--child", mode, str(rows), str(output)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode:
+        raise SystemExit(f"{mode} export of {rows} rows failed:\n{result.stderr[-2000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def _lines(path: Path) -> int:
+    count = 0
+    with path.open("rb") as source:
+        while chunk := source.read(1 << 22):
+            count += chunk.count(b"\n")
+    return count
+
+
+def _same_shape(project: Path, ceiling: Path, rows: int) -> bool:
+    """Same header and row count (a parallel LIMIT read may pick other rows, in other order)."""
+    with project.open("rb") as a, ceiling.open("rb") as b:
+        same_header = a.readline() == b.readline()
+    return same_header and _lines(project) == _lines(ceiling) == rows + 1
+
+
+def main() -> None:
+    sys.path.insert(0, str(REPO))
+    from bench.common import markdown_table, publish
+
+    load = os.getloadavg()[0]
+    work = Path(tempfile.mkdtemp(prefix="admin2-bench-export-"))
+    try:
+        env = _env(work / "chdb", work / "var")
+        setup = subprocess.run(
+            [sys.executable, "-m", "admin2", "analytics_demo_data", "--rows", str(max(SIZES))],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if setup.returncode:
+            raise SystemExit(f"demo data failed:\n{setup.stderr[-2000:]}")
+        print(setup.stdout.strip().splitlines()[0], flush=True)
+        runs, table = [], []
+        for rows in SIZES:
+            project_file, engine_file = work / "project.csv", work / "engine.csv"
+            project = _measure(env, "project", rows, project_file)
+            ceiling = _measure(env, "engine", rows, engine_file)
+            same = _same_shape(project_file, engine_file, rows)
+            project_file.unlink()
+            engine_file.unlink()
+            run = {
+                "rows": rows,
+                "project_s": round(project["seconds"], 3),
+                "engine_s": round(ceiling["seconds"], 3),
+                "ratio": round(project["seconds"] / ceiling["seconds"], 3),
+                "peak_rss_mb": round(project["peak_rss_mb"], 1),
+                "bytes": project["bytes"],
+                "same_header_and_rows": same,
+            }
+            runs.append(run)
+            print(json.dumps(run), flush=True)
+            table.append(
+                [
+                    f"{rows:,}",
+                    f"{run['project_s']:.2f}",
+                    f"{run['engine_s']:.2f}",
+                    f"{run['ratio']:.2f}",
+                    f"{run['peak_rss_mb']:.0f}",
+                    f"{run['bytes'] / 1e6:,.0f}",
+                    "yes" if same else "no",
+                ]
+            )
+        spread = max(r["peak_rss_mb"] for r in runs) - min(r["peak_rss_mb"] for r in runs)
+        notes = (
+            'project: `engine.stream(fmt="csv")` (guarded, read-only session, export limits, '
+            "1 MiB chunks) written to a file; engine: chDB's own `INTO OUTFILE ... FORMAT "
+            "CSVWithNames` for the same query. Each side in a fresh process after a warm-up "
+            f"query. Targets: ratio <= 1.5; peak RSS within 50 MB across sizes "
+            f"(measured spread {spread:.0f} MB; the baseline is the embedded engine itself). "
+            f"Load average at start: {load:.1f} on this shared machine."
+        )
+        publish(
+            "analytics_export",
+            runs,
+            markdown_table(
+                ["rows", "project s", "engine s", "ratio", "peak RSS MB", "CSV MB", "rows match"],
+                table,
+            ),
+            notes,
+        )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["--child"]:
+        print(json.dumps(_child(sys.argv[2], int(sys.argv[3]), sys.argv[4])))
+    else:
+        main()
