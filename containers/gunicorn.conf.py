@@ -54,7 +54,7 @@ def _bool(name: str, default: bool) -> bool:
     raise SystemExit(f"gunicorn.conf.py: {name} must be true or false, got {raw!r}")
 
 
-def available_cpus() -> int:
+def available_cpus(cpu_max: Path = Path("/sys/fs/cgroup/cpu.max")) -> int:
     """CPUs this process may use: the cgroup v2 quota when set (Compose ``cpus:``), else affinity.
 
     ``os.cpu_count()`` reports the host's CPUs inside a container, which would start far more
@@ -62,7 +62,7 @@ def available_cpus() -> int:
     """
     cpus = len(os.sched_getaffinity(0))
     try:
-        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()
+        quota, period = cpu_max.read_text().split()
         if quota != "max":
             cpus = min(cpus, max(1, math.ceil(int(quota) / int(period))))
     except (OSError, ValueError):

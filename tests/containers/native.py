@@ -11,6 +11,7 @@ that would silently escape the native run fails here instead.
 from __future__ import annotations
 
 import re
+import secrets
 import shutil
 import subprocess
 import tempfile
@@ -143,3 +144,28 @@ def healthcheck_argv(
     for old, new in (paths or {}).items():
         argv = [new + arg[len(old) :] if arg.startswith(old) else arg for arg in argv]
     return argv
+
+
+def service_env(
+    stack: str, service: str, workdir: Path, *, redis_url: str | None = None, **overrides: str
+) -> dict[str, str]:
+    """A service's environment exactly as Compose resolves it, moved to this machine:
+    secret files Compose would mount at /run/secrets/ are generated under ``workdir``, /app
+    paths point under ``workdir``, the Compose hosts ``db`` and ``redis`` become loopback
+    servers, then ``overrides`` apply."""
+    environment = dict(compose.resolved(stack)["services"][service]["environment"])
+    for name, value in list(environment.items()):
+        if value.startswith("/run/secrets/"):
+            secret = workdir / "secrets" / value.rsplit("/", 1)[1]
+            secret.parent.mkdir(exist_ok=True)
+            if not secret.exists():
+                secret.write_text(secrets.token_urlsafe(64) + "\n")
+            environment[name] = str(secret)
+        elif value.startswith("/app/"):
+            environment[name] = str(workdir / value.removeprefix("/app/"))
+        elif redis_url and value.startswith("redis://redis:6379/"):
+            environment[name] = redis_url.rstrip("/") + "/" + value.rsplit("/", 1)[1]
+    if environment.get("POSTGRES_HOST") == "db":
+        environment["POSTGRES_HOST"] = "127.0.0.1"
+    environment.update(overrides)
+    return environment

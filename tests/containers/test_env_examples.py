@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import ast
 import re
-import secrets
 
 import pytest
 
 from tests.containers import compose
+from tests.containers.native import service_env
 from tests.support.services import REPO, django_env, run_admin2
 
 ENV_HELPERS = re.compile(r"^(env_[a-z]+|is_set)$")
@@ -63,7 +63,13 @@ def test_production_example_lists_every_gunicorn_variable():
     assert sorted(knobs - mentioned(compose.example_env_file("production").read_text())) == []
 
 
-SECRETS = ("DJANGO_SECRET_KEY", "POSTGRES_PASSWORD", "CLICKHOUSE_PASSWORD", "EMAIL_HOST_PASSWORD")
+SECRETS = (
+    "DJANGO_SECRET_KEY",
+    "DJANGO_SECRET_KEY_FALLBACKS",
+    "POSTGRES_PASSWORD",
+    "CLICKHOUSE_PASSWORD",
+    "EMAIL_HOST_PASSWORD",
+)
 
 
 def test_production_example_holds_no_secret_value():
@@ -75,24 +81,9 @@ def test_production_example_holds_no_secret_value():
     assert active == []
 
 
-def container_env(stack: str, service: str, tmp_path) -> dict[str, str]:
-    """The service's environment exactly as Compose resolves it, with container paths (and
-    the secret files Compose would mount) moved under ``tmp_path``."""
-    environment = dict(compose.resolved(stack)["services"][service]["environment"])
-    for name, value in list(environment.items()):
-        if value.startswith("/run/secrets/"):
-            secret = tmp_path / "secrets" / value.rsplit("/", 1)[1]
-            secret.parent.mkdir(exist_ok=True)
-            secret.write_text(secrets.token_urlsafe(64) + "\n")
-            environment[name] = str(secret)
-        elif value.startswith("/app/"):
-            environment[name] = str(tmp_path / value.removeprefix("/app/"))
-    return environment
-
-
 @pytest.mark.slow
 def test_production_env_passes_djangos_deployment_checks(tmp_path):
-    env = django_env(**container_env("production", "web", tmp_path))
+    env = django_env(**service_env("production", "web", tmp_path))
     result = run_admin2("check", "--deploy", "--fail-level", "WARNING", env=env)
     assert result.returncode == 0, result.stderr + result.stdout
     assert "no issues" in result.stdout
@@ -100,6 +91,6 @@ def test_production_env_passes_djangos_deployment_checks(tmp_path):
 
 @pytest.mark.slow
 def test_staging_env_passes_djangos_checks(tmp_path):
-    env = django_env(**container_env("staging", "web", tmp_path))
+    env = django_env(**service_env("staging", "web", tmp_path))
     result = run_admin2("check", env=env)
     assert result.returncode == 0, result.stderr + result.stdout
