@@ -48,8 +48,9 @@ def test_the_demo_runs_a_task_to_completion_without_redis(tmp_path):
     try:
         wait_until(lambda: port_open(port), 60, "the demo web server")
         wait_until(
-            lambda: task_states(tmp_path / "db.sqlite3").get("admin2_tasks.round_trip")
-            == "SUCCESS",
+            lambda: (
+                task_states(tmp_path / "db.sqlite3").get("admin2_tasks.round_trip") == "SUCCESS"
+            ),
             60,
             "the demo worker to run the queued round trip",
         )
