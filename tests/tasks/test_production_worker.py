@@ -51,7 +51,7 @@ def test_the_production_worker_command_runs_an_analytics_export(redis_server, tm
         assert export.state == "done", export.error
         assert export.row_count == 1000
         lines = (worker.workdir / "media" / export.file.name).read_text().splitlines()
-        assert lines[:3] == ["n", "0", "1"] and len(lines) == 1001
+        assert lines[:3] == ['"n"', "0", "1"] and len(lines) == 1001
         run = TaskRun.objects.get(task_id=export.task_id)
         assert (run.name, run.queue, run.state) == (
             "admin2_analytics.run_export",
