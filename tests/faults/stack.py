@@ -76,6 +76,13 @@ def prepare(env: dict[str, str]) -> None:
     assert done.returncode == 0, f"preparing the database failed:\n{done.stdout}\n{done.stderr}"
 
 
+def run_script(env: dict[str, str], script: str) -> str:
+    """Run Python inside ``admin2 shell`` with the stack's settings; return its output."""
+    done = run_admin2("shell", "-c", script, env=env)
+    assert done.returncode == 0, f"admin2 shell failed:\n{done.stdout}\n{done.stderr}"
+    return done.stdout
+
+
 @dataclass
 class WebServer:
     """Gunicorn running ``admin2.wsgi:application`` with the production configuration."""
