@@ -23,9 +23,21 @@ import tempfile
 import time
 from pathlib import Path
 
+import psutil
+
 REPO = Path(__file__).resolve().parent.parent
 SIZES = (100_000, 1_000_000, 10_000_000)
 QUERY = "SELECT * FROM events LIMIT {rows}"
+HEADERS = [
+    "rows",
+    "project s",
+    "engine s",
+    "ratio",
+    "peak RSS MB",
+    "RSS after warm-up MB",
+    "CSV MB",
+    "rows match",
+]
 
 
 def _child(mode: str, rows: int, output: str) -> dict:
@@ -36,6 +48,7 @@ def _child(mode: str, rows: int, output: str) -> dict:
 
     tag = engine.QueryTag(user="bench", source="task")
     engine.execute("SELECT 1", tag=tag)  # warm-up: load the engine library once
+    baseline_mb = psutil.Process().memory_info().rss / 2**20
     sql = QUERY.format(rows=int(rows))
     started = time.perf_counter()
     if mode == "project":
@@ -47,7 +60,12 @@ def _child(mode: str, rows: int, output: str) -> dict:
             session.command(f"{sql} INTO OUTFILE '{output}' TRUNCATE FORMAT CSVWithNames")
     seconds = time.perf_counter() - started
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {"seconds": seconds, "peak_rss_mb": peak_kb / 1024, "bytes": os.path.getsize(output)}
+    return {
+        "seconds": seconds,
+        "peak_rss_mb": peak_kb / 1024,
+        "baseline_rss_mb": baseline_mb,
+        "bytes": os.path.getsize(output),
+    }
 
 
 def _env(engine_path: Path, var_dir: Path) -> dict:
@@ -125,6 +143,7 @@ def main() -> None:
                 "engine_s": round(ceiling["seconds"], 3),
                 "ratio": round(project["seconds"] / ceiling["seconds"], 3),
                 "peak_rss_mb": round(project["peak_rss_mb"], 1),
+                "baseline_rss_mb": round(project["baseline_rss_mb"], 1),
                 "bytes": project["bytes"],
                 "same_header_and_rows": same,
             }
@@ -137,6 +156,7 @@ def main() -> None:
                     f"{run['engine_s']:.2f}",
                     f"{run['ratio']:.2f}",
                     f"{run['peak_rss_mb']:.0f}",
+                    f"{run['baseline_rss_mb']:.0f}",
                     f"{run['bytes'] / 1e6:,.0f}",
                     "yes" if same else "no",
                 ]
@@ -154,7 +174,16 @@ def main() -> None:
             "analytics_export",
             runs,
             markdown_table(
-                ["rows", "project s", "engine s", "ratio", "peak RSS MB", "CSV MB", "rows match"],
+                [
+                    "rows",
+                    "project s",
+                    "engine s",
+                    "ratio",
+                    "peak RSS MB",
+                    "RSS after warm-up MB",
+                    "CSV MB",
+                    "rows match",
+                ],
                 table,
             ),
             notes,
