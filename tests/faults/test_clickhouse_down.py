@@ -186,3 +186,35 @@ def test_busy_embedded_engine_is_explained_then_works_when_released(
         release.touch()
         holder.stop()
         web.stop()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="engine.ping(timeout) bounds only max_execution_time; a hung server holds the "
+    "check for CLICKHOUSE_READ_TIMEOUT (60 s by default) instead of CLICKHOUSE_PING_TIMEOUT",
+)
+def test_the_readiness_ping_gives_up_at_its_own_timeout(settings):
+    """A hung server must not hold the /readyz check (and its thread) for the read timeout.
+
+    /readyz itself still answers in time (run_checks stops waiting at ADMIN2_READYZ_TIMEOUT),
+    but the abandoned check thread stays blocked until the read timeout, one per probe.
+    """
+    import time
+
+    from admin2_analytics import engine
+    from admin2_analytics.engine import config
+    from admin2_analytics.engine import http as http_backend
+    from admin2_analytics.errors import AnalyticsError
+
+    with Tarpit() as hung:
+        settings.CLICKHOUSE_HOST = "127.0.0.1"
+        settings.CLICKHOUSE_PORT = hung.port
+        settings.CLICKHOUSE_CONNECT_TIMEOUT = 1.0
+        settings.CLICKHOUSE_READ_TIMEOUT = 6.0
+        started = time.monotonic()
+        try:
+            with pytest.raises(AnalyticsError):
+                engine.ping(1.0)
+        finally:
+            http_backend.forget_client(config.server())
+        assert time.monotonic() - started < 1.0 + 2.0
