@@ -86,8 +86,13 @@ def main(argv: list[str]) -> int:
     configure()
     import django
     from django.conf import settings
+    from django.core.exceptions import ImproperlyConfigured
 
-    django.setup()
+    try:
+        django.setup()
+    except ImproperlyConfigured as exc:
+        # A configuration error is the operator's to fix: one line, no traceback.
+        raise SystemExit(f"release: configuration error: {exc}") from None
     if not args.skip_migrate:
         migrate()
     if args.publish_static:

@@ -19,9 +19,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import redis
 
 from tests.containers import compose
 from tests.support.nginx import Nginx, render_templates
+from tests.support.services import ManagedProcess, require_binary, wait_until
 
 
 @contextmanager
@@ -169,3 +171,36 @@ def service_env(
         environment["POSTGRES_HOST"] = "127.0.0.1"
     environment.update(overrides)
     return environment
+
+
+REDIS_CONFIGS = {
+    "production": compose.CONTAINERS / "redis" / "redis.production.conf",
+    "staging": compose.CONTAINERS / "redis" / "redis.staging.conf",
+}
+
+
+def start_redis(stack: str, workdir: Path, port: int) -> ManagedProcess:
+    """redis-server with the stack's configuration file; only where it listens (loopback,
+    ``port``) and keeps its data (``workdir``) differ from the container."""
+    binary = require_binary("redis-server", "apt-get install redis-server")
+    # Redis changes into `dir` while reading the file, before any command-line override:
+    # the native copy names the work directory instead of the container's /data volume.
+    text = REDIS_CONFIGS[stack].read_text()
+    if text.count("\ndir /data\n") != 1:
+        pytest.fail(f"{REDIS_CONFIGS[stack].name} no longer says `dir /data`")
+    config = workdir / REDIS_CONFIGS[stack].name
+    config.write_text(text.replace("\ndir /data\n", f"\ndir {workdir}\n"))
+    argv = [binary, str(config), "--port", str(port), "--bind", "127.0.0.1"]
+    process = ManagedProcess(argv, log=workdir / "redis.log")
+    client = redis.Redis(port=port, socket_connect_timeout=0.5)
+
+    def pings():
+        try:
+            return client.ping()
+        except redis.RedisError:
+            return not process.alive()
+
+    wait_until(pings, 15, f"redis-server with {config.name}")
+    if not process.alive():
+        pytest.fail(process.output())
+    return process

@@ -9,42 +9,8 @@ import redis
 
 from tests.containers import compose
 from tests.containers.native import healthcheck_argv
-from tests.support.services import (
-    ManagedProcess,
-    free_port,
-    require_binary,
-    wait_until,
-)
-
-CONFIGS = {
-    "production": compose.CONTAINERS / "redis" / "redis.production.conf",
-    "staging": compose.CONTAINERS / "redis" / "redis.staging.conf",
-}
-
-
-def start(stack: str, workdir, port: int) -> ManagedProcess:
-    """redis-server with the stack's file; only where it listens and keeps data differ."""
-    binary = require_binary("redis-server", "apt-get install redis-server")
-    # Redis changes into `dir` while reading the file, before any command-line override:
-    # the native copy names the work directory instead of the container's /data volume.
-    text = CONFIGS[stack].read_text()
-    assert text.count("\ndir /data\n") == 1
-    config = workdir / CONFIGS[stack].name
-    config.write_text(text.replace("\ndir /data\n", f"\ndir {workdir}\n"))
-    argv = [binary, str(config), "--port", str(port), "--bind", "127.0.0.1"]
-    process = ManagedProcess(argv, log=workdir / "redis.log")
-    client = redis.Redis(port=port, socket_connect_timeout=0.5)
-
-    def pings():
-        try:
-            return client.ping()
-        except redis.RedisError:
-            return not process.alive()
-
-    wait_until(pings, 15, f"redis-server with {CONFIGS[stack].name}")
-    if not process.alive():
-        pytest.fail(process.output())
-    return process
+from tests.containers.native import start_redis as start
+from tests.support.services import free_port
 
 
 @pytest.mark.parametrize("stack", compose.STACKS)

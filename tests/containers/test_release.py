@@ -84,3 +84,15 @@ def test_a_second_release_waits_for_the_migration_lock(app_database, tmp_path):
         capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert result.returncode == 0, "migrations left unapplied: " + result.stdout
+
+
+def test_a_configuration_error_stops_the_release_in_one_line(tmp_path):
+    env = django_env(**service_env("production", "migrate", tmp_path, DJANGO_DEBUG="true"))
+    result = subprocess.run(
+        [venv_tool("python"), str(RELEASE)], env=env, cwd=REPO,
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert result.stderr.strip() == (
+        "release: configuration error: DJANGO_DEBUG: must be false in production"
+    )
