@@ -16,7 +16,7 @@ from kombu.utils.uuid import uuid
 
 from admin2.background import BackgroundUnavailable
 from admin2_tasks.models import TaskRun
-from admin2_tasks.tracking import RETRY_OF_HEADER, USER_HEADER, _create_or_update, summarize
+from admin2_tasks.tracking import RETRY_OF_HEADER, USER_HEADER, create_or_update, summarize
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ class CeleryBackend:
         from django.utils import timezone
 
         try:
-            _create_or_update(
+            create_or_update(
                 task_id,
                 {
                     "name": task_name,

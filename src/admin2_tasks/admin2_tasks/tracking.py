@@ -67,7 +67,7 @@ def _attempt(task_id: str, retries: int):
     return TaskRun.objects.filter(task_id=task_id, retries__lte=retries)
 
 
-def _create_or_update(task_id: str, create: dict, update: dict) -> None:
+def create_or_update(task_id: str, create: dict, update: dict) -> None:
     if TaskRun.objects.filter(task_id=task_id).update(**update):
         return
     try:
@@ -94,7 +94,7 @@ def record_queued(sender=None, body=None, headers=None, routing_key=None, **_):
         "submitted_by_id": headers.get(USER_HEADER),
         "retry_of_id": headers.get(RETRY_OF_HEADER),
     }
-    _create_or_update(task_id, row, {"state": TaskRun.State.QUEUED, "queued_at": timezone.now()})
+    create_or_update(task_id, row, {"state": TaskRun.State.QUEUED, "queued_at": timezone.now()})
 
 
 @signals.task_prerun.connect(weak=False)
@@ -126,7 +126,7 @@ def record_started(sender=None, task_id=None, task=None, args=None, kwargs=None,
         "args_summary": summarize(args, kwargs),
         "queued_at": now,
     }
-    _create_or_update(task_id, create, update)
+    create_or_update(task_id, create, update)
 
 
 def _finish_fields(task_id: str) -> dict:
