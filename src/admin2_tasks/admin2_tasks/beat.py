@@ -18,6 +18,7 @@ class RegistryScheduler(PersistentScheduler):
 
         # Replacing the configured schedule makes the shelve drop jobs no plugin registers.
         self.app.conf.beat_schedule = build_beat_schedule(registry.periodic_jobs.values())
+        Path(self.schedule_filename).parent.mkdir(parents=True, exist_ok=True)
         super().setup_schedule()
         self._touch_heartbeat()
 

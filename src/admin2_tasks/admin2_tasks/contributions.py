@@ -48,12 +48,10 @@ def register() -> None:
 
 
 def _ensure_embedded_directories(settings) -> None:
-    """Beat files always, the embedded broker's folders and results when they are in use."""
-    folders = [Path(settings.ADMIN2_TASKS_DIR)]
+    """The embedded broker's folders and result files, when they are in use (development).
+    Nothing is created otherwise: a web container may well have no writable VAR_DIR."""
     options = settings.CELERY_BROKER_TRANSPORT_OPTIONS
-    folders += [
-        Path(options[key]) for key in ("data_folder_in", "control_folder") if key in options
-    ]
+    folders = [Path(options[key]) for key in ("data_folder_in", "control_folder") if key in options]
     if settings.CELERY_RESULT_BACKEND.startswith("file://"):
         folders.append(Path(settings.CELERY_RESULT_BACKEND.removeprefix("file://")))
     for folder in folders:
