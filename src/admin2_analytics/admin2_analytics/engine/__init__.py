@@ -145,7 +145,11 @@ def stream(
             raise ParameterError("max_rows must be at least 1")
         # The checked statement, wrapped: the engine stops after max_rows rows.
         statement = f"SELECT * FROM (\n{statement}\n) LIMIT {int(max_rows)}"  # noqa: S608
-    return ResultStream(statement, values, config.export_limits().as_settings(), tag, fmt)
+    engine_settings = config.export_limits().as_settings()
+    # The reader (Python, then a file or a socket) sets the pace: formatting blocks in
+    # parallel only queues more of them in memory (measured: ~25 MB more, no faster).
+    engine_settings["output_format_parallel_formatting"] = 0
+    return ResultStream(statement, values, engine_settings, tag, fmt)
 
 
 def ping(timeout: float) -> str:
