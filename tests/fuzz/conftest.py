@@ -21,6 +21,31 @@ def admin_client_500(superuser):
     return client
 
 
+ENGINE_ROWS = 2_000
+
+
+@pytest.fixture(scope="session")
+def _fuzz_engine_path(tmp_path_factory):
+    """An embedded engine of the fuzz tests' own, with a small demo ``events`` table."""
+    from django.test import override_settings
+
+    from admin2_analytics.demo_data import create_events
+
+    path = tmp_path_factory.mktemp("fuzz-chdb") / "data"
+    with override_settings(CLICKHOUSE_HOST="", CLICKHOUSE_EMBEDDED_PATH=path):
+        assert create_events(ENGINE_ROWS) == ENGINE_ROWS
+    return path
+
+
+@pytest.fixture
+def fuzz_engine(settings, _fuzz_engine_path):
+    settings.CLICKHOUSE_HOST = ""
+    settings.CLICKHOUSE_DATABASE = "default"
+    settings.CLICKHOUSE_EMBEDDED_PATH = _fuzz_engine_path
+    settings.CLICKHOUSE_EMBEDDED_LOCK_TIMEOUT = 10.0
+    return _fuzz_engine_path
+
+
 def pytest_terminal_summary(terminalreporter):
     lines = tally.summary_lines()
     if lines:

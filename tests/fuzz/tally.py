@@ -23,10 +23,14 @@ FUZZ = settings(
 FUZZ_SLOW = settings(FUZZ, max_examples=100)  # real sockets or a real engine per input
 
 statuses: dict[str, Counter] = defaultdict(Counter)
+outcomes: dict[str, Counter] = defaultdict(Counter)
 
 
-def record(prop: str, status: int | str) -> None:
+def record(prop: str, status: int | str, outcome: str | None = None) -> None:
+    """Count one input: the status it got and, where a page says more, what it said."""
     statuses[prop][status] += 1
+    if outcome:
+        outcomes[prop][outcome] += 1
 
 
 def server_errors(counts: Counter) -> int:
@@ -40,6 +44,9 @@ def summary_lines() -> list[str]:
     lines = [f"{'property':<{width}}  inputs  5xx  statuses"]
     for name, counts in sorted(statuses.items()):
         shown = ", ".join(f"{status}: {n}" for status, n in sorted(counts.items(), key=str))
+        if outcomes.get(name):
+            said = ", ".join(f"{kind}: {n}" for kind, n in sorted(outcomes[name].items()))
+            shown += f" ({said})"
         lines.append(
             f"{name:<{width}}  {sum(counts.values()):>6}  {server_errors(counts):>3}  {shown}"
         )
