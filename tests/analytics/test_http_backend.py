@@ -260,3 +260,30 @@ def test_settings_secure_port_default_and_password_file(tmp_path):
 )
 def test_bad_settings_stop_start_up_naming_the_variable(env, message):
     assert message in _settings_in_child(**env)["error"]
+
+
+def test_settings_a_read_only_server_user_may_not_change_are_left_to_its_profile(caplog):
+    """A server user with a read-only profile cannot exist here: its handshake result can.
+
+    ``server_settings`` is what clickhouse-connect learns from ``system.settings`` at connect;
+    these rows are what a ``readonly = 2`` profile with a CONST constraint reports.
+    """
+    from types import SimpleNamespace
+
+    from clickhouse_connect.driver.models import SettingDef
+
+    from admin2_analytics.engine import _server_readonly
+
+    client = SimpleNamespace(
+        server_settings={
+            "readonly": SettingDef(name="readonly", value="2", readonly=1),
+            "max_execution_time": SettingDef(name="max_execution_time", value="30", readonly=0),
+            "max_memory_usage": SettingDef(name="max_memory_usage", value="1000", readonly=1),
+        }
+    )
+    wanted = {"max_execution_time": 10, "max_memory_usage": 5000, "log_comment": "{}"}
+    kept = http_backend.changeable(client, wanted)
+    assert kept == {"max_execution_time": 10, "log_comment": "{}"}
+    assert "may not change max_memory_usage" in caplog.text
+    assert _server_readonly(client)
+    assert not _server_readonly(SimpleNamespace(server_settings={}))
