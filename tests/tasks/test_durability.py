@@ -174,3 +174,41 @@ def test_submitting_with_the_broker_down_raises_and_records_the_run_as_not_queue
     assert run.state == TaskRun.State.NOT_QUEUED
     assert run.submitted_by == staff_user
     assert "Connection refused" in run.error
+
+
+@pytest.mark.timeout(90)
+def test_a_task_whose_pool_process_dies_is_requeued_at_once(redis_server, effects, tmp_path):
+    import psutil
+
+    client, effect_url = effects
+    worker = CeleryWorker(
+        redis_server.url(0),
+        pool="prefork",
+        concurrency=1,
+        workdir=tmp_path / "prefork",
+        name="prefork@%h",
+        # Limits far above the task: the loss must be noticed as a lost process, not a timeout.
+        env=production_worker_env(
+            redis_server.url(2),
+            CELERY_TASK_SOFT_TIME_LIMIT="20",
+            CELERY_TASK_TIME_LIMIT="25",
+            CELERY_VISIBILITY_TIMEOUT="60",
+        ),
+        extra_args=["-I", WORKER_TASKS],
+    ).start()
+    try:
+        with app_on_broker(redis_server.url(0)):
+            task_id = background.submit(
+                "tests.slow_effect", kwargs={"effect_url": effect_url, "key": "c", "seconds": 1.5}
+            )
+        wait_until(lambda: client.llen("c:attempts") == 1, 20, "the pool process to start it")
+        (child,) = psutil.Process(worker.pid).children()
+        child.kill()  # the pool process dies mid-task; the worker itself lives on
+        wait_until(lambda: client.get("c:completions"), 30, "the requeued task to complete")
+        assert int(client.get("c:completions")) == 1
+        assert client.llen("c:attempts") == 2
+        wait_until(
+            lambda: run_row(task_id).state == TaskRun.State.SUCCESS, 10, "the run to succeed"
+        )
+    finally:
+        worker.stop()
