@@ -87,6 +87,7 @@ VOCABULARY = [
     "from",
     "events",
     "numbers(3)",
+    "primes()",
     "zeros(2)",
     "file('x')",
     "FILE('x')",
@@ -212,12 +213,13 @@ def test_writes_are_refused_however_dressed(write, before, after, flips):
 SAFE_SOURCES = [
     "events",
     "numbers(5)",
-    "zeros(2)",
+    "generate_series(1, 3)",
     "system.one",
     "(SELECT 1 AS a)",
     "generateRandom('a UInt8', 1)",
 ]
 UNSAFE_SOURCES = [
+    "zeros(2)",
     "file('/etc/passwd')",
     "url('http://127.0.0.1/')",
     "system.users",

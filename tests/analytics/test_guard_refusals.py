@@ -146,7 +146,6 @@ ALLOWED = [
     "(SELECT 1)",
     "SELECT * FROM numbers(10)",
     "SELECT * FROM numbers_mt(10)",
-    "SELECT * FROM zeros(3)",
     "SELECT * FROM generate_series(1, 3)",
     "SELECT * FROM generateRandom('a UInt8') LIMIT 3",
     "SELECT * FROM values('a UInt8', 1, 2)",

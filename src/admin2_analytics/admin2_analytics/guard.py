@@ -41,8 +41,6 @@ ALLOWED_TABLE_FUNCTIONS = frozenset(
     {
         "numbers",
         "numbers_mt",
-        "zeros",
-        "zeros_mt",
         "generate_series",
         "generateseries",
         "generaterandom",
@@ -337,7 +335,7 @@ def _check_named_table(database: str, name: str) -> None:
 
 
 def _table_function_reason(name: str) -> str:
-    allowed = ", ".join(sorted({"numbers", "zeros", "generateRandom", "generate_series", "values"}))
+    allowed = "numbers, generate_series, generateRandom, values, primes"
     if name.lower() in _OUTBOUND:
         why = "it reaches files, other servers or programs outside the warehouse"
     else:
