@@ -6,12 +6,25 @@ import json
 
 import pytest
 
-from tests.faults.stack import ADMIN_PASSWORD, ADMIN_USER, DATABASE
+from tests.faults.stack import ADMIN_PASSWORD, ADMIN_USER, DATABASE, run_script
 from tests.support.celery_worker import CeleryWorker
 from tests.support.services import wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
+# A saved query whose results the Redis cache keeps: its page reads and writes the cache.
+CACHED_QUERY = """
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from admin2_analytics.models import SavedQuery
+call_command("analytics_demo_data", rows=1000)
+query = SavedQuery.objects.create(
+    owner=get_user_model().objects.get(username={user!r}), name="Events by type",
+    sql="SELECT event_type, count() AS n FROM events GROUP BY event_type ORDER BY event_type",
+    parameter_defaults={{}}, shared=True, cache_ttl_seconds=300, chart_kind="none",
+)
+print("QUERY", query.pk)
+"""
 ROUND_TRIP = "tasks: round trip"  # the on-demand task every install has
 RUN_PAGE = "/admin/tasks/run/"
 
@@ -40,8 +53,12 @@ def task_states(postgres) -> list[str]:
 
 
 def test_redis_outage_keeps_pages_up_and_refuses_tasks_clearly(web, worker, redis_server, postgres):
+    output = run_script(web.env, CACHED_QUERY.format(user=ADMIN_USER))
+    analytics_page = f"/admin/analytics/queries/{output.split('QUERY ')[1].split()[0]}/?run=1"
     staff = web.browser()
     staff.log_in(ADMIN_USER, ADMIN_PASSWORD)
+    assert 'id="ran-at"' in staff.get(analytics_page).text
+    assert 'id="cached-at"' in staff.get(analytics_page).text  # the second view: from Redis
     location, _ = run_now(staff)
     assert "/admin/tasks/taskrun/" in location  # queued: the run's own page
     wait_until(lambda: task_states(postgres) == ["SUCCESS"], 30, "the first task to run")
@@ -63,6 +80,10 @@ def test_redis_outage_keeps_pages_up_and_refuses_tasks_clearly(web, worker, redi
     )
     assert added.status == 302, added.text[:500]
     web.browser().log_in(ADMIN_USER, ADMIN_PASSWORD)
+    uncached = staff.get(analytics_page)  # the cache cannot answer: the engine does
+    assert uncached.status == 200
+    assert '<strong id="row-count">5</strong>' in uncached.text
+    assert 'id="ran-at"' in uncached.text
     status_page = staff.get("/admin/tasks/status/")
     assert status_page.status == 200
     assert "Broker unavailable:" in status_page.text
