@@ -17,7 +17,7 @@ PRODUCTION_WORKER = shlex.split("celery -A admin2_tasks worker -P eventlet -c 10
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.timeout(150)
+@pytest.mark.timeout(240)
 def test_the_production_worker_command_runs_an_analytics_export(redis_server, tmp_path, superuser):
     from admin2_analytics import exports
     from admin2_analytics.models import Export, SavedQuery
@@ -35,7 +35,7 @@ def test_the_production_worker_command_runs_an_analytics_export(redis_server, tm
         workdir=tmp_path / "worker",
         env=env,
         argv=[venv_tool(PRODUCTION_WORKER[0]), *PRODUCTION_WORKER[1:]],
-    ).start()
+    ).start(timeout=90)
     try:
         query = SavedQuery.objects.create(
             name="numbers", sql="SELECT number AS n FROM numbers(1000)", owner=superuser
@@ -44,8 +44,8 @@ def test_the_production_worker_command_runs_an_analytics_export(redis_server, tm
             export = exports.queue_export(query, {}, "csv", user=superuser)
         wait_until(
             lambda: Export.objects.get(pk=export.pk).state in ("done", "failed"),
-            100,
-            "the export to finish",
+            150,
+            f"the export to finish (worker log: {worker.process.log_path})",
         )
         export.refresh_from_db()
         assert export.state == "done", export.error
