@@ -198,10 +198,11 @@ def test_login_posts_are_rate_limited_per_client_but_the_form_is_not(site):
     login = f"{site.url}/admin/login/"
     for _ in range(12):
         assert requests.get(login, timeout=5).status_code == 200
-    statuses = [requests.post(login, data={"u": "x"}, timeout=5).status_code for _ in range(8)]
-    # 10 per minute with a burst of 5: the first six pass at once, then Nginx refuses.
+    statuses = [requests.post(login, data={"u": "x"}, timeout=5).status_code for _ in range(10)]
+    # 10 per minute with a burst of 5: the first six pass at once, then Nginx refuses (one
+    # more may pass if the machine is so slow that six seconds went by: the rate refills).
     assert statuses[:6] == [200] * 6
-    assert statuses[6:] == [429, 429]
+    assert statuses[6:].count(429) >= 3, statuses
     refused = requests.post(login, data={"u": "x"}, timeout=5)
     assert "Too many login attempts" in refused.text
     assert requests.post(f"{site.url}/admin/other/", timeout=5).status_code == 200
