@@ -55,12 +55,12 @@ CLIENT_THREADS = 16
 # Requests per second of each kind, as shares of --rate.
 MIX = {
     "login form": 0.20,
-    "user changelist": 0.27,
-    "user change page": 0.08,
-    "admin index": 0.10,
-    "static file": 0.15,
+    "user changelist": 0.12,
+    "user change page": 0.05,
+    "admin index": 0.08,
+    "static file": 0.30,
     "saved query (chDB)": 0.15,
-    "healthz": 0.05,
+    "healthz": 0.10,
 }
 COUNTRIES = ["US", "DE", "GB", "FR", "IN", "BR", "JP", "CA", "NL", "ES"]
 
