@@ -23,7 +23,7 @@ def wrk(url: str, *, seconds=10, connections=16, threads=2, headers=(), timeout_
     for header in headers:
         argv += ["-H", header]
     out = subprocess.run([*argv, url], capture_output=True, text=True, check=True).stdout
-    percentiles = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", out, re.M))
+    percentiles = dict(re.findall(r"^\s+(50|99)%\s+(\S+)\s*$", out, re.M))
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     socket_errors = re.search(r"Socket errors: (.*)$", out, re.M)
     if not percentiles:

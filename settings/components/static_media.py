@@ -11,5 +11,6 @@ STORAGES = {
     # Hashed names let Nginx cache them for a year; the manifest is written by collectstatic.
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"},
 }
-FILE_UPLOAD_PERMISSIONS = 0o640
+# Public media is served by Nginx (another uid); exports and reports are blocked there.
+FILE_UPLOAD_PERMISSIONS = 0o644
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
