@@ -20,6 +20,7 @@ embedded-only and never receives user SQL.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import time
 from collections.abc import Iterator, Mapping
@@ -167,8 +168,15 @@ def ping(timeout: float) -> str:
                 return f"embedded chDB at {path}, busy: {embedded.holder_of(path)}"
             raise
         return f"embedded chDB at {path}"
-    server = config.server()
-    with _session(limits, tag, readonly=True) as session:
+    # A client of its own whose socket gives up at the probe's timeout: a hung server must not
+    # hold the readiness check for the (long, export-sized) read timeout.
+    configured = config.server()
+    server = dataclasses.replace(
+        configured,
+        read_timeout=float(timeout),
+        connect_timeout=min(configured.connect_timeout, float(timeout)),
+    )
+    with _session(limits, tag, readonly=True, server=server) as session:
         session.query("SELECT 1", {})
     return f"{'https' if server.secure else 'http'}://{server.host}:{server.port}"
 
@@ -247,6 +255,7 @@ def _session(
     *,
     readonly: bool,
     lock_timeout: float | None = None,
+    server: config.ServerConfig | None = None,
 ) -> Iterator[_Session]:
     if config.is_embedded():
         path = config.embedded_path()
@@ -264,7 +273,7 @@ def _session(
             finally:
                 client.close()
         return
-    server = config.server()
+    server = server or config.server()
     try:
         client = http_backend.get_client(server)
     except Exception as exc:
