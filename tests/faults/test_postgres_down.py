@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.faults.measured import note, timed
 from tests.faults.stack import ADMIN_PASSWORD, ADMIN_USER
 from tests.support.services import wait_until
 
@@ -28,12 +29,14 @@ def test_database_outage_is_reported_and_survived_without_restart(web, postgres)
 
     readiness = staff.get("/readyz")
     assert readiness.status == 503, readiness.text
+    note("PostgreSQL down: /readyz answers 503", readiness.seconds)
     report = readiness.text
     assert '"failed": ["database"]' in report, report
     assert "Connection refused" in report
 
     page = staff.get("/admin/auth/user/")  # the session itself lives in the database
     assert page.status == 503, page.text[:500]
+    note("PostgreSQL down: a logged-in page answers the 503 page", page.seconds)
     assert FRIENDLY in page.text
     assert page.header("Retry-After") == "30"
     assert page.header("X-Request-ID") in page.text  # quotable when someone reports it
@@ -46,7 +49,8 @@ def test_database_outage_is_reported_and_survived_without_restart(web, postgres)
 
     postgres.start()
 
-    wait_until(lambda: ready(staff), 30, "/readyz to recover after PostgreSQL is back")
+    with timed("PostgreSQL back: until /readyz is 200 again"):
+        wait_until(lambda: ready(staff), 30, "/readyz to recover after PostgreSQL is back")
     assert staff.get("/admin/auth/user/").status == 200  # the same session works again
     fresh = web.browser()
     fresh.log_in(ADMIN_USER, ADMIN_PASSWORD)

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from tests.faults.measured import note, timed
 from tests.faults.stack import ADMIN_PASSWORD, ADMIN_USER, DATABASE, run_script
 from tests.support.celery_worker import CeleryWorker
 from tests.support.services import wait_until
@@ -68,6 +69,7 @@ def test_redis_outage_keeps_pages_up_and_refuses_tasks_clearly(web, worker, redi
 
     readiness = staff.get("/readyz")
     assert readiness.status == 503
+    note("Redis down: /readyz answers 503", readiness.seconds)
     report = json.loads(readiness.text)
     assert report["failed"] == ["broker", "cache"], report
     assert report["checks"]["database"]["status"] == "up"
@@ -88,7 +90,8 @@ def test_redis_outage_keeps_pages_up_and_refuses_tasks_clearly(web, worker, redi
     assert status_page.status == 200
     assert "Broker unavailable:" in status_page.text
 
-    location, page = run_now(staff)
+    with timed("Redis down: Run now answers with the reason"):
+        location, page = run_now(staff)
     assert location == RUN_PAGE  # back to the form, with the reason
     assert "Not queued: admin2_tasks.round_trip was not queued" in page.text
     assert "did not take it" in page.text and "Nothing ran" in page.text
@@ -96,10 +99,14 @@ def test_redis_outage_keeps_pages_up_and_refuses_tasks_clearly(web, worker, redi
 
     redis_server.start()  # same port, empty: nothing was persisted
 
-    wait_until(lambda: staff.get("/readyz").status == 200, 30, "/readyz after Redis is back")
+    with timed("Redis back: until /readyz is 200 again"):
+        wait_until(lambda: staff.get("/readyz").status == 200, 30, "/readyz after Redis is back")
     location, _ = run_now(staff)
     assert "/admin/tasks/taskrun/" in location
-    wait_until(lambda: task_states(postgres).count("SUCCESS") == 2, 60, "the worker to reconnect")
+    with timed("Redis back: a task submitted then is run by the same worker"):
+        wait_until(
+            lambda: task_states(postgres).count("SUCCESS") == 2, 60, "the worker to reconnect"
+        )
     assert staff.get("/admin/tasks/status/").status == 200
     assert web.worker_pids() == workers_before, web.output()[-3000:]
     assert worker.alive()

@@ -8,6 +8,7 @@ import pytest
 import requests
 
 from tests.faults.edge import production_edge
+from tests.faults.measured import note, timed
 from tests.faults.stack import WebServer
 from tests.support.services import wait_until
 
@@ -33,6 +34,7 @@ def test_nginx_answers_its_502_page_while_the_web_is_down_and_recovers(web, tmp_
         for path in ("/admin/login/", "/admin/", "/readyz"):
             down = get(path)
             assert down.status_code == 502, (path, down.status_code)
+            note(f"web down: Nginx answers 502 for {path}", down.elapsed.total_seconds())
             assert down.text == ERROR_PAGE.read_text()  # the production page, not Nginx's own
             assert down.headers["Retry-After"] == "30"
             assert down.headers["Cache-Control"] == "no-store"
@@ -41,9 +43,10 @@ def test_nginx_answers_its_502_page_while_the_web_is_down_and_recovers(web, tmp_
         assert get("/static/admin/css/base.css").status_code == 200
 
         back = WebServer(web.workdir, web.env, port=web.port)
-        back.start()
         try:
-            wait_until(lambda: get("/admin/login/").status_code == 200, 30, "the site to answer")
+            with timed("web back: Gunicorn start until the login page is 200 through Nginx"):
+                back.start()
+                wait_until(lambda: get("/admin/login/").status_code == 200, 30, "the site")
             assert get("/healthz").text == "ok\n"
             assert edge.nginx.process.pid == nginx_pid and edge.nginx.process.alive()
         finally:
