@@ -142,3 +142,13 @@ def test_an_overlong_username_at_login_is_a_form_error(anonymous):
     response = anonymous.post("/admin/login/", {"username": "x" * 256, "password": "p"})
     assert response.status_code == 200
     assert "at most 150 characters" in response.content.decode()
+
+
+@pytest.mark.parametrize("permission", [str(2**63), str(-(2**63) - 1), "1" + "0" * 40])
+def test_an_out_of_range_id_in_a_many_to_many_field_is_a_form_error(admin_client_500, permission):
+    # Found by the group property on SQLite: the `in` query raised OverflowError there.
+    form = {"name": "out of range", "permissions": [permission], "_save": "Save"}
+    response = admin_client_500.post("/admin/auth/group/add/", form)
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.content.decode()
+    assert not Group.objects.filter(name="out of range").exists()

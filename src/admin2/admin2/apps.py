@@ -13,7 +13,8 @@ class Admin2Config(AppConfig):
     verbose_name = "admin2 core"
 
     def ready(self) -> None:
-        from admin2 import checks, health  # noqa: F401  (registers system and readiness checks)
+        # Imported for what they register: system and readiness checks, the integer `in` lookup.
+        from admin2 import checks, health, lookups  # noqa: F401
         from admin2.logging import install_record_factory
 
         install_record_factory()
