@@ -22,7 +22,10 @@ def test_a_broken_engine_directory_is_reported_down(settings, tmp_path):
     blocker.write_text("a file where the engine directory should be")
     settings.CLICKHOUSE_HOST = ""
     settings.CLICKHOUSE_EMBEDDED_PATH = blocker / "chdb"
-    ready, report = run_checks(timeout=10)
+    _, report = run_checks(timeout=10)
     assert report["clickhouse"]["status"] == "down"
     assert "EngineUnavailable" in report["clickhouse"]["error"]
-    assert not ready
+    assert report["clickhouse"]["required"] is False
+    # Reported, not required: a warehouse outage alone never makes admin2 unready.
+    failed = [name for name, r in report.items() if r["status"] != "up" and r["required"]]
+    assert "clickhouse" not in failed
