@@ -1,13 +1,9 @@
 """Core Django project settings shared by every environment."""
 
-from pathlib import Path
-
 from settings.env import env_bool, env_float, env_list, env_path, env_str
 
-# The repository (or /app in the image): settings/ lives directly under it.
-BASE_DIR = Path(__file__).resolve().parent.parent.parent
 # Runtime state of embedded mode (SQLite, chDB, file broker, exports) lives here.
-VAR_DIR = env_path("ADMIN2_VAR_DIR", BASE_DIR / "var")
+VAR_DIR = env_path("ADMIN2_VAR_DIR", BASE_DIR / "var")  # noqa: F821 (BASE_DIR: __init__)
 
 DEBUG = env_bool("DJANGO_DEBUG", ENVIRONMENT == "development")  # noqa: F821 (defined by __init__)
 

@@ -38,3 +38,16 @@ def test_a_malformed_switch_names_the_variable():
     result = run_admin2("check", env=django_env(ADMIN2_TASKS_ENABLED="perhaps"))
     assert result.returncode != 0
     assert "ADMIN2_TASKS_ENABLED: expected a boolean" in result.stderr
+
+
+def test_embedded_state_lives_in_the_checkouts_var_directory():
+    from tests.support.services import REPO
+
+    env = django_env()
+    env.pop("ADMIN2_VAR_DIR", None)
+    script = "from django.conf import settings; print(settings.BASE_DIR, settings.VAR_DIR)"
+    result = run_admin2("shell", "-c", script, env=env)
+    assert result.returncode == 0, result.stderr
+    base, var = result.stdout.strip().splitlines()[-1].split()
+    assert base == str(REPO)
+    assert var == str(REPO / "var")
