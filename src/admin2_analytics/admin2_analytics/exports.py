@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
-import time
 import uuid
 from pathlib import Path
 
@@ -85,9 +84,9 @@ class _DownloadBody:
     """The response body of a streamed export: passes the engine's chunks on, and records the
     run in the history once, when the download ends, fails or is abandoned."""
 
-    def __init__(self, stream, record):
+    def __init__(self, stream, run: history.PendingRun):
         self._stream = stream
-        self._record = record
+        self._run = run
         self._counter = RecordCounter(stream.fmt)
         self._done = False
 
@@ -112,35 +111,23 @@ class _DownloadBody:
         if self._done:
             return
         self._done = True
-        self._record(rows=None if error else self._counter.records, error=error)
+        self._run.finish(row_count=None if error else self._counter.records, error=error)
 
 
 def streaming_response(saved_query, params: dict, fmt: str, *, user) -> StreamingHttpResponse:
     """A download response streaming the export; raises AnalyticsError before any byte
     (``engine.stream`` opens the engine and plans the query before it returns)."""
-    started_at, started = timezone.now(), time.perf_counter()
-
-    def record(rows=None, error=None):
-        history.record(
-            sql=saved_query.sql,
-            source="web",
-            user=user,
-            saved_query=saved_query,
-            params=params,
-            started_at=started_at,
-            duration_ms=(time.perf_counter() - started) * 1000,
-            row_count=rows,
-            error=error,
-        )
-
+    run = history.start(
+        sql=saved_query.sql, source="web", user=user, saved_query=saved_query, params=params
+    )
     try:
         stream = engine.stream(
             saved_query.sql, params or None, tag=tag_for(user, "web", saved_query), fmt=fmt
         )
     except AnalyticsError as exc:
-        record(error=f"{type(exc).__name__}: {exc}")
+        run.finish(error=exc)
         raise
-    body = _DownloadBody(stream, record)
+    body = _DownloadBody(stream, run)
     response = StreamingHttpResponse(body, content_type=CONTENT_TYPES[fmt])
     response["Content-Disposition"] = f'attachment; filename="{file_name(saved_query, fmt)}"'
     response["X-Accel-Buffering"] = "no"  # let Nginx pass chunks on instead of spooling
@@ -225,11 +212,12 @@ def run_export(export_id: int) -> str:
     if user is None or not user.is_active or not query.is_visible_to(user):
         return _fail(export, "the requesting user may no longer see this saved query")
     Export.objects.filter(pk=export.pk).update(state=Export.State.RUNNING, error="")
-    started_at, started = timezone.now(), time.perf_counter()
+    run = history.start(sql=query.sql, source="task", user=user, saved_query=query)
     try:
-        params = check_parameters(query.sql, {**query.parameter_defaults, **export.params})
+        run.params = check_parameters(query.sql, {**query.parameter_defaults, **export.params})
     except Exception as exc:
         return _fail(export, f"bad parameters: {'; '.join(getattr(exc, 'messages', [str(exc)]))}")
+    params = run.params
     # Named after the row, not the clock: a re-run replaces the same file instead of
     # leaving an orphan beside it.
     name = file_name(query, export.format, export.created_at)
@@ -240,14 +228,14 @@ def run_export(export_id: int) -> str:
             query.sql, params, fmt=export.format, tag=tag, final=stored_path(relative)
         )
     except AnalyticsError as exc:
-        _record(query, params, user, started_at, started, error=exc)
+        run.finish(error=exc)
         return _fail(export, str(exc))
     except Exception as exc:
         failure = QueryFailed(f"the export failed unexpectedly ({type(exc).__name__})")
-        _record(query, params, user, started_at, started, error=failure)
+        run.finish(error=failure)
         _fail(export, str(failure))
         raise
-    _record(query, params, user, started_at, started, rows=counter.records)
+    run.finish(row_count=counter.records)
     now = timezone.now()
     Export.objects.filter(pk=export.pk).update(
         state=Export.State.DONE,
@@ -290,17 +278,3 @@ def _fail(export: Export, message: str) -> str:
         state=Export.State.FAILED, error=message, finished_at=now, expires_at=now + ttl()
     )
     return f"failed: {message}"
-
-
-def _record(query, params, user, started_at, started, *, rows=None, error=None):
-    history.record(
-        sql=query.sql,
-        source="task",
-        user=user,
-        saved_query=query,
-        params=params,
-        started_at=started_at,
-        duration_ms=(time.perf_counter() - started) * 1000,
-        row_count=rows,
-        error=f"{type(error).__name__}: {error}" if error else None,
-    )

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
+from dataclasses import dataclass, field
 
 from django.db import DatabaseError
 from django.utils import timezone
@@ -52,6 +54,39 @@ def record(
     except DatabaseError:
         logger.exception("could not record the analytics query run in the history")
         return None
+
+
+@dataclass
+class PendingRun:
+    """A query run being timed; :meth:`finish` writes its history row once it ended."""
+
+    sql: str
+    source: str
+    user: object = None
+    saved_query: object = None
+    params: dict | None = None
+    started_at: dt.datetime = field(default_factory=timezone.now)
+    _clock: float = field(default_factory=time.perf_counter)
+
+    def finish(self, *, row_count: int | None = None, error: BaseException | str | None = None):
+        if isinstance(error, BaseException):
+            error = f"{type(error).__name__}: {error}"
+        return record(
+            sql=self.sql,
+            source=self.source,
+            user=self.user,
+            saved_query=self.saved_query,
+            params=self.params,
+            started_at=self.started_at,
+            duration_ms=(time.perf_counter() - self._clock) * 1000,
+            row_count=row_count,
+            error=error,
+        )
+
+
+def start(*, sql: str, source: str, user=None, saved_query=None, params=None) -> PendingRun:
+    """Start timing a run now; call ``finish(row_count=...)`` or ``finish(error=...)``."""
+    return PendingRun(sql, source, user, saved_query, params)
 
 
 def _text(value) -> str:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import tempfile
-import time
 from pathlib import Path
 
 from django.conf import settings
@@ -85,31 +84,15 @@ def run_report(report: ScheduledReport, *, now: dt.datetime | None = None) -> st
 def _produce(report: ScheduledReport, params: dict, target: Path) -> int:
     query = report.saved_query
     tag = tag_for(report.owner, "task", query)
-    started_at, started = timezone.now(), time.perf_counter()
+    run = history.start(
+        sql=query.sql, source="task", user=report.owner, saved_query=query, params=params
+    )
     try:
         counter = exports.write_file(query.sql, params, fmt=report.format, tag=tag, final=target)
     except Exception as exc:
-        history.record(
-            sql=query.sql,
-            source="task",
-            user=report.owner,
-            saved_query=query,
-            params=params,
-            started_at=started_at,
-            duration_ms=(time.perf_counter() - started) * 1000,
-            error=f"{type(exc).__name__}: {exc}",
-        )
+        run.finish(error=exc)
         raise
-    history.record(
-        sql=query.sql,
-        source="task",
-        user=report.owner,
-        saved_query=query,
-        params=params,
-        started_at=started_at,
-        duration_ms=(time.perf_counter() - started) * 1000,
-        row_count=counter.records,
-    )
+    run.finish(row_count=counter.records)
     return counter.records
 
 

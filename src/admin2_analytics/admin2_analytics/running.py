@@ -4,7 +4,6 @@ readable errors. Nothing here talks to ClickHouse except through ``engine``."""
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import asdict, dataclass, field
 
 from django.utils import timezone
@@ -83,17 +82,17 @@ def run_sql(sql: str, params: dict, *, user, max_rows: int, saved_query=None, so
     Every failure leaves as an ``AnalyticsError`` with a message fit for the page; anything
     unexpected is logged with its traceback and reported as a failed query.
     """
-    started_at, started = timezone.now(), time.perf_counter()
+    run = history.start(sql=sql, source=source, user=user, saved_query=saved_query, params=params)
     tag = tag_for(user, source, saved_query)
     try:
         raw = engine.execute(sql, params or None, tag=tag, max_rows=max_rows)
     except AnalyticsError as exc:
-        _record_failure(sql, params, user, saved_query, source, started_at, started, exc)
+        run.finish(error=exc)
         raise
     except Exception as exc:
         logger.exception("analytics query failed unexpectedly")
         failure = QueryFailed(f"the query failed unexpectedly ({type(exc).__name__})")
-        _record_failure(sql, params, user, saved_query, source, started_at, started, failure)
+        run.finish(error=failure)
         raise failure from exc
     rows = [tuple(row) for row in raw.rows]
     truncated = bool(getattr(raw, "truncated", False)) or len(rows) > max_rows
@@ -105,29 +104,7 @@ def run_sql(sql: str, params: dict, *, user, max_rows: int, saved_query=None, so
         row_count=len(rows),
         elapsed_ms=float(getattr(raw, "elapsed_ms", 0) or 0),
         truncated=truncated,
-        ran_at=started_at,
+        ran_at=run.started_at,
     )
-    history.record(
-        sql=sql,
-        source=source,
-        user=user,
-        saved_query=saved_query,
-        params=params,
-        started_at=started_at,
-        duration_ms=(time.perf_counter() - started) * 1000,
-        row_count=result.row_count,
-    )
+    run.finish(row_count=result.row_count)
     return result
-
-
-def _record_failure(sql, params, user, saved_query, source, started_at, started, error):
-    history.record(
-        sql=sql,
-        source=source,
-        user=user,
-        saved_query=saved_query,
-        params=params,
-        started_at=started_at,
-        duration_ms=(time.perf_counter() - started) * 1000,
-        error=f"{type(error).__name__}: {error}",
-    )
