@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import re
 
 import pytest
@@ -10,26 +9,10 @@ import pytest
 from tests.containers import compose
 from tests.containers.native import service_env
 from tests.support.services import REPO, django_env, run_admin2
+from tests.support.settings_variables import settings_variables
 
-ENV_HELPERS = re.compile(r"^(env_[a-z]+|is_set)$")
 # Read only by the test settings or the development demo.
 NOT_FOR_CONTAINERS = {"ADMIN2_TEST_DB"}
-
-
-def settings_variables() -> set[str]:
-    """Every environment variable settings/ reads (first argument of the env helpers)."""
-    names = set()
-    for path in (REPO / "settings").rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text())):
-            if (
-                isinstance(node, ast.Call)
-                and isinstance(node.func, ast.Name)
-                and ENV_HELPERS.match(node.func.id)
-                and node.args
-                and isinstance(node.args[0], ast.Constant)
-            ):
-                names.add(node.args[0].value)
-    return names
 
 
 def mentioned(text: str) -> set[str]:
