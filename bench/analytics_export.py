@@ -173,19 +173,7 @@ def main() -> None:
         publish(
             "analytics_export",
             runs,
-            markdown_table(
-                [
-                    "rows",
-                    "project s",
-                    "engine s",
-                    "ratio",
-                    "peak RSS MB",
-                    "RSS after warm-up MB",
-                    "CSV MB",
-                    "rows match",
-                ],
-                table,
-            ),
+            markdown_table(HEADERS, table),
             notes,
         )
     finally:
