@@ -19,11 +19,11 @@ class Admin2Site(admin.AdminSite):
     login_template = "admin2/login.html"
 
     def has_permission(self, request) -> bool:
-        # A user with a second factor must have used it for this session.
-        user = request.user
+        # A user with a second factor must have used it for this session. The session check
+        # comes first: it needs no query, so verified users skip the device lookup.
         if not super().has_permission(request):
             return False
-        return not user_has_device(user) or user.is_verified()
+        return request.user.is_verified() or not user_has_device(request.user)
 
     @property
     def site_title(self) -> str:  # type: ignore[override]
