@@ -86,3 +86,19 @@ def test_the_console_and_pages_write_history_even_for_refusals(client, analytics
     outcomes = list(QueryRun.objects.order_by("pk").values_list("row_count", "error"))
     assert outcomes[0] == (1, "")
     assert outcomes[1][0] is None and outcomes[1][1].startswith("QueryFailed")
+
+
+@pytest.mark.django_db
+def test_text_with_nul_is_kept_and_leaves_the_transaction_usable(django_user_model):
+    from django.db import transaction
+
+    with transaction.atomic():
+        run = history.record(
+            sql="SELECT '\x00'", source="web", params={"p\x00": "a\x00b"}, error="bad \x00"
+        )
+        assert run is not None
+        assert django_user_model.objects.count() == 0  # the transaction still answers
+    run.refresh_from_db()
+    assert run.sql == "SELECT '\ufffd'"
+    assert run.params == {"p\ufffd": "a\ufffdb"}
+    assert run.error == "bad \ufffd"

@@ -11,7 +11,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 
-from django.db import DatabaseError
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 logger = logging.getLogger(__name__)
@@ -39,18 +39,20 @@ def record(
     from admin2_analytics.models import QueryRun
 
     try:
-        return QueryRun.objects.create(
-            user=user if getattr(user, "pk", None) else None,
-            saved_query=saved_query,
-            sql=sql,
-            params={str(k): _text(v) for k, v in (params or {}).items()},
-            source=source,
-            started_at=started_at or timezone.now(),
-            duration_ms=max(0, round(duration_ms)),
-            row_count=row_count,
-            error=str(error) if error else "",
-            cached=cached,
-        )
+        # A savepoint: a refused write must not break the caller's transaction.
+        with transaction.atomic():
+            return QueryRun.objects.create(
+                user=user if getattr(user, "pk", None) else None,
+                saved_query=saved_query,
+                sql=_storable(sql),
+                params={_storable(str(k)): _storable(_text(v)) for k, v in (params or {}).items()},
+                source=source,
+                started_at=started_at or timezone.now(),
+                duration_ms=max(0, round(duration_ms)),
+                row_count=row_count,
+                error=_storable(str(error)) if error else "",
+                cached=cached,
+            )
     except DatabaseError:
         logger.exception("could not record the analytics query run in the history")
         return None
@@ -87,6 +89,11 @@ class PendingRun:
 def start(*, sql: str, source: str, user=None, saved_query=None, params=None) -> PendingRun:
     """Start timing a run now; call ``finish(row_count=...)`` or ``finish(error=...)``."""
     return PendingRun(sql, source, user, saved_query, params)
+
+
+def _storable(text: str) -> str:
+    """PostgreSQL text and JSON cannot hold NUL: keep the row, mark where the NUL was."""
+    return text.replace("\x00", "\ufffd")
 
 
 def _text(value) -> str:
