@@ -31,6 +31,9 @@ CLICKHOUSE_READ_TIMEOUT = env_float("CLICKHOUSE_READ_TIMEOUT", 60.0, minimum=0.1
 CLICKHOUSE_EMBEDDED_PATH = env_path("CLICKHOUSE_EMBEDDED_PATH", VAR_DIR / "chdb")  # noqa: F821
 # chDB admits one process per data directory: others wait this long for their turn.
 CLICKHOUSE_EMBEDDED_LOCK_TIMEOUT = env_float("CLICKHOUSE_EMBEDDED_LOCK_TIMEOUT", 10.0, minimum=0)
+# An idle process keeps the engine open this long (handing it over at once when another
+# process asks): each chDB shutdown leaks ~1 MB. 0: shut it after every use.
+CLICKHOUSE_EMBEDDED_KEEP_OPEN = env_float("CLICKHOUSE_EMBEDDED_KEEP_OPEN", 30.0, minimum=0)
 # /readyz: the ClickHouse check answers within this many seconds.
 CLICKHOUSE_PING_TIMEOUT = env_float("CLICKHOUSE_PING_TIMEOUT", 2.0, minimum=0.1)
 

@@ -1,5 +1,8 @@
 """chDB admits one process per data directory: real processes take turns, never fight.
 
+A process keeps the engine open between its queries (each chDB shutdown leaks about 1 MB),
+and hands it over when another process asks.
+
 Children are real ``python`` processes running the same seam against the same directory,
 as the web process, a Celery worker and ``admin2 analytics_query`` would.
 """
@@ -12,7 +15,7 @@ import threading
 import pytest
 
 from admin2_analytics import engine
-from admin2_analytics.engine import QueryTag
+from admin2_analytics.engine import QueryTag, embedded
 from admin2_analytics.errors import EngineUnavailable
 from tests.support.services import ManagedProcess, django_env, wait_until
 
@@ -33,6 +36,8 @@ if mode in ("hold", "hold-forever"):
         time.sleep(0.05)
     stream.close()
     print("RELEASED", flush=True)
+elif mode == "ping":
+    print("PING", engine.ping(2.0), flush=True)
 elif mode == "loop":
     counts = [engine.execute("SELECT count() FROM events", tag=tag).rows[0][0]
               for _ in range(int(sys.argv[2]))]
@@ -136,3 +141,89 @@ def test_threads_of_one_process_share_the_engine(analytics_engine, settings):
         thread.join(60)
     assert errors == []
     assert results == [analytics_engine.rows] * 20
+
+
+def _turns() -> int:
+    return embedded._turn._generation  # one per engine start in this process
+
+
+def test_one_process_keeps_the_engine_open_across_queries(analytics_engine, settings):
+    settings.CLICKHOUSE_EMBEDDED_KEEP_OPEN = 30
+    engine.execute("SELECT 1", tag=TAG)
+    before = _turns()
+    for _ in range(50):
+        engine.execute("SELECT count() FROM events", tag=TAG)
+    assert _turns() == before  # no restart: the shutdown leak cannot accumulate
+    assert embedded._turn.is_open
+    assert not embedded._turn.held  # open, idle
+
+
+def test_an_idle_engine_closes_after_keep_open(analytics_engine, settings):
+    settings.CLICKHOUSE_EMBEDDED_KEEP_OPEN = 0.3
+    embedded._turn.close()  # start from a turn begun under this setting
+    engine.execute("SELECT 1", tag=TAG)
+    assert embedded._turn.is_open
+    wait_until(lambda: not embedded._turn.is_open, 10, "the idle engine to close")
+    assert not embedded.holder_of(analytics_engine.path)  # the lock file is emptied
+
+
+def test_keep_open_zero_closes_after_every_use(analytics_engine, settings):
+    settings.CLICKHOUSE_EMBEDDED_KEEP_OPEN = 0
+    embedded._turn.close()
+    before = _turns()
+    for _ in range(3):
+        engine.execute("SELECT 1", tag=TAG)
+        assert not embedded._turn.is_open
+    assert _turns() == before + 3
+
+
+@pytest.mark.timeout(90)
+def test_an_idle_holder_hands_over_when_another_process_asks(analytics_engine, settings, tmp_path):
+    settings.CLICKHOUSE_EMBEDDED_KEEP_OPEN = 600  # only a request can make it let go
+    engine.execute("SELECT 1", tag=TAG)
+    assert embedded._turn.is_open
+    child = _child(tmp_path, analytics_engine.path, "loop", "1")
+    try:
+        wait_until(lambda: not child.alive(), 60, "the child to get its turn and finish")
+        assert child.proc.returncode == 0, child.output()
+        assert f"RESULT [{analytics_engine.rows}]" in child.output()
+        assert not embedded._turn.is_open  # handed over, not timed out
+        # And back: this process asks in turn (the child has exited).
+        assert engine.execute("SELECT count() FROM events", tag=TAG).rows == [
+            (analytics_engine.rows,)
+        ]
+    finally:
+        child.stop()
+
+
+@pytest.mark.timeout(90)
+def test_a_readiness_probe_in_another_process_does_not_take_the_turn(
+    analytics_engine, settings, tmp_path
+):
+    settings.CLICKHOUSE_EMBEDDED_KEEP_OPEN = 600
+    engine.execute("SELECT 1", tag=TAG)
+    turn = _turns()
+    child = _child(tmp_path, analytics_engine.path, "ping")
+    try:
+        wait_until(lambda: not child.alive(), 60, "the probe to finish")
+        assert child.proc.returncode == 0, child.output()
+        assert "busy: pid" in child.output()  # alive, in another process's turn
+        assert embedded._turn.is_open and _turns() == turn
+    finally:
+        child.stop()
+
+
+@pytest.mark.timeout(60)
+def test_a_forked_child_does_not_inherit_the_turn(analytics_engine, settings):
+    import os
+
+    settings.CLICKHOUSE_EMBEDDED_KEEP_OPEN = 600
+    engine.execute("SELECT 1", tag=TAG)
+    assert embedded._turn.is_open
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover (the child reports through its exit status)
+        os._exit(0 if not embedded._turn.is_open and not embedded._turn.held else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert embedded._turn.is_open  # the parent's turn is untouched
+    assert engine.execute("SELECT 1", tag=TAG).rows == [(1,)]

@@ -107,7 +107,7 @@ def test_an_abandoned_download_frees_the_engine_and_is_recorded(exporter, analyt
     )
     # The response as the WSGI server gets it (the test client would wrap it).
     response = streaming_response(query, {}, "csv", user=exporter)
-    assert embedded._lease.held  # the open stream holds the embedded engine
+    assert embedded._turn.held  # the open stream holds the embedded engine
     assert next(iter(response.streaming_content)).startswith(b'"event_time"')
     # The client goes away: the server closes the response. Keep the test's database
     # connection through the request_finished signal, as Django's test client does.
@@ -116,7 +116,7 @@ def test_an_abandoned_download_frees_the_engine_and_is_recorded(exporter, analyt
         response.close()
     finally:
         request_finished.connect(close_old_connections)
-    assert not embedded._lease.held
+    assert not embedded._turn.held
     assert QueryRun.objects.get().error == "the download was interrupted"
 
 

@@ -160,7 +160,10 @@ def ping(timeout: float) -> str:
     if config.is_embedded():
         path = config.embedded_path()
         try:
-            with _session(limits, tag, readonly=True, lock_timeout=min(timeout, 0.5)) as session:
+            # A probe looks, it does not ask the process whose turn it is to hand over.
+            with _session(
+                limits, tag, readonly=True, lock_timeout=min(timeout, 0.5), announce=False
+            ) as session:
                 session.query("SELECT 1", {})
         except EngineUnavailable:
             if embedded.lock_path(path).exists() and embedded.holder_of(path):
@@ -255,14 +258,18 @@ def _session(
     *,
     readonly: bool,
     lock_timeout: float | None = None,
+    announce: bool = True,
     server: config.ServerConfig | None = None,
 ) -> Iterator[_Session]:
     if config.is_embedded():
         path = config.embedded_path()
         wait = config.lock_timeout() if lock_timeout is None else lock_timeout
         settings = _ordered_settings(limits, tag, 1 if readonly else None)
-        with embedded.lease(path, wait):
+        with contextlib.ExitStack() as stack:
             try:
+                stack.enter_context(
+                    embedded.lease(path, wait, keep_open=config.keep_open(), announce=announce)
+                )
                 client = embedded.open_client(path, _database(), settings, wait)
             except AnalyticsError:
                 raise

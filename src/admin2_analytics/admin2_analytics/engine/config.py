@@ -54,6 +54,10 @@ def lock_timeout() -> float:
     return float(settings.CLICKHOUSE_EMBEDDED_LOCK_TIMEOUT)
 
 
+def keep_open() -> float:
+    return float(settings.CLICKHOUSE_EMBEDDED_KEEP_OPEN)
+
+
 def server() -> ServerConfig:
     return ServerConfig(
         host=settings.CLICKHOUSE_HOST,
