@@ -52,6 +52,9 @@ SAMPLE_SECONDS = 5
 PROBE_SECONDS = 5  # /readyz, as a load balancer or a health check would
 TASK_SECONDS = 5  # a task from the "Run now" page
 CLIENT_THREADS = 16
+# "Flat": the last minute's mean RSS within 15 % of the first minute's. Warm-up (caches,
+# first pages) fits in that; a leak of 1 MB per analytics query (3 a second) would not.
+FLAT_RATIO = 1.15
 # Requests per second of each kind, as shares of --rate.
 MIX = {
     "login form": 0.20,
@@ -295,7 +298,7 @@ def stop(process: subprocess.Popen) -> None:
         process.wait(10)
 
 
-def soak(minutes: float, rate: float) -> dict:
+def soak(minutes: float, rate: float, web_workers: int = 2) -> dict:
     with (
         tempfile.TemporaryDirectory(prefix="admin2-soak-") as tmp,
         production_app(users=1000) as (env, session_key),
@@ -308,7 +311,7 @@ def soak(minutes: float, rate: float) -> dict:
                 "REDIS_URL": redis.url(0),
                 "CELERY_BROKER_URL": redis.url(1),
                 "CELERY_RESULT_BACKEND": redis.url(1),
-                "GUNICORN_WORKERS": "2",
+                "GUNICORN_WORKERS": str(web_workers),
                 "GUNICORN_MAX_REQUESTS": "0",  # no recycling: a leak must show
                 "GUNICORN_ACCESS_LOG": "false",
             }
@@ -422,8 +425,10 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--minutes", type=float, default=5.0)
     parser.add_argument("--rate", type=float, default=20.0, help="requests per second")
+    parser.add_argument("--web-workers", type=int, default=2, help="Gunicorn worker processes")
     args, _ = parser.parse_known_args(argv)
-    run = soak(args.minutes, args.rate)
+    run = soak(args.minutes, args.rate, args.web_workers)
+    run["web_workers"] = args.web_workers
     rows = [
         [kind, k["requests"], k["errors"], k["p50_ms"], k["p95_ms"], k["max_ms"]]
         for kind, k in run["kinds"].items()
@@ -444,7 +449,8 @@ def main(argv: list[str] | None = None) -> None:
         f"{run['achieved_rps']:g}; load average {run['load_average'][0]:g} → "
         f"{run['load_average'][1]:g} on this shared machine) through Nginx (production site, "
         "TLS) → Gunicorn "
-        "(`containers/gunicorn.conf.py`, 2 workers of 4 threads, recycling off) → PostgreSQL; "
+        f"(`containers/gunicorn.conf.py`, {run['web_workers']} worker(s) of 4 threads, recycling "
+        "off) → PostgreSQL; "
         f"saved query on the embedded chDB engine ({EVENT_ROWS:,} events, 60 s result cache "
         "in Redis); `/readyz` every "
         f"{PROBE_SECONDS} s; a task from the *Run now* page every {TASK_SECONDS} s, run by the "
@@ -453,8 +459,19 @@ def main(argv: list[str] | None = None) -> None:
         f"sampled every {SAMPLE_SECONDS} s."
     )
     publish("soak", [run], table, notes)
+    failed = False
     if run["errors"] or run["tasks_succeeded"] != run["tasks_submitted"]:
         print("soak: errors seen:", *run["error_examples"], sep="\n  ")
+        failed = True
+    grown = {
+        name: m["last_minute_mb"] / m["first_minute_mb"]
+        for name, m in run["memory"].items()
+        if m["first_minute_mb"] and m["last_minute_mb"] / m["first_minute_mb"] > FLAT_RATIO
+    }
+    for name, ratio in grown.items():
+        print(f"soak: memory not flat: {name} grew {ratio:.2f}x (limit {FLAT_RATIO}x)")
+        failed = True
+    if failed:
         raise SystemExit(1)
 
 
