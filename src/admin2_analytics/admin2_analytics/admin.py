@@ -130,6 +130,7 @@ class QueryRunAdmin(admin.ModelAdmin):
     list_display = [
         "started_at",
         "user",
+        "os_user",
         "source",
         "saved_query",
         "short_sql",
@@ -145,7 +146,7 @@ class QueryRunAdmin(admin.ModelAdmin):
         ("user", admin.RelatedOnlyFieldListFilter),
         ("saved_query", admin.RelatedOnlyFieldListFilter),
     ]
-    search_fields = ["sql", "error"]
+    search_fields = ["sql", "error", "os_user"]
     date_hierarchy = "started_at"
     list_select_related = ["user", "saved_query"]
 

@@ -22,6 +22,7 @@ def record(
     sql: str,
     source: str,
     user=None,
+    os_user: str = "",
     saved_query=None,
     params: dict | None = None,
     started_at: dt.datetime | None = None,
@@ -29,12 +30,15 @@ def record(
     row_count: int | None = None,
     error: BaseException | str | None = None,
     cached: bool = False,
+    raise_errors: bool = False,
 ):
     """Write one history row and return it (None if the admin database refused the write).
 
-    ``user`` may be None (a command run without ``--user``); ``params`` are stored as text so
-    dates and decimals survive JSON. A failing history write is logged, never raised: losing a
-    history row must not turn a successful query into an error page.
+    ``user`` may be None (a command run without ``--user``); ``os_user`` names the shell
+    account of a command-line run; ``params`` are stored as text so dates and decimals survive
+    JSON. A failing history write is logged, never raised: losing a history row must not turn
+    a successful query into an error page. ``raise_errors`` hands the ``DatabaseError`` to a
+    caller that reports it itself (the command's log handler writes to its stdout).
     """
     from admin2_analytics.models import QueryRun
 
@@ -43,6 +47,7 @@ def record(
         with transaction.atomic():
             return QueryRun.objects.create(
                 user=user if getattr(user, "pk", None) else None,
+                os_user=_storable(os_user),
                 saved_query=saved_query,
                 sql=_storable(sql),
                 params={_storable(str(k)): _storable(_text(v)) for k, v in (params or {}).items()},
@@ -54,6 +59,8 @@ def record(
                 cached=cached,
             )
     except DatabaseError:
+        if raise_errors:
+            raise
         logger.exception("could not record the analytics query run in the history")
         return None
 
@@ -67,28 +74,39 @@ class PendingRun:
     user: object = None
     saved_query: object = None
     params: dict | None = None
+    os_user: str = ""
     started_at: dt.datetime = field(default_factory=timezone.now)
     _clock: float = field(default_factory=time.perf_counter)
 
-    def finish(self, *, row_count: int | None = None, error: BaseException | str | None = None):
+    def finish(
+        self,
+        *,
+        row_count: int | None = None,
+        error: BaseException | str | None = None,
+        raise_errors: bool = False,
+    ):
         if isinstance(error, BaseException):
             error = f"{type(error).__name__}: {error}"
         return record(
             sql=self.sql,
             source=self.source,
             user=self.user,
+            os_user=self.os_user,
             saved_query=self.saved_query,
             params=self.params,
             started_at=self.started_at,
             duration_ms=(time.perf_counter() - self._clock) * 1000,
             row_count=row_count,
             error=error,
+            raise_errors=raise_errors,
         )
 
 
-def start(*, sql: str, source: str, user=None, saved_query=None, params=None) -> PendingRun:
+def start(
+    *, sql: str, source: str, user=None, saved_query=None, params=None, os_user: str = ""
+) -> PendingRun:
     """Start timing a run now; call ``finish(row_count=...)`` or ``finish(error=...)``."""
-    return PendingRun(sql, source, user, saved_query, params)
+    return PendingRun(sql, source, user, saved_query, params, os_user)
 
 
 def _storable(text: str) -> str:

@@ -146,6 +146,8 @@ class QueryRun(models.Model):
         on_delete=models.SET_NULL,
         related_name="analytics_runs",
     )
+    # A shell run has no admin user: the account that ran ``admin2 analytics_query`` instead.
+    os_user = models.CharField("OS user", max_length=150, blank=True)
     saved_query = models.ForeignKey(
         SavedQuery, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"
     )

@@ -3,6 +3,10 @@
 Same guard, limits, read-only engine and query tag (source ``cli``) as the web pages. Rows
 print as a table (or CSV/TSV/JSON lines with ``--format``); ``--output`` writes a file that
 appears only when complete. Any refusal or error exits 1 with one line saying why.
+
+Every run, failed or not, is a row of the query history (source ``cli``, the OS account).
+That write is best effort: a database that is not migrated or not reachable costs one warning
+line on stderr after a successful run, and never changes stdout or the exit code.
 """
 
 from __future__ import annotations
@@ -17,8 +21,9 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from admin2_analytics import engine
+from admin2_analytics import engine, history
 from admin2_analytics.errors import AnalyticsError, ParameterError
+from admin2_analytics.exports import RecordCounter
 
 FORMATS = ("csv", "tsv", "jsonl")
 CELL_WIDTH = 60
@@ -42,25 +47,47 @@ class Command(BaseCommand):
         parser.add_argument("--output", type=Path, help="write to this file instead of stdout")
         parser.add_argument("--limit", type=int, help="at most N rows")
 
-    def handle(self, *args, sql, saved, param, format, output, limit, **options):
+    def handle(self, *args, sql, saved, param, format, output, limit, verbosity, **options):
         if limit is not None and limit < 1:
             raise CommandError("--limit must be at least 1")
+        query = _saved_query(saved) if saved else None
+        if query is not None:
+            sql = query.sql
         try:
-            if saved:
-                sql, defaults = _saved_query(saved)
-            else:
-                defaults = {}
-            params = {**defaults, **_parse_params(param)}
-            tag = engine.QueryTag(user=_os_user(), source="cli", saved_query=saved or "")
-            fmt = format or _format_from_suffix(output)
-            if fmt is None:
-                self._print_table(sql, params, tag, limit)
-            else:
-                self._stream(sql, params, tag, fmt, output, limit)
+            params = {**_saved_defaults(query), **_parse_params(param)}
         except AnalyticsError as exc:
             raise CommandError(_one_line(exc)) from None
+        account = _os_account()
+        tag = engine.QueryTag(user=f"cli:{account}", source="cli", saved_query=saved or "")
+        fmt = format or _format_from_suffix(output)
+        run = history.start(
+            sql=sql, source="cli", saved_query=query, params=params, os_user=account
+        )
+        try:
+            if fmt is None:
+                rows = self._print_table(sql, params, tag, limit)
+            else:
+                rows = self._stream(sql, params, tag, fmt, output, limit)
+        except BaseException as exc:
+            # The reason line is the whole answer to a failed run: a history warning beside
+            # it only with -v 2.
+            self._record(run, error=exc, warn=verbosity > 1)
+            if isinstance(exc, AnalyticsError):
+                raise CommandError(_one_line(exc)) from None
+            raise
+        self._record(run, row_count=rows, warn=verbosity > 0)
 
-    def _print_table(self, sql, params, tag, limit):
+    def _record(self, run: history.PendingRun, *, warn: bool, **outcome) -> None:
+        """Write the history row. Whatever stops it (no table yet, database down, no database
+        access at all) leaves the run's output and exit code as they are."""
+        try:
+            run.finish(**outcome, raise_errors=True)
+        except Exception as exc:
+            if warn:
+                reason = _one_line(f"{type(exc).__name__}: {exc}")
+                self.stderr.write(f"warning: not recorded in the query history ({reason})")
+
+    def _print_table(self, sql, params, tag, limit) -> int:
         result = engine.execute(sql, params, tag=tag, max_rows=limit)
         cells = [result.columns] + [[_cell(value) for value in row] for row in result.rows]
         widths = [max(len(row[i]) for row in cells) for i in range(len(result.columns))]
@@ -70,31 +97,33 @@ class Command(BaseCommand):
         rows = f"{result.row_count} row{'s' if result.row_count != 1 else ''}"
         more = f" (more exist; --limit {limit})" if result.truncated else ""
         self.stderr.write(f"{rows}{more} in {result.elapsed_ms:.1f} ms")
+        return result.row_count
 
-    def _stream(self, sql, params, tag, fmt, output, limit):
+    def _stream(self, sql, params, tag, fmt, output, limit) -> int:
         started = time.perf_counter()
         stream = engine.stream(sql, params, tag=tag, fmt=fmt, max_rows=limit)
         with stream:
             if output is None:
-                written = _copy(stream, sys.stdout.buffer)
+                counter = _copy(stream, sys.stdout.buffer)
                 sys.stdout.flush()
             else:
-                written = _write_atomically(stream, output)
+                counter = _write_atomically(stream, output)
         where = f" to {output}" if output else ""
         self.stderr.write(
-            f"{written:,} bytes of {fmt}{where} in {time.perf_counter() - started:.2f} s"
+            f"{counter.bytes:,} bytes of {fmt}{where} in {time.perf_counter() - started:.2f} s"
         )
+        return counter.records
 
 
-def _copy(stream, target) -> int:
-    written = 0
+def _copy(stream, target) -> RecordCounter:
+    counter = RecordCounter(stream.fmt)
     for chunk in stream:
         target.write(chunk)
-        written += len(chunk)
-    return written
+        counter.feed(chunk)
+    return counter
 
 
-def _write_atomically(stream, output: Path) -> int:
+def _write_atomically(stream, output: Path) -> RecordCounter:
     """Write beside the target, rename only when the stream ended well: no half files."""
     output = output.expanduser()
     if output.is_dir():
@@ -104,7 +133,7 @@ def _write_atomically(stream, output: Path) -> int:
     handle, temporary = tempfile.mkstemp(prefix=f".{output.name}.", dir=output.parent)
     try:
         with os.fdopen(handle, "wb") as target:
-            written = _copy(stream, target)
+            counter = _copy(stream, target)
             target.flush()
             os.fsync(target.fileno())
         os.replace(temporary, output)
@@ -112,10 +141,10 @@ def _write_atomically(stream, output: Path) -> int:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
-    return written
+    return counter
 
 
-def _saved_query(name: str) -> tuple[str, dict]:
+def _saved_query(name: str):
     try:
         from admin2_analytics.models import SavedQuery
     except ImportError:  # the pages side (models) is not installed
@@ -126,8 +155,13 @@ def _saved_query(name: str) -> tuple[str, dict]:
         known = list(SavedQuery.objects.order_by("name").values_list("name", flat=True)[:10])
         hint = f"; known: {', '.join(known)}" if known else "; none exist yet"
         raise CommandError(f"no saved query named {name!r}{hint}") from None
-    defaults = {k: "" if v is None else str(v) for k, v in (query.parameter_defaults or {}).items()}
-    return query.sql, defaults
+    return query
+
+
+def _saved_defaults(query) -> dict[str, str]:
+    if query is None:
+        return {}
+    return {k: "" if v is None else str(v) for k, v in (query.parameter_defaults or {}).items()}
 
 
 def _parse_params(pairs: list[str]) -> dict[str, str]:
@@ -147,11 +181,11 @@ def _format_from_suffix(output: Path | None) -> str | None:
     return {"tsv": "tsv", "tab": "tsv", "jsonl": "jsonl", "ndjson": "jsonl"}.get(suffix, "csv")
 
 
-def _os_user() -> str:
+def _os_account() -> str:
     try:
-        return f"cli:{pwd.getpwuid(os.getuid()).pw_name}"
+        return pwd.getpwuid(os.getuid()).pw_name
     except KeyError:
-        return f"cli:uid{os.getuid()}"
+        return f"uid{os.getuid()}"
 
 
 def _cell(value) -> str:
@@ -160,5 +194,5 @@ def _cell(value) -> str:
     return text if len(text) <= CELL_WIDTH else text[: CELL_WIDTH - 1] + "…"
 
 
-def _one_line(exc: BaseException) -> str:
+def _one_line(exc: BaseException | str) -> str:
     return " ".join(str(exc).split())
