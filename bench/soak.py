@@ -298,7 +298,7 @@ def stop(process: subprocess.Popen) -> None:
         process.wait(10)
 
 
-def soak(minutes: float, rate: float, web_workers: int = 2) -> dict:
+def soak(minutes: float, rate: float, web_workers: int | None = None) -> dict:
     with (
         tempfile.TemporaryDirectory(prefix="admin2-soak-") as tmp,
         production_app(users=1000) as (env, session_key),
@@ -311,10 +311,11 @@ def soak(minutes: float, rate: float, web_workers: int = 2) -> dict:
                 "REDIS_URL": redis.url(0),
                 "CELERY_BROKER_URL": redis.url(1),
                 "CELERY_RESULT_BACKEND": redis.url(1),
-                "GUNICORN_WORKERS": str(web_workers),
                 "GUNICORN_MAX_REQUESTS": "0",  # no recycling: a leak must show
                 "GUNICORN_ACCESS_LOG": "false",
             }
+            if web_workers:  # else the config's default: one on the embedded engine
+                env["GUNICORN_WORKERS"] = str(web_workers)
             setup = subprocess.run(
                 [str(BIN / "admin2"), "shell", "-c", SETUP.format(rows=EVENT_ROWS)],
                 env=env, cwd=REPO, capture_output=True, text=True, check=True,
@@ -409,6 +410,7 @@ def _measure(minutes, rate, env, edge, session_key, query_id, users, web, worker
         "task_states_after": states,
         "kinds": kinds,
         "memory": memory,
+        "web_workers": len(children(web.pid)()),
         "samples": sampler.samples,
     }
 
@@ -425,10 +427,11 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--minutes", type=float, default=5.0)
     parser.add_argument("--rate", type=float, default=20.0, help="requests per second")
-    parser.add_argument("--web-workers", type=int, default=2, help="Gunicorn worker processes")
+    parser.add_argument(
+        "--web-workers", type=int, help="Gunicorn workers (default: containers/gunicorn.conf.py's)"
+    )
     args, _ = parser.parse_known_args(argv)
     run = soak(args.minutes, args.rate, args.web_workers)
-    run["web_workers"] = args.web_workers
     rows = [
         [kind, k["requests"], k["errors"], k["p50_ms"], k["p95_ms"], k["max_ms"]]
         for kind, k in run["kinds"].items()

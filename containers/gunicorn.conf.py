@@ -6,7 +6,10 @@ by ``bench/web.py`` and the soak. A malformed variable stops start-up naming it.
 | variable | default | why |
 |---|---|---|
 | ``PORT_WEB`` | 8000 | bind ``0.0.0.0:PORT_WEB``; Nginx proxies to ``web:PORT_WEB`` |
-| ``GUNICORN_WORKERS`` | 2 x CPUs + 1 | CPUs as the container's CPU quota allows, not the host's |
+| ``GUNICORN_WORKERS`` | 2 x CPUs + 1 | CPUs as the container's CPU quota allows, not the host's; |
+| | (1 on chDB) | one with the embedded analytics engine (``CLICKHOUSE_HOST`` |
+| | | unset), which admits one process at a time: workers would |
+| | | take turns, and each turn restarts chDB (docs/clickhouse.md) |
 | ``GUNICORN_THREADS`` | 4 | threads per worker (gthread); a streamed export holds one |
 | ``GUNICORN_TIMEOUT`` | 300 | seconds of worker silence before a restart; long exports |
 | ``GUNICORN_GRACEFUL_TIMEOUT`` | 30 | seconds to finish requests on stop (Compose waits 40 s) |
@@ -104,8 +107,18 @@ class JsonAccessLogger(Logger):
             self.exception("cannot write the access log line")
 
 
+def embedded_analytics() -> bool:
+    """The analytics plugin runs on the embedded chDB engine (no ClickHouse server set)."""
+    return (
+        _bool("ADMIN2_ANALYTICS_ENABLED", True)
+        and not os.environ.get("CLICKHOUSE_HOST", "").strip()
+    )
+
+
 bind = [f"0.0.0.0:{_int('PORT_WEB', 8000, minimum=1)}"]
-workers = _int("GUNICORN_WORKERS", 2 * available_cpus() + 1, minimum=1)
+workers = _int(
+    "GUNICORN_WORKERS", 1 if embedded_analytics() else 2 * available_cpus() + 1, minimum=1
+)
 threads = _int("GUNICORN_THREADS", 4, minimum=1)
 worker_class = "gthread" if threads > 1 else "sync"
 timeout = _int("GUNICORN_TIMEOUT", 300, minimum=1)
