@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import sqlite3
 
+import psutil
 import pytest
 
 from tests.support.services import (
@@ -58,5 +61,12 @@ def test_the_demo_runs_a_task_to_completion_without_redis(tmp_path):
         assert "starting celery worker" in log
         assert "Connected to filesystem://:**@localhost//" in log
         assert list((tmp_path / "celery" / "broker" / "queue").glob("*.default.msg")) == []
+        companions = psutil.Process(demo.pid).children(recursive=True)
+        assert companions  # the worker
+        # SIGTERM to the demo alone, as a supervisor sends it: the demo takes its worker down.
+        os.kill(demo.pid, signal.SIGTERM)
+        demo.proc.wait(30)
+        _, alive = psutil.wait_procs(companions, timeout=30)
+        assert alive == [], [p.cmdline() for p in alive]
     finally:
-        demo.stop()
+        demo.stop()  # the whole process group, whatever is left

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 
@@ -48,6 +49,9 @@ class Command(BaseCommand):
             self.style.SUCCESS(f"\nadmin2 is at {url}\nlogin: {username} / {password}\n")
         )
         sys.stdout.flush()
+        # SIGTERM (a supervisor, `docker stop`, a test harness) would end this process without
+        # running the cleanup below and orphan the companions; make it unwind like Ctrl-C.
+        signal.signal(signal.SIGTERM, _exit_on_signal)
         try:
             call_command("runserver", addr, use_reloader=False)
         finally:
@@ -55,3 +59,7 @@ class Command(BaseCommand):
                 companion.terminate()
             for companion in companions:
                 companion.wait(timeout=20)
+
+
+def _exit_on_signal(signum, frame):
+    raise SystemExit(128 + signum)
