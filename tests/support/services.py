@@ -94,6 +94,8 @@ class ManagedProcess:
             except subprocess.TimeoutExpired:
                 self.signal(signal.SIGKILL)
                 self.proc.wait(5)
+        # Whatever the leader left in its group when it died first (a test's own failure).
+        self.signal(signal.SIGKILL)
         self._log.close()
 
 
