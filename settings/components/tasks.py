@@ -86,6 +86,9 @@ if ADMIN2_TASKS_ENABLED:
     CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = CELERY_BROKER_CONNECTION_TIMEOUT
     CELERY_REDIS_SOCKET_TIMEOUT = 10
     CELERY_RESULT_EXPIRES = 86_400
+    # A task's outcome is its TaskRun row and nothing reads Celery's results: storing one
+    # cost every task a read and a write to Redis (beat's tasks too, not only submissions).
+    CELERY_TASK_IGNORE_RESULT = True
 
     CELERY_TASK_SERIALIZER = "json"
     CELERY_RESULT_SERIALIZER = "json"

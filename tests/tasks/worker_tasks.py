@@ -11,6 +11,8 @@ import time
 
 import redis
 from celery import shared_task
+from django.db.backends.signals import connection_created
+from django.dispatch import receiver
 
 
 def _redis(url: str) -> redis.Redis:
@@ -55,3 +57,26 @@ def patching() -> dict:
         "socket": bool(patcher and patcher.is_monkey_patched("socket")),
         "thread": bool(patcher and patcher.is_monkey_patched("thread")),
     }
+
+
+# Database connections this worker process has opened, from any of its green threads.
+_connections_opened = 0
+# Every result backend a task of this process has seen, kept alive so that no two share an id.
+_backends_seen: list = []
+
+
+@receiver(connection_created, weak=False)
+def _count_connection(**_) -> None:
+    global _connections_opened
+    _connections_opened += 1
+
+
+@shared_task(name="tests.connections_opened")
+def connections_opened(effect_url: str, key: str) -> None:
+    _redis(effect_url).rpush(key, _connections_opened)
+
+
+@shared_task(name="tests.backends_seen", bind=True)
+def backends_seen(self, effect_url: str, key: str) -> None:
+    _backends_seen.append(self.backend)
+    _redis(effect_url).rpush(key, len({id(backend) for backend in _backends_seen}))

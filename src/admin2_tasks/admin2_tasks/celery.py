@@ -16,7 +16,28 @@ from celery import Celery  # noqa: E402
 from kombu import Exchange  # noqa: E402
 from kombu import Queue as KombuQueue  # noqa: E402
 
+from admin2_tasks import green  # noqa: E402
 from admin2_tasks.queues import ALL_QUEUES, Queue  # noqa: E402
+
+
+class Admin2Celery(Celery):
+    """Celery with one result backend per eventlet worker, not one per task.
+
+    Celery keeps a result backend per thread; eventlet makes every task's green thread a
+    new thread, so each task built a backend of its own (a Redis client, and the redis
+    package's metadata read from disk): a few milliseconds of the worker's one core per
+    task (celery/celery#7960). A Redis client is safe to share between green threads.
+    """
+
+    _green_backend = None
+
+    @property
+    def backend(self):
+        if not green.patched():
+            return super().backend
+        if self._green_backend is None:
+            self._green_backend = self._get_backend()
+        return self._green_backend
 
 
 def _queue_defaults() -> dict:
@@ -30,9 +51,9 @@ def _queue_defaults() -> dict:
     }
 
 
-def create_app(main: str = "admin2", *, set_as_current: bool = True, **overrides) -> Celery:
+def create_app(main: str = "admin2", *, set_as_current: bool = True, **overrides) -> Admin2Celery:
     """Build an application from the Django settings; ``overrides`` win (tests only)."""
-    celery_app = Celery(main, set_as_current=set_as_current)
+    celery_app = Admin2Celery(main, set_as_current=set_as_current)
     celery_app.config_from_object("django.conf:settings", namespace="CELERY")
     celery_app.add_defaults(_queue_defaults)
     if overrides:

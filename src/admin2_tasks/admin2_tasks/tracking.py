@@ -11,13 +11,13 @@ from __future__ import annotations
 import functools
 import json
 import logging
-import sys
 import time
 
 from celery import signals
 from django.db import IntegrityError, connections, transaction
 from django.utils import timezone
 
+from admin2_tasks import green
 from admin2_tasks.models import TaskRun
 
 logger = logging.getLogger(__name__)
@@ -129,6 +129,16 @@ def record_started(sender=None, task_id=None, task=None, args=None, kwargs=None,
     create_or_update(task_id, create, update)
 
 
+@signals.worker_init.connect(weak=False)
+def _start_after_the_django_fixup(**_):
+    # At worker_init Celery's Django fix-up connects a task_prerun handler that closes every
+    # database connection; record_started was connected before it (at Django's setup), so
+    # the connection it opened was closed unused and record_finished opened another. Moved
+    # behind the fix-up, one connection serves a task's writes.
+    signals.task_prerun.disconnect(record_started)
+    signals.task_prerun.connect(record_started, weak=False)
+
+
 def _finish_fields(task_id: str) -> dict:
     started = _started.get(task_id)
     runtime = round(time.monotonic() - started, 3) if started is not None else None
@@ -163,25 +173,31 @@ def record_failure(sender=None, task_id=None, exception=None, einfo=None, **_):
     )
 
 
+@signals.task_success.connect(weak=False)
+@_safely
+def record_finished(sender=None, result=None, **_):
+    # task_success comes before task_postrun, where Celery's Django fix-up closes the
+    # connection record_started opened: writing here needs no second connection per task.
+    if sender is None or sender.name in UNTRACKED_TASKS:
+        return
+    request = sender.request
+    _attempt(request.id, request.retries or 0).update(
+        state=TaskRun.State.SUCCESS,
+        result=json.dumps(result, default=str, ensure_ascii=False)[:RESULT_LENGTH],
+        error="",
+        traceback="",
+        **_finish_fields(request.id),
+    )
+
+
 @signals.task_postrun.connect(weak=False)
 @_safely
-def record_finished(sender=None, task_id=None, task=None, retval=None, state=None, **_):
-    try:
-        if task.name in UNTRACKED_TASKS or state != "SUCCESS":
-            return
-        _attempt(task_id, task.request.retries or 0).update(
-            state=TaskRun.State.SUCCESS,
-            result=json.dumps(retval, default=str, ensure_ascii=False)[:RESULT_LENGTH],
-            error="",
-            traceback="",
-            **_finish_fields(task_id),
-        )
-    finally:
-        _started.pop(task_id, None)
-        if _green():
-            # Each green thread has its own connection: close it, or every finished task
-            # leaves one open until garbage collection.
-            connections.close_all()
+def forget_task(sender=None, task_id=None, **_):
+    _started.pop(task_id, None)
+    if green.patched():
+        # Each green thread has its own connection: close it, or every finished task
+        # leaves one open until garbage collection.
+        connections.close_all()
 
 
 @signals.task_revoked.connect(weak=False)
@@ -193,8 +209,3 @@ def record_revoked(sender=None, request=None, terminated=None, expired=None, **_
     TaskRun.objects.filter(task_id=request.id).update(
         state=TaskRun.State.REVOKED, error=reason, finished_at=timezone.now()
     )
-
-
-def _green() -> bool:
-    patcher = sys.modules.get("eventlet.patcher")
-    return bool(patcher and patcher.is_monkey_patched("thread"))

@@ -1,0 +1,95 @@
+"""What the production (eventlet) worker spends on each task besides the task itself.
+
+Every green thread is a new thread to Django and Celery, so per-thread state is per-task
+state there: these tests count what a task makes (database connections, result backends,
+stored results) in a real eventlet worker with production settings, on this test run's
+PostgreSQL database and a private Redis. The worker opens its database connections through
+Django, so ``connection_created`` in the worker (tests/tasks/worker_tasks.py) counts them all.
+"""
+
+from __future__ import annotations
+
+import pytest
+import redis
+from django.db import connection
+
+from admin2 import background
+from admin2_tasks.models import TaskRun
+from tests.support.celery_worker import CeleryWorker
+from tests.support.services import wait_until
+from tests.tasks.conftest import WORKER_TASKS, app_on_broker, production_worker_env
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+TASKS = 20
+
+
+@pytest.fixture
+def worker(redis_server, tmp_path):
+    worker = CeleryWorker(
+        redis_server.url(0),
+        pool="eventlet",
+        concurrency=10,
+        workdir=tmp_path / "worker",
+        env=production_worker_env(redis_server.url(2)),
+        extra_args=["-I", WORKER_TASKS],
+    ).start()
+    yield worker
+    worker.stop()
+
+
+def _report(redis_server, client, effect_url: str, task: str, key: str) -> int:
+    with app_on_broker(redis_server.url(0)):
+        background.submit(task, kwargs={"effect_url": effect_url, "key": key})
+    _, value = client.blpop(key, timeout=30) or (None, None)
+    assert value is not None, f"{task} did not report"
+    return int(value)
+
+
+def _submit_and_finish(redis_server, count: int) -> None:
+    with app_on_broker(redis_server.url(0)):
+        ids = [background.submit("tests.sleep", kwargs={"seconds": 0.2}) for _ in range(count)]
+    wait_until(
+        lambda: (
+            TaskRun.objects.filter(task_id__in=ids, state=TaskRun.State.SUCCESS).count() == count
+        ),
+        60,
+        f"{count} tasks to succeed",
+    )
+
+
+def _worker_backends() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.timeout(120)
+def test_each_task_opens_one_database_connection_and_closes_it(worker, redis_server, effects):
+    client, effect_url = effects
+    before = _report(redis_server, client, effect_url, "tests.connections_opened", "opened")
+    _submit_and_finish(redis_server, TASKS)
+    after = _report(redis_server, client, effect_url, "tests.connections_opened", "opened")
+    # The tasks' own, and the second report's: starting and finishing a task share one
+    # connection (the worker used to open a second one to record the finish).
+    assert after - before == TASKS + 1
+    # Each green thread's connection is closed with its task: none is left to pile up.
+    wait_until(lambda: _worker_backends() == 0, 30, "the worker to close its connections")
+
+
+@pytest.mark.timeout(120)
+def test_the_worker_builds_one_result_backend_and_stores_no_results(worker, redis_server, effects):
+    client, effect_url = effects
+    seen = [
+        _report(redis_server, client, effect_url, "tests.backends_seen", "backends")
+        for _ in range(3)
+    ]
+    assert seen == [1, 1, 1]
+    _submit_and_finish(redis_server, 5)
+    # The outcome lives in TaskRun: nothing was written to the result backend.
+    results = redis.Redis.from_url(redis_server.url(0))  # the worker's result backend
+    assert results.keys("celery-task-meta-*") == []
+    results.close()
