@@ -9,17 +9,12 @@ such work belongs on a prefork worker (see docs/tasks.md).
 
 from __future__ import annotations
 
-import sys
-
 from celery import signals
 from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
 
+from admin2_tasks import green
+
 _timers: dict[str, list] = {}
-
-
-def _eventlet_patched() -> bool:
-    patcher = sys.modules.get("eventlet.patcher")
-    return bool(patcher and patcher.is_monkey_patched("socket"))
 
 
 def _limits(task) -> tuple[float | None, float | None]:
@@ -32,7 +27,7 @@ def _limits(task) -> tuple[float | None, float | None]:
 
 @signals.task_prerun.connect(weak=False)
 def start_limits(sender=None, task_id=None, task=None, **_):
-    if not _eventlet_patched() or task is None or task.request.is_eager:
+    if not green.patched() or task is None or task.request.is_eager:
         return
     import eventlet
 
