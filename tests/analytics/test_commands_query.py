@@ -172,7 +172,7 @@ def test_csv_output_reads_back(analytics_engine, tmp_path):
     [
         (["--sql", "SELECT {a:UInt8}", "--param", "a"], "expected NAME=VALUE"),
         (["--sql", "SELECT {a:UInt8}", "--param", "a=300"], "between 0 and 255"),
-        (["--sql", "SELECT {a:UInt8}"], "parameter 'a' (UInt8) needs a value"),
+        (["--sql", "SELECT {a:UInt8}"], "a (UInt8) needs a value"),
         (["--sql", "DROP TABLE events"], "DROP is not allowed"),
         (["--sql", "SELECT 1", "--limit", "0"], "--limit must be at least 1"),
         (["--sql", "SELECT nope FROM events"], "nope"),

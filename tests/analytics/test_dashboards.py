@@ -16,10 +16,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def viewer(client):
-    user = make_user("viewer", "analytics.run_savedquery")
-    client.force_login(user)
-    return user
+def viewer(logged_in):
+    return logged_in("analytics.run_savedquery", username="viewer")
 
 
 def test_a_dashboard_shows_every_pinned_query_with_its_chart(client, viewer, analytics_engine):

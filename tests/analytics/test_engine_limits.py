@@ -98,7 +98,7 @@ def test_an_undeclared_parameter_is_refused_by_name(analytics_engine):
 
 
 def test_a_missing_parameter_is_refused_by_name(analytics_engine):
-    with pytest.raises(ParameterError, match=r"parameter 'a' \(UInt8\) needs a value"):
+    with pytest.raises(ParameterError, match=r"a \(UInt8\) needs a value"):
         engine.execute("SELECT {a:UInt8}", {}, tag=TAG)
 
 

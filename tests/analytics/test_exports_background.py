@@ -24,11 +24,13 @@ PARAMS = {"start": "2025-01-05", "end": "2025-03-01"}
 
 
 @pytest.fixture
-def exporter(client):
-    user = make_user("exporter", "analytics.run_savedquery", "analytics.export_savedquery",
-                     "analytics.view_export")  # fmt: skip
-    client.force_login(user)
-    return user
+def exporter(logged_in):
+    return logged_in(
+        "analytics.run_savedquery",
+        "analytics.export_savedquery",
+        "analytics.view_export",
+        username="exporter",
+    )
 
 
 @pytest.fixture

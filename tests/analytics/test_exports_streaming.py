@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from admin2_analytics.exports import RecordCounter, streaming_response
 from admin2_analytics.models import QueryRun
-from tests.support.analytics_pages import DAILY_SQL, direct_count, make_query, make_user, read_csv
+from tests.support.analytics_pages import DAILY_SQL, direct_count, make_query, read_csv
 
 pytestmark = pytest.mark.django_db
 
@@ -19,10 +19,8 @@ PARAMS = {"start": "2025-01-01", "end": "2025-02-14"}
 
 
 @pytest.fixture
-def exporter(client):
-    user = make_user("exporter", "analytics.run_savedquery", "analytics.export_savedquery")
-    client.force_login(user)
-    return user
+def exporter(logged_in):
+    return logged_in("analytics.run_savedquery", "analytics.export_savedquery", username="exporter")
 
 
 def _download(response) -> bytes:

@@ -113,7 +113,7 @@ def test_a_closed_port_is_engine_unavailable(server_settings):
 
 
 def test_readiness_reports_a_closed_port_as_down(server_settings):
-    from admin2.health import run_checks
+    from admin2.readiness import run_checks
 
     ready, report = run_checks(timeout=5)
     assert not ready
@@ -272,7 +272,7 @@ def test_settings_a_read_only_server_user_may_not_change_are_left_to_its_profile
 
     from clickhouse_connect.driver.models import SettingDef
 
-    from admin2_analytics.engine import _server_readonly
+    from admin2_analytics.engine.sessions import server_readonly
 
     client = SimpleNamespace(
         server_settings={
@@ -285,5 +285,5 @@ def test_settings_a_read_only_server_user_may_not_change_are_left_to_its_profile
     kept = http_backend.changeable(client, wanted)
     assert kept == {"max_execution_time": 10, "log_comment": "{}"}
     assert "may not change max_memory_usage" in caplog.text
-    assert _server_readonly(client)
-    assert not _server_readonly(SimpleNamespace(server_settings={}))
+    assert server_readonly(client)
+    assert not server_readonly(SimpleNamespace(server_settings={}))

@@ -6,16 +6,13 @@ import pytest
 from django.urls import reverse
 
 from admin2_analytics.models import QueryRun
-from tests.support.analytics_pages import make_user
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def analyst(client):
-    user = make_user("analyst", "analytics.run_adhoc_sql")
-    client.force_login(user)
-    return user
+def analyst(logged_in):
+    return logged_in("analytics.run_adhoc_sql", username="analyst")
 
 
 def _run(client, sql, params=""):

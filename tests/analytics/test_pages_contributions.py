@@ -3,24 +3,25 @@
 from __future__ import annotations
 
 from admin2.registry import registry
-from admin2_analytics import tasks
-from admin2_tasks.queues import ALL_QUEUES
+from admin2_analytics import exports, tasks
 
 
-def test_the_periodic_jobs_name_the_analytics_tasks_on_known_queues():
+def test_the_periodic_jobs_name_declared_tasks_on_declared_queues():
     jobs = {job.task: job for job in registry.periodic_jobs.values()}
-    cleanup = jobs["admin2_analytics.cleanup_expired_exports"]
-    dispatch = jobs["admin2_analytics.dispatch_due_reports"]
+    cleanup = jobs[tasks.CLEANUP_EXPIRED_EXPORTS]
+    dispatch = jobs[tasks.DISPATCH_DUE_REPORTS]
     assert (cleanup.every_seconds, dispatch.every_seconds) == (3600, 60)
-    assert {cleanup.queue, dispatch.queue} <= set(ALL_QUEUES)
-    assert tasks.cleanup_expired_exports.name == cleanup.task
-    assert tasks.dispatch_due_reports.name == dispatch.task
-    assert tasks.run_export.name == "admin2_analytics.run_export"
+    assert cleanup.queue is None  # the backend's default queue
+    assert dispatch.queue in registry.queues
+    for name in (tasks.CLEANUP_EXPIRED_EXPORTS, tasks.DISPATCH_DUE_REPORTS, exports.EXPORT_TASK):
+        assert name in registry.background_tasks
+    assert registry.background_tasks[exports.EXPORT_TASK].queue == exports.EXPORT_QUEUE
+    assert exports.EXPORT_QUEUE in registry.queues
 
 
-def test_the_tasks_are_acknowledged_late_and_requeued_if_the_worker_dies():
-    for task in (tasks.run_export, tasks.cleanup_expired_exports, tasks.dispatch_due_reports):
-        assert task.acks_late and task.reject_on_worker_lost
+def test_the_tasks_are_safe_to_run_twice_so_redone_if_a_worker_dies():
+    for name in (tasks.CLEANUP_EXPIRED_EXPORTS, tasks.DISPATCH_DUE_REPORTS, exports.EXPORT_TASK):
+        assert registry.background_tasks[name].redo_if_worker_dies
 
 
 def test_admin_links_and_the_demo_step_are_registered():

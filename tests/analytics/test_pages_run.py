@@ -13,7 +13,6 @@ from tests.support.analytics_pages import (
     DAILY_SQL,
     direct_count,
     make_query,
-    make_user,
 )
 from tests.support.services import free_port
 
@@ -21,10 +20,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def runner(client):
-    user = make_user("runner", "analytics.run_savedquery", "analytics.export_savedquery")
-    client.force_login(user)
-    return user
+def runner(logged_in):
+    return logged_in("analytics.run_savedquery", "analytics.export_savedquery", username="runner")
 
 
 def test_the_parameter_form_has_typed_inputs_and_defaults(client, runner, analytics_engine):

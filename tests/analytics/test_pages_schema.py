@@ -5,17 +5,14 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from tests.support.analytics_pages import make_user
 from tests.support.services import free_port
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def browser_user(client):
-    user = make_user("explorer", "analytics.view_schema", "analytics.run_adhoc_sql")
-    client.force_login(user)
-    return user
+def browser_user(logged_in):
+    return logged_in("analytics.view_schema", "analytics.run_adhoc_sql", username="explorer")
 
 
 def test_databases_link_to_their_tables(client, browser_user, analytics_engine):

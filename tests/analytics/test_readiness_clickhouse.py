@@ -1,8 +1,9 @@
 """/readyz carries a ClickHouse check contributed by the plugin."""
 
-from admin2.health import run_checks
+from admin2.readiness import run_checks
 from admin2.registry import registry
 from admin2_analytics import readiness
+from tests.support.readyz import detailed_readyz
 
 
 def test_the_plugin_registers_a_clickhouse_check():
@@ -10,8 +11,8 @@ def test_the_plugin_registers_a_clickhouse_check():
     assert registry.health_checks["clickhouse"].check is readiness.check_clickhouse
 
 
-def test_readyz_reports_the_embedded_engine_up(analytics_engine, client):
-    response = client.get("/readyz")
+def test_readyz_reports_the_embedded_engine_up(analytics_engine, client, settings):
+    response = detailed_readyz(client, settings)
     report = response.json()
     assert report["checks"]["clickhouse"]["status"] == "up", report
     assert str(analytics_engine.path) in report["checks"]["clickhouse"]["detail"]

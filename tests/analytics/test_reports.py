@@ -14,33 +14,26 @@ from django.utils import timezone
 from admin2_analytics import reports, tasks
 from admin2_analytics.forms import ScheduledReportForm
 from admin2_analytics.models import QueryRun, ScheduledReport
-from tests.support.analytics_pages import DAILY_SQL, direct_count, make_query, make_user, read_csv
+from tests.support.analytics_pages import (
+    DAILY_SQL,
+    direct_count,
+    due_report,
+    make_query,
+    make_user,
+    read_csv,
+)
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def owner():
-    return make_user("owner", "analytics.run_savedquery")
+    # A report is an export that runs by itself: its owner needs the export permission.
+    return make_user("owner", "analytics.run_savedquery", "analytics.export_savedquery")
 
 
 def _report(owner, **fields):
-    values = {
-        "name": "Weekly revenue",
-        "saved_query": make_query(owner),
-        "params": {"end": "2025-01-07"},
-        "every": ScheduledReport.Every.HOURS,
-        "interval": 6,
-        "recipients": "boss@example.com\nteam@example.com",
-        "owner": owner,
-    }
-    values.update(fields)
-    report = ScheduledReport.objects.create(**values)
-    ScheduledReport.objects.filter(pk=report.pk).update(
-        next_run=timezone.now() - dt.timedelta(seconds=1)
-    )
-    report.refresh_from_db()
-    return report
+    return due_report(owner, **{"recipients": "boss@example.com\nteam@example.com", **fields})
 
 
 def test_a_due_report_mails_its_csv_and_moves_on(owner, analytics_engine):
@@ -169,27 +162,28 @@ def test_the_report_form_checks_recipients_schedule_and_parameters(owner):
     query = make_query(owner)
     base = {"name": "r", "saved_query": query.pk, "format": "csv", "every": "daily",
             "interval": "1", "at_time": "07:00", "recipients": "a@example.com"}  # fmt: skip
-    assert ScheduledReportForm(data=base).is_valid()
+    assert ScheduledReportForm(data=base, owner=owner).is_valid()
     bad = ScheduledReportForm(
         data={
             **base,
             "recipients": "a@example.com, not-an-address",
             "at_time": "",
             "params": "end=someday",
-        }
+        },
+        owner=owner,
     )
     assert not bad.is_valid()
     assert "'not-an-address' is not an e-mail address" in bad.errors["recipients"][0]
     assert "needs a time of day" in bad.errors["at_time"][0]
     assert "'end' (Date)" in " ".join(bad.errors["params"])
-    nowhere = ScheduledReportForm(data={**base, "recipients": ""})
+    nowhere = ScheduledReportForm(data={**base, "recipients": ""}, owner=owner)
     assert "Give recipients, store to media, or both." in nowhere.errors["recipients"]
 
 
 def test_the_admin_schedules_a_report_for_its_author(client, analytics_engine):
     author = make_user(
         "author", "analytics.add_scheduledreport", "analytics.view_scheduledreport",
-        "analytics.run_savedquery",
+        "analytics.run_savedquery", "analytics.export_savedquery",
     )  # fmt: skip
     query = make_query(author)
     client.force_login(author)

@@ -28,10 +28,8 @@ def _empty_cache():
 
 
 @pytest.fixture
-def runner(client):
-    user = make_user("runner", "analytics.run_savedquery")
-    client.force_login(user)
-    return user
+def runner(logged_in):
+    return logged_in("analytics.run_savedquery", username="runner")
 
 
 def _run(client, query, **params):

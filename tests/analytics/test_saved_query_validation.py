@@ -68,7 +68,7 @@ def test_a_default_must_fit_its_type(analytics_engine):
 def test_a_default_for_no_placeholder_is_refused(analytics_engine):
     form = _form(parameter_defaults="start=2025-01-01\nend=2025-01-31\nlimit=5")
     assert not form.is_valid()
-    assert "no placeholder {limit" in " ".join(form.errors["parameter_defaults"])
+    assert "unknown parameter 'limit'" in " ".join(form.errors["parameter_defaults"])
 
 
 def test_malformed_default_lines_are_refused(analytics_engine):

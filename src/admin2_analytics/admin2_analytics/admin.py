@@ -235,6 +235,18 @@ class ScheduledReportAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return _own_rows(request, super().get_queryset(request), "owner_id")
 
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        # The form checks the owner's export permission: the author of a new report.
+        base = super().get_form(request, obj, change=change, **kwargs)
+        owner = obj.owner if obj is not None else request.user
+
+        class FormForOwner(base):
+            def __init__(self, *args, **form_kwargs):
+                form_kwargs.setdefault("owner", owner)
+                super().__init__(*args, **form_kwargs)
+
+        return FormForOwner
+
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "saved_query":
             kwargs["queryset"] = SavedQuery.objects.visible_to(request.user)

@@ -1,8 +1,9 @@
-"""What the analytics plugin contributes to the core: admin links, periodic jobs, demo step."""
+"""What the analytics plugin contributes to the core: admin links, its queues, background
+tasks and periodic jobs, the demo step."""
 
 from __future__ import annotations
 
-from admin2.registry import AdminLink, DemoStep, PeriodicJob, registry
+from admin2.registry import AdminLink, DemoStep, PeriodicJob, Queue, registry
 
 SECTION = "Analytics"
 
@@ -17,20 +18,23 @@ def register() -> None:
         ("Exports", "admin:analytics_export_changelist", "analytics.view_export"),
     ):
         registry.add_admin_link(AdminLink(SECTION, title, url_name, permission))
+    from admin2_analytics import exports, tasks  # declares the tasks
+
+    registry.add_queue(
+        Queue(exports.EXPORT_QUEUE, "analytics exports: long, waiting on ClickHouse")
+    )
+    registry.add_queue(Queue(tasks.REPORT_QUEUE, "scheduled reports: query, render, mail"))
     registry.add_periodic_job(
         PeriodicJob(
-            "analytics: clean up expired exports",
-            "admin2_analytics.cleanup_expired_exports",
-            every_seconds=3600,
-            queue="default",
+            "analytics: clean up expired exports", tasks.CLEANUP_EXPIRED_EXPORTS, every_seconds=3600
         )
     )
     registry.add_periodic_job(
         PeriodicJob(
             "analytics: dispatch due reports",
-            "admin2_analytics.dispatch_due_reports",
+            tasks.DISPATCH_DUE_REPORTS,
             every_seconds=60,
-            queue="reports",
+            queue=tasks.REPORT_QUEUE,
         )
     )
     registry.add_demo_step(DemoStep("analytics demo data", _demo_data, order=50))

@@ -33,9 +33,10 @@ class ParameterError(AnalyticsError):
 
     kind = "parameter"
 
-    def __init__(self, message: str, *, name: str = "") -> None:
+    def __init__(self, message: str, *, name: str = "", problems: list[str] | None = None) -> None:
         super().__init__(message)
         self.name = name
+        self.problems = problems or [message]  # each problem on its own, for form errors
 
 
 class QueryTimeout(AnalyticsError):

@@ -1,11 +1,7 @@
-"""Exports of a saved query as CSV, TSV or JSON lines.
+"""Exports of a saved query as CSV, TSV or JSON lines: streamed, or a background file.
 
-Small exports stream straight to the browser: ``engine.stream`` yields the engine's own
-encoded bytes in chunks and the response passes them on, so memory stays flat whatever the
-row count. Large ones become an ``Export`` row and a background task (when the tasks plugin
-is on) that writes ``MEDIA_ROOT/exports/.<id>-<random>.part`` and renames it into place only
-once complete, so a half-written file is never offered for download. Finished files expire
-after ``ANALYTICS_EXPORT_TTL_HOURS``; the cleanup task deletes them with their rows.
+A background file is written as ``.part`` and renamed once complete; finished files expire.
+Formula-leading text cells are neutralized on every way out (``formulas``). docs/analytics.md.
 """
 
 from __future__ import annotations
@@ -22,9 +18,10 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from admin2 import background
-from admin2_analytics import engine, history
+from admin2_analytics import engine, formulas, history
 from admin2_analytics.errors import AnalyticsError, QueryFailed
 from admin2_analytics.models import Export
+from admin2_analytics.parameters import bind
 from admin2_analytics.running import tag_for
 
 logger = logging.getLogger(__name__)
@@ -80,9 +77,22 @@ def file_name(saved_query, fmt: str, when: dt.datetime | None = None) -> str:
     return f"{slugify(saved_query.name) or 'query'}-{stamp}.{fmt}"
 
 
+def raw_cells() -> bool:
+    """Whether exports keep formula-leading cells as the engine wrote them (the setting)."""
+    return bool(getattr(settings, "ANALYTICS_EXPORT_RAW_CELLS", False))
+
+
+def export_chunks(stream, *, raw: bool | None = None):
+    """The chunks of an engine stream as an export file holds them: formula-leading CSV/TSV
+    text cells neutralized unless ``raw`` (default: the ``ANALYTICS_EXPORT_RAW_CELLS``
+    setting)."""
+    return formulas.neutralized(stream, stream.fmt, raw=raw_cells() if raw is None else raw)
+
+
 class _DownloadBody:
-    """The response body of a streamed export: passes the engine's chunks on, and records the
-    run in the history once, when the download ends, fails or is abandoned."""
+    """The response body of a streamed export: passes the engine's chunks on (formula cells
+    neutralized), and records the run in the history once, when the download ends, fails or
+    is abandoned."""
 
     def __init__(self, stream, run: history.PendingRun):
         self._stream = stream
@@ -92,7 +102,7 @@ class _DownloadBody:
 
     def __iter__(self):
         try:
-            for chunk in self._stream:
+            for chunk in export_chunks(self._stream):
                 self._counter.feed(chunk)
                 yield chunk
         except Exception as exc:
@@ -135,9 +145,12 @@ def streaming_response(saved_query, params: dict, fmt: str, *, user) -> Streamin
     return response
 
 
-def write_file(sql: str, params: dict, *, fmt: str, tag, final: Path) -> RecordCounter:
+def write_file(
+    sql: str, params: dict, *, fmt: str, tag, final: Path, raw: bool | None = None
+) -> RecordCounter:
     """Stream into a hidden ``.part`` file beside ``final`` and rename it into place only
-    when complete; on any failure the partial file is removed."""
+    when complete; on any failure the partial file is removed. Formula-leading CSV/TSV cells
+    are neutralized unless ``raw`` (default: the ``ANALYTICS_EXPORT_RAW_CELLS`` setting)."""
     final.parent.mkdir(parents=True, exist_ok=True)
     partial = final.parent / f".{final.name}.{uuid.uuid4().hex[:8]}.part"
     counter = RecordCounter(fmt)
@@ -146,7 +159,7 @@ def write_file(sql: str, params: dict, *, fmt: str, tag, final: Path) -> RecordC
             open(partial, "wb") as handle,
             engine.stream(sql, params or None, tag=tag, fmt=fmt) as stream,
         ):
-            for chunk in stream:
+            for chunk in export_chunks(stream, raw=raw):
                 counter.feed(chunk)
                 handle.write(chunk)
             handle.flush()
@@ -196,8 +209,6 @@ def queue_export(saved_query, raw_params: dict[str, str], fmt: str, *, user) -> 
 def run_export(export_id: int) -> str:
     """The body of the ``admin2_analytics.run_export`` task. Safe to run again: a finished
     export is left alone, an interrupted one is redone from scratch."""
-    from admin2_analytics.forms import check_parameters
-
     export = Export.objects.select_related("saved_query", "requested_by").filter(pk=export_id)
     export = export.first()
     if export is None:
@@ -214,9 +225,9 @@ def run_export(export_id: int) -> str:
     Export.objects.filter(pk=export.pk).update(state=Export.State.RUNNING, error="")
     run = history.start(sql=query.sql, source="task", user=user, saved_query=query)
     try:
-        run.params = check_parameters(query.sql, {**query.parameter_defaults, **export.params})
+        run.params = bind(query.sql, {**query.parameter_defaults, **export.params})
     except Exception as exc:
-        return _fail(export, f"bad parameters: {'; '.join(getattr(exc, 'messages', [str(exc)]))}")
+        return _fail(export, f"bad parameters: {'; '.join(getattr(exc, 'problems', [str(exc)]))}")
     params = run.params
     # Named after the row, not the clock: a re-run replaces the same file instead of
     # leaving an orphan beside it.

@@ -12,7 +12,7 @@ from admin2_analytics import introspect
 from admin2_analytics.errors import AnalyticsError, EngineUnavailable, ParameterError, QueryRefused
 from admin2_analytics.guard import check_sql
 from admin2_analytics.models import SavedQuery, ScheduledReport
-from admin2_analytics.parameters import coerce, find_parameters
+from admin2_analytics.parameters import bind, coerce, find_parameters
 from admin2_analytics.running import tag_for
 
 NUMERIC_TYPE = re.compile(r"^(Nullable\()?(U?Int\d+|Float\d+|Decimal.*|BFloat16)\)?$")
@@ -78,31 +78,11 @@ def ordered_like_sql(sql: str, values: dict) -> dict:
 
 
 def check_parameters(sql: str, values: dict[str, str], *, unknown_is_error: bool = True) -> dict:
-    """Coerce ``values`` for every placeholder of ``sql``; raise ValidationError listing all
-    problems (missing value, bad value, value for no placeholder). Returns the typed values."""
+    """The typed values for every placeholder of ``sql``; ValidationError lists all problems."""
     try:
-        parameters = find_parameters(sql)
+        return bind(sql, values, unknown_is_error=unknown_is_error)
     except ParameterError as exc:
-        raise ValidationError(str(exc)) from exc
-    problems, typed = [], {}
-    for parameter in parameters:
-        if parameter.name not in values:
-            problems.append(f"{parameter.name} ({parameter.type}) needs a value")
-            continue
-        try:
-            typed[parameter.name] = coerce(parameter, values[parameter.name])
-        except ParameterError as exc:
-            problems.append(str(exc))
-    names = {parameter.name for parameter in parameters}
-    if unknown_is_error:
-        problems += [
-            f"{name}: the SQL has no placeholder {{{name}:…}}"
-            for name in values
-            if name not in names
-        ]
-    if problems:
-        raise ValidationError(problems)
-    return typed
+        raise ValidationError(exc.problems) from exc
 
 
 class SavedQueryForm(forms.ModelForm):
@@ -294,7 +274,14 @@ class ScheduledReportForm(forms.ModelForm):
         ]
         widgets = {"recipients": forms.Textarea(attrs={"rows": 3, "cols": 60})}
 
+    def __init__(self, *args, owner=None, **kwargs):
+        """``owner``: whose permissions the report runs with (the author of a new report)."""
+        super().__init__(*args, **kwargs)
+        self.owner = owner if owner is not None else getattr(self.instance, "owner", None)
+
     def clean_recipients(self):
+        from admin2_analytics.reports import allowed_domains, outside_allowed_domains
+
         text = self.cleaned_data.get("recipients", "")
         raw = text.replace(",", "\n").replace(";", "\n")
         addresses = [address.strip() for address in raw.splitlines() if address.strip()]
@@ -303,10 +290,25 @@ class ScheduledReportForm(forms.ModelForm):
                 validate_email(address)
             except ValidationError:
                 raise ValidationError(f"{address!r} is not an e-mail address") from None
+        outside = outside_allowed_domains(addresses)
+        if outside:
+            raise ValidationError(
+                f"{', '.join(outside)} {'is' if len(outside) == 1 else 'are'} outside the "
+                f"allowed mail domains ({allowed_domains()})."
+            )
         return "\n".join(addresses)
 
     def clean(self):
+        from admin2_analytics.reports import EXPORT_PERMISSION
+
         cleaned = super().clean()
+        # A report is an export that runs by itself: its owner must be allowed to export.
+        if self.owner is None or not self.owner.has_perm(EXPORT_PERMISSION):
+            self.add_error(
+                None,
+                "A scheduled report mails or keeps the query's results, so its owner needs "
+                f"the permission to export saved queries ({EXPORT_PERMISSION}).",
+            )
         every = cleaned.get("every")
         if every == ScheduledReport.Every.DAILY and not cleaned.get("at_time"):
             self.add_error("at_time", "A daily report needs a time of day.")
@@ -314,7 +316,11 @@ class ScheduledReportForm(forms.ModelForm):
             cleaned.get("interval") or 0
         ):
             self.add_error("interval", "The interval must be at least 1.")
-        if not cleaned.get("recipients") and not cleaned.get("store_to_media"):
+        if (
+            "recipients" not in self.errors  # refused addresses are not "no recipients"
+            and not cleaned.get("recipients")
+            and not cleaned.get("store_to_media")
+        ):
             self.add_error("recipients", "Give recipients, store to media, or both.")
         saved_query, params = cleaned.get("saved_query"), cleaned.get("params")
         if saved_query is not None and params is not None:

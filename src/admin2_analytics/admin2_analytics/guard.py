@@ -1,37 +1,23 @@
 """The SQL guard: user SQL must be one read-only statement that stays inside the warehouse.
 
-It parses with sqlglot's ClickHouse dialect (a real parser, not keyword matching) and
-accepts exactly one ``SELECT`` (with ``WITH``, ``UNION``/``INTERSECT``/``EXCEPT`` and
-subqueries). It refuses, naming what and why:
-
-* anything else: writes, DDL, ``SET``, ``SYSTEM``, ``KILL``, ``USE``, several statements;
-  ``EXPLAIN``/``SHOW``/``DESCRIBE`` too: sqlglot keeps EXPLAIN and SHOW as opaque text the
-  guard cannot look into, ``DESCRIBE file(...)`` would read a file to infer its schema, and
-  the schema browser already answers what they would;
-* ``SETTINGS`` (it could lift the limits), ``FORMAT`` (the engine chooses the wire format),
-  ``INTO OUTFILE`` (writes on the server);
-* table functions outside :data:`ALLOWED_TABLE_FUNCTIONS` (generators that touch nothing but
-  CPU): ``file``, ``url``, ``remote``, ``s3``, ``mysql``, ``executable``, ... reach files,
-  other servers or programs. :data:`OUTBOUND_TABLE_FUNCTIONS` lists those we know of (for
-  the docs and the tests); the allow-list also covers any the engine adds later;
-* functions that reach outside the query: dictionaries (their sources may be other servers
-  or programs), ``joinGet``, the scalar ``file()``, model loading, introspection;
-* the ``system`` and ``information_schema`` databases except a few harmless tables: they
-  hold other people's query texts, users, grants, cluster topology and server paths.
-
-The guard is one layer: the engine also runs every user query read-only with limits.
+It judges a canonical text built from ClickHouse's own tokens (:func:`clean_sql`), and only
+that text runs. The model and the refusals: docs/security.md and docs/clickhouse.md.
 """
 
 from __future__ import annotations
 
 import itertools
 import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
-from admin2_analytics.errors import QueryRefused
+from admin2_analytics.errors import ParameterError, QueryRefused
+from admin2_analytics.parameters import PLACEHOLDER, find_parameters, normalise_type
 
 # sqlglot warns on every statement it keeps as an opaque Command (SHOW, SYSTEM, ...); the
 # guard refuses those with its own message, so the warning is noise in the web logs.
@@ -188,22 +174,217 @@ _NOT_READS = frozenset(
 )
 
 
+@dataclass(frozen=True)
+class Token:
+    """One token as ClickHouse's lexer reads it: its kind and its span in characters."""
+
+    kind: str  # ClickHouse's token type: BareWord, StringLiteral, Comment, Whitespace, ...
+    start: int
+    end: int  # exclusive
+
+
+# Token kinds whose text is data or a name, not code: both readers must agree on their spans.
+_OPAQUE = frozenset({"StringLiteral", "QuotedIdentifier"})
+_SQLGLOT_OPAQUE = frozenset(
+    {
+        sqlglot.TokenType.STRING,
+        sqlglot.TokenType.IDENTIFIER,
+        sqlglot.TokenType.HEREDOC_STRING,
+        sqlglot.TokenType.NATIONAL_STRING,
+        sqlglot.TokenType.RAW_STRING,
+        sqlglot.TokenType.BIT_STRING,
+        sqlglot.TokenType.HEX_STRING,
+        sqlglot.TokenType.BYTE_STRING,
+        sqlglot.TokenType.UNICODE_STRING,
+    }
+)
+_BLANK = frozenset({"Whitespace", "Comment"})
+_PLAIN_SPACE = frozenset(" \t\n\r")
+# A client-side formatting marker: never meaningful in ClickHouse SQL, and the one thing a
+# client library would substitute into the text.
+_FORMAT_MARKER = re.compile(r"%\([^)]*\)[a-z]")
+
+
 def check_sql(sql: str) -> None:
-    """Return quietly when ``sql`` is one safe read; raise :class:`QueryRefused` otherwise."""
-    clean_sql(sql)
+    """Early advice for forms: sqlglot's reading of ``sql`` alone (raises QueryRefused).
 
-
-def clean_sql(sql: str) -> str:
-    """Check ``sql`` like :func:`check_sql` and return it without trailing ``;``/comments.
-
-    The engine appends its own clauses (FORMAT, a wrapping subquery for the column header),
-    so the statement it receives must end with the statement itself.
+    Not a decision: what runs is decided by :func:`clean_sql` on ClickHouse's tokens.
     """
     if not isinstance(sql, str) or not sql.strip():
         raise QueryRefused("Refused: the query is empty.")
     tokens = _tokens(sql)
     if not tokens:
         raise QueryRefused("Refused: the query holds only comments.")
+    _judge(sql, tokens)
+
+
+def clean_sql(sql: str, lexed: Sequence[Token]) -> str:
+    """The canonical text of ``sql`` when it is one safe read; raise QueryRefused otherwise.
+
+    ``lexed`` is ClickHouse's tokenization of ``sql``. The canonical text keeps every token
+    ClickHouse sees, drops comments and the final ``;``, turns ``$tag$`` strings into quoted
+    ones and refuses what other readers could take differently (typographic quotes,
+    escapes in quoted names). Run the returned text, never ``sql``.
+    """
+    if not isinstance(sql, str) or not sql.strip():
+        raise QueryRefused("Refused: the query is empty.")
+    canonical, spans = _canonical(sql, lexed)
+    first = canonical[spans[0].start : spans[0].end].upper()
+    if first in _NOT_READS:
+        raise QueryRefused(_not_a_read("DESCRIBE" if first == "DESC" else first))
+    glot = _tokens(canonical)
+    _check_same_reading(canonical, spans, glot)
+    _check_placeholders(canonical, spans)
+    _judge(canonical, glot)
+    return canonical
+
+
+def _canonical(sql: str, lexed: Sequence[Token]) -> tuple[str, list[Token]]:
+    code = [i for i, token in enumerate(lexed) if token.kind not in _BLANK]
+    if not code:
+        raise QueryRefused("Refused: the query holds only comments.")
+    statements = _statement_count(lexed)
+    if statements > 1:
+        raise QueryRefused(f"Refused: {statements} statements; run exactly one SELECT at a time.")
+    parts: list[str] = []
+    spans: list[Token] = []
+    length = 0
+    for index in range(code[0], code[-1] + 1):
+        token = lexed[index]
+        text, kind = _canonical_token(sql, token)
+        if text is None:
+            break
+        if kind not in _BLANK:
+            spans.append(Token(kind, length, length + len(text)))
+        parts.append(text)
+        length += len(text)
+    canonical = "".join(parts).rstrip()
+    if not spans:
+        raise QueryRefused("Refused: the query holds only comments.")
+    if _FORMAT_MARKER.search(canonical):
+        raise QueryRefused(
+            "Refused: a %(name)s marker; write parameters as {name:Type} placeholders."
+        )
+    return canonical, spans
+
+
+def _statement_count(lexed: Sequence[Token]) -> int:
+    count, inside = 0, False
+    for token in lexed:
+        if token.kind == "Semicolon":
+            inside = False
+        elif token.kind not in _BLANK and not inside:
+            count, inside = count + 1, True
+    return count
+
+
+def _canonical_token(sql: str, token: Token) -> tuple[str | None, str]:
+    text, kind = sql[token.start : token.end], token.kind
+    if kind.startswith("Error"):
+        raise QueryRefused(f"Refused: the SQL does not parse ({_lexer_error(sql, token)}).")
+    if kind == "Comment":
+        return " ", "Whitespace"
+    if kind == "Whitespace":
+        if set(text) <= _PLAIN_SPACE:
+            return text, kind
+        return ("\n" if "\n" in text else " "), kind
+    if kind == "Semicolon":  # the last one: _canonical refused any statement after it
+        return None, kind
+    if kind == "VerticalDelimiter":
+        raise QueryRefused("Refused: \\G chooses an output format; admin2 formats results.")
+    if kind == "HereDoc":
+        tag = text[: text.index("$", 1) + 1]
+        body = text[len(tag) : -len(tag)]
+        return "'" + body.replace("\\", "\\\\").replace("'", "\\'") + "'", "StringLiteral"
+    if kind in _OPAQUE:
+        if text[0] not in "'\"`":
+            raise QueryRefused(
+                f"Refused: typographic quotes ({text[0]}...{text[-1]}) at "
+                f"{_position(sql, token.start)}; use plain quotes: '...' for strings, "
+                "`...` for names."
+            )
+        if kind == "QuotedIdentifier" and "\\" in text:
+            raise QueryRefused(
+                f"Refused: a backslash inside the quoted name {text} at "
+                f"{_position(sql, token.start)}; write the name without escapes."
+            )
+    return text, kind
+
+
+def _lexer_error(sql: str, token: Token) -> str:
+    what = {
+        "ErrorMultilineCommentIsNotClosed": "a /* comment is not closed",
+        "ErrorSingleQuoteIsNotClosed": "a ' quote is not closed",
+        "ErrorDoubleQuoteIsNotClosed": 'a " quote is not closed',
+        "ErrorBackQuoteIsNotClosed": "a ` quote is not closed",
+        "ErrorSingleExclamationMark": "a single !",
+        "ErrorSinglePipeMark": "a single |",
+        "ErrorWrongNumber": "a malformed number",
+        "ErrorMaxQuerySizeExceeded": "the query is too long",
+    }.get(token.kind, "unexpected characters")
+    return f"{what} at {_position(sql, token.start)}"
+
+
+def _position(text: str, offset: int) -> str:
+    line = text.count("\n", 0, offset) + 1
+    column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    return f"line {line}, column {column}"
+
+
+def _check_same_reading(canonical: str, spans: Sequence[Token], glot: Sequence) -> None:
+    """sqlglot must see code, strings and names exactly where ClickHouse does."""
+    ours = bytearray(len(canonical))
+    for span in spans:
+        ours[span.start : span.end] = b"\1" * (span.end - span.start)
+    theirs = bytearray(len(canonical))
+    for token in glot:
+        theirs[token.start : token.end + 1] = b"\1" * (token.end + 1 - token.start)
+    opaque_ours = {(s.start, s.end) for s in spans if s.kind in _OPAQUE}
+    opaque_theirs = {(t.start, t.end + 1) for t in glot if t.token_type in _SQLGLOT_OPAQUE}
+    # sqlglot reads some keyword pairs (GROUP BY) as one token across ClickHouse's blanks.
+    differ = [
+        i
+        for i in range(len(canonical))
+        if ours[i] != theirs[i] and (ours[i] or canonical[i] not in _PLAIN_SPACE)
+    ]
+    if not differ and opaque_ours == opaque_theirs:
+        return
+    differ += [start for start, _ in opaque_ours ^ opaque_theirs]
+    raise QueryRefused(
+        "Refused: the guard and ClickHouse read this SQL differently near "
+        f"{_position(canonical, min(differ))}; write it plainly (no nested comments, "
+        "plain quotes)."
+    )
+
+
+def _check_placeholders(canonical: str, spans: Sequence[Token]) -> None:
+    """Every ``{`` opens a ``{name:Type}`` the client binds server-side, and nothing else."""
+    closings = {s.end for s in spans if s.kind == "ClosingCurlyBrace"}
+    seen: dict[str, str] = {}
+    for span in spans:
+        if span.kind != "OpeningCurlyBrace":
+            continue
+        match = PLACEHOLDER.match(canonical, span.start)
+        if match is None or match.end() not in closings:
+            raise QueryRefused(
+                f"Refused: a {{ at {_position(canonical, span.start)} that is not a "
+                "{name:Type} placeholder (no spaces inside, e.g. {day:Date}); for a map "
+                "write map('key', value)."
+            )
+        seen.setdefault(match.group(1), normalise_type(match.group(2)))
+    try:
+        found = {p.name: p.type for p in find_parameters(canonical)}
+    except ParameterError as exc:
+        raise QueryRefused(f"Refused: {exc}.") from None
+    if found != seen:
+        raise QueryRefused(
+            "Refused: the placeholders are ambiguous (write each as {name:Type}, outside "
+            "strings and names)."
+        )
+
+
+def _judge(sql: str, tokens: list) -> None:
+    """sqlglot's checks on text both readers agree on (or, for forms, on the raw text)."""
     _check_tokens(tokens)
     try:
         trees = sqlglot.parse(sql, read="clickhouse")
@@ -221,10 +402,6 @@ def clean_sql(sql: str) -> str:
             f"Refused: {len(statements)} statements; run exactly one SELECT at a time."
         )
     _check_statement(statements[0])
-    end = tokens[-1]
-    if end.token_type == sqlglot.TokenType.SEMICOLON:
-        return sql[: end.start].rstrip()
-    return sql[: end.end + 1]
 
 
 def _tokens(sql: str) -> list:
@@ -275,11 +452,16 @@ def _check_statement(tree: exp.Expression) -> None:
                 "Refused: a FORMAT clause; results are formatted by admin2 "
                 "(use the CSV/TSV/JSON lines exports)."
             )
+        if isinstance(node, exp.Aliases):
+            # sqlglot's ``x AS (a, b)``; ClickHouse has no such form and reads a call there.
+            raise QueryRefused(
+                f"Refused: {node.this.sql(dialect='clickhouse')}(...) reads as a call to "
+                "ClickHouse but not to the guard; rename or rewrite it."
+            )
         if isinstance(node, exp.Table):
             _check_table(node)
-        elif isinstance(node, exp.In) and isinstance(node.args.get("field"), exp.Column):
-            column = node.args["field"]
-            _check_named_table(column.table, column.name)
+        elif isinstance(node, exp.Column):
+            _check_qualified_name(node)
         elif isinstance(node, exp.Func):
             _check_function(node)
 
@@ -322,6 +504,15 @@ def _check_table(table: exp.Table) -> None:
                 raise QueryRefused(_table_function_reason(table.name))
             return
         _check_named_table(table.db, table.name)
+
+
+def _check_qualified_name(column: exp.Column) -> None:
+    """Judge ``system.users`` as the table wherever it stands: ClickHouse reads a qualified
+    name as a table after ``IN`` and in ``globalIn(x, ...)``, ``notIn``, ``nullIn``, ..."""
+    if column.args.get("db"):
+        _check_named_table(column.args["db"].name, column.table)
+    elif column.table:
+        _check_named_table(column.table, column.name)
 
 
 def _check_named_table(database: str, name: str) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from admin2_analytics import engine, guard
+from admin2_analytics import engine
 
 
 def result_columns(sql: str, params: dict, *, tag: engine.QueryTag) -> dict[str, str]:
@@ -12,8 +12,7 @@ def result_columns(sql: str, params: dict, *, tag: engine.QueryTag) -> dict[str,
     then makes ClickHouse plan the query without reading any data. The guard refuses
     DESCRIBE in user text, hence the trusted path, used here only around guarded SQL.
     """
-    statement = guard.clean_sql(sql)
-    bound = engine.bind_parameters(statement, params)
+    statement, bound = engine.prepare(sql, params, tag=tag)
     result = engine.run_trusted(f"DESCRIBE TABLE (\n{statement}\n)", bound, tag=tag)
     name_at, type_at = result.columns.index("name"), result.columns.index("type")
     return {row[name_at]: row[type_at] for row in result.rows}

@@ -11,6 +11,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from admin2_analytics.kinds import ExportFormat, Source
+
 
 class VisibleQuerySet(models.QuerySet):
     """Visibility of owned things (saved queries, dashboards): shared ones and the user's own;
@@ -130,12 +132,6 @@ class DashboardPin(models.Model):
         return self.saved_query.chart_kind if self.chart == self.Chart.QUERY else self.chart
 
 
-class Source(models.TextChoices):
-    WEB = "web", "web"
-    TASK = "task", "task"
-    CLI = "cli", "cli"
-
-
 class QueryRun(models.Model):
     """One execution against ClickHouse, successful or not (the query history)."""
 
@@ -171,12 +167,6 @@ class QueryRun(models.Model):
     @property
     def failed(self) -> bool:
         return bool(self.error)
-
-
-class ExportFormat(models.TextChoices):
-    CSV = "csv", "CSV"
-    TSV = "tsv", "TSV"
-    JSONL = "jsonl", "JSON lines"
 
 
 class Export(models.Model):

@@ -1,9 +1,7 @@
 """Typed query parameters: ClickHouse's own ``{name:Type}`` placeholders.
 
-Values are never formatted into the SQL text. :func:`find_parameters` reads the placeholders
-a query declares, :func:`coerce` turns the text a person typed (form field, ``--param``) into
-a Python value of the declared type, and the engine sends that value to ClickHouse, which
-binds it server-side (``param_<name>``), so a value full of quotes stays a value.
+:func:`find_parameters` reads the placeholders, :func:`bind` turns typed-in text into values
+of the declared types, and the server binds them (``param_<name>``): never formatted into SQL.
 """
 
 from __future__ import annotations
@@ -13,12 +11,17 @@ import ipaddress
 import json
 import re
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
+from admin2.yesno import parse_yes_no
 from admin2_analytics.errors import ParameterError
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# The one placeholder spelling the guard accepts: exactly what the client binds server-side.
+PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*):([^{}]+)\}")
 _INT_BITS = {"8", "16", "32", "64", "128", "256"}
 
 
@@ -146,7 +149,7 @@ def _parse_placeholder(sql: str, start: int):
             if depth < 0:
                 return None
         elif ch == "}" and depth == 0:
-            type_ = _normalise_type(sql[type_start:i])
+            type_ = normalise_type(sql[type_start:i])
             if not type_ or not re.match(r"[A-Za-z]", type_):
                 return None
             return name_match.group(0), type_, i + 1
@@ -156,10 +159,59 @@ def _parse_placeholder(sql: str, start: int):
     return None
 
 
-def _normalise_type(text: str) -> str:
+def normalise_type(text: str) -> str:
     text = re.sub(r"\s+", " ", text.strip())
     text = re.sub(r"\s*([(),])\s*", r"\1", text)
     return text.replace(",", ", ")
+
+
+# --- binding values ----------------------------------------------------------------------
+
+
+def bind(
+    sql: str, values: Mapping[str, Any] | None, *, unknown_is_error: bool = True
+) -> dict[str, Any]:
+    """The typed value of every placeholder of ``sql``, for the server to bind.
+
+    Typed-in strings are coerced to the declared type; Python objects pass through; a
+    missing ``Nullable`` value is NULL. Every problem (missing, malformed, undeclared) is
+    collected into one :class:`ParameterError` whose ``problems`` lists them.
+    """
+    declared = find_parameters(sql)
+    given = dict(values or {})
+    problems: list[tuple[str, str]] = []
+    typed: dict[str, Any] = {}
+    for parameter in declared:
+        if parameter.name not in given:
+            if parameter.nullable:
+                typed[parameter.name] = None
+            else:
+                problems.append(
+                    (parameter.name, f"{parameter.name} ({parameter.type}) needs a value")
+                )
+            continue
+        value = given[parameter.name]
+        if not isinstance(value, str):
+            typed[parameter.name] = value
+            continue
+        try:
+            typed[parameter.name] = coerce(parameter, value)
+        except ParameterError as exc:
+            problems.append((parameter.name, str(exc)))
+    if unknown_is_error:
+        names = {parameter.name for parameter in declared}
+        declares = ", ".join(f"{{{p.name}:{p.type}}}" for p in declared) or "no parameters"
+        problems += [
+            (name, f"unknown parameter {name!r}: the query declares {declares}")
+            for name in sorted(set(given) - names)
+        ]
+    if problems:
+        raise ParameterError(
+            "; ".join(text for _, text in problems),
+            name=problems[0][0],
+            problems=[text for _, text in problems],
+        )
+    return typed
 
 
 # --- coercing values --------------------------------------------------------------------
@@ -187,7 +239,7 @@ def coerce(parameter: Parameter | str, raw: str | None, *, name: str = ""):
     if isinstance(parameter, Parameter):
         name, type_ = parameter.name, parameter.type
     else:
-        type_ = _normalise_type(parameter)
+        type_ = normalise_type(parameter)
     label = f"parameter {name!r} ({type_})" if name else f"value for {type_}"
     base, nullable = _unwrap(type_)
     text = "" if raw is None else str(raw)
@@ -228,12 +280,10 @@ def _coerce_base(base: str, text: str):
             raise ParameterError(f"expected a finite decimal number, got {text!r}")
         return value
     if base in ("Bool", "Boolean"):
-        lowered = stripped.lower()
-        if lowered in ("1", "true", "yes", "on"):
-            return True
-        if lowered in ("0", "false", "no", "off"):
-            return False
-        raise ParameterError(f"expected true or false, got {text!r}")
+        parsed = parse_yes_no(stripped)
+        if parsed is None:
+            raise ParameterError(f"expected true or false, got {text!r}")
+        return parsed
     if base in ("Date", "Date32"):
         try:
             return dt.date.fromisoformat(stripped)

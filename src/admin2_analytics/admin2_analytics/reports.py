@@ -1,8 +1,8 @@
 """Scheduled reports: run a saved query on a schedule, e-mail the file and/or keep it.
 
-``dispatch_due`` runs every minute (the ``admin2_analytics.dispatch_due_reports`` task). Each
-due report is first *claimed* by moving its ``next_run`` forward with a conditional update,
-so two dispatchers running at once (or a re-delivered task) never send a report twice.
+Each due report is claimed with a conditional update (never sent twice), and counts as an
+export: its owner's permission and the recipients' domains are checked when it is saved and
+again each time it runs (docs/security.md, "Scheduled reports").
 """
 
 from __future__ import annotations
@@ -19,9 +19,36 @@ from django.utils import timezone
 from admin2_analytics import exports, history
 from admin2_analytics.errors import AnalyticsError
 from admin2_analytics.models import ScheduledReport
+from admin2_analytics.parameters import bind
 from admin2_analytics.running import tag_for
 
 logger = logging.getLogger(__name__)
+
+EXPORT_PERMISSION = "analytics.export_savedquery"
+
+
+class ReportRefused(Exception):
+    """The report may not run, or not go where it is addressed; the message says why."""
+
+
+def allowed_domains() -> str:
+    return ", ".join(settings.ANALYTICS_REPORT_ALLOWED_DOMAINS)
+
+
+def outside_allowed_domains(addresses: list[str]) -> list[str]:
+    """The addresses whose domain is not in ANALYTICS_REPORT_ALLOWED_DOMAINS (none when the
+    setting is empty). Domains match exactly, ignoring case."""
+    allowed = settings.ANALYTICS_REPORT_ALLOWED_DOMAINS
+    if not allowed:
+        return []
+    return [address for address in addresses if address.rpartition("@")[2].lower() not in allowed]
+
+
+def export_refusal(owner) -> str | None:
+    """Why ``owner`` may not have a report made and sent, or None."""
+    if not owner.has_perm(EXPORT_PERMISSION):
+        return f"may no longer export saved queries ({EXPORT_PERMISSION})"
+    return None
 
 
 def due(now: dt.datetime):
@@ -48,15 +75,27 @@ def dispatch_due(now: dt.datetime | None = None) -> list[str]:
 
 def run_report(report: ScheduledReport, *, now: dt.datetime | None = None) -> str:
     """Produce the report file, send and/or store it, and note the outcome on the report."""
-    from admin2_analytics.forms import check_parameters
-
     now = now or timezone.now()
     query, owner = report.saved_query, report.owner
-    error, stored, rows = "", "", 0
+    error, note, stored, rows = "", "", "", 0
     try:
         if not owner.is_active or not query.is_visible_to(owner):
-            raise PermissionError("the report's owner may no longer see its saved query")
-        params = check_parameters(query.sql, {**query.parameter_defaults, **report.params})
+            raise ReportRefused("the report's owner may no longer see its saved query")
+        if refusal := export_refusal(owner):
+            raise ReportRefused(f"the report's owner {refusal}")
+        skipped = outside_allowed_domains(report.recipient_list)
+        recipients = [address for address in report.recipient_list if address not in skipped]
+        if skipped:
+            note = (
+                f"not sent to {', '.join(skipped)}: "
+                f"outside the allowed mail domains ({allowed_domains()})"
+            )
+            if not recipients and not report.store_to_media:
+                raise ReportRefused(
+                    f"no recipient is inside the allowed mail domains ({allowed_domains()}): "
+                    f"{', '.join(skipped)}"
+                )
+        params = bind(query.sql, {**query.parameter_defaults, **report.params})
         name = exports.file_name(query, report.format, now)
         with tempfile.TemporaryDirectory(prefix="admin2-report-") as scratch:
             target = (
@@ -67,18 +106,21 @@ def run_report(report: ScheduledReport, *, now: dt.datetime | None = None) -> st
             rows = _produce(report, params, target)
             if report.store_to_media:
                 stored = str(target.relative_to(settings.MEDIA_ROOT))
-            if report.recipient_list:
-                _send(report, target, rows, stored)
+            if recipients:
+                _send(report, recipients, target, rows, stored)
+    except ReportRefused as exc:  # nothing ran and nothing was mailed
+        error = f"refused: {exc}"
+        logger.warning("scheduled report %s %s", report.pk, error)
     except Exception as exc:  # a broken report is noted on it and logged, never fatal
-        error = str(exc) if isinstance(exc, (AnalyticsError, PermissionError)) else repr(exc)
+        error = str(exc) if isinstance(exc, AnalyticsError) else repr(exc)
         if not isinstance(exc, AnalyticsError):
             logger.exception("scheduled report %s failed", report.pk)
-        if hasattr(exc, "messages"):
-            error = "; ".join(exc.messages)
     ScheduledReport.objects.filter(pk=report.pk).update(
-        last_run=now, last_error=error, last_file=stored or report.last_file
+        last_run=now, last_error=error or note, last_file=stored or report.last_file
     )
-    return f"failed: {error}" if error else f"{rows} rows"
+    if error:
+        return f"failed: {error}"
+    return f"{rows} rows; {note}" if note else f"{rows} rows"
 
 
 def _produce(report: ScheduledReport, params: dict, target: Path) -> int:
@@ -96,7 +138,9 @@ def _produce(report: ScheduledReport, params: dict, target: Path) -> int:
     return counter.records
 
 
-def _send(report: ScheduledReport, path: Path, rows: int, stored: str) -> None:
+def _send(
+    report: ScheduledReport, recipients: list[str], path: Path, rows: int, stored: str
+) -> None:
     size = path.stat().st_size
     lines = [
         f"Scheduled report: {report.name}",
@@ -105,7 +149,7 @@ def _send(report: ScheduledReport, path: Path, rows: int, stored: str) -> None:
     ]
     message = EmailMessage(
         subject=f"[{settings.ADMIN2_SITE_TITLE}] {report.name}",
-        to=report.recipient_list,
+        to=recipients,
     )
     if size <= settings.ANALYTICS_REPORT_MAX_ATTACHMENT_BYTES:
         message.attach(path.name, path.read_bytes(), exports.CONTENT_TYPES[report.format])

@@ -1,25 +1,7 @@
 """Saved query results in the Django cache (Redis in production), for ``cache_ttl_seconds``.
 
-How the key keeps one user from seeing rows another may not
------------------------------------------------------------
-Every user reads the warehouse through the same ClickHouse account, so the rows a query
-returns depend only on its SQL and its parameter values, never on who asks. What differs
-between users is *which saved queries they may run*: a shared query is open to everyone
-with the run permission, a private one only to its owner (and superusers). The views check
-that before they ever look at the cache, and the key adds a second line of defence:
-
-* ``scope``: ``shared`` for a shared query, ``owner-<id>`` for a private one. A private
-  query's results are therefore stored apart from anything a shared query produced, and
-  turning a query from private to shared (or back) starts a fresh entry.
-* the query's id, its ``updated_at`` and a hash of its SQL: an edited query never serves
-  rows computed by its previous text, and two queries never share an entry.
-* the normalized parameter values (after typed coercion, sorted by name): ``2024-1-1`` and
-  ``2024-01-01`` hit the same entry, different values never do.
-* the row cap the page used, so a result cut at 1,000 rows is not served where 10,000 were
-  asked for.
-
-Should the warehouse ever apply per-user row policies, the scope must become the user id;
-that is the one line to change (:func:`scope_for`).
+The key keeps one user from seeing rows another may not (scope, query version, normalized
+parameters, row cap): docs/analytics.md, "Result cache".
 """
 
 from __future__ import annotations

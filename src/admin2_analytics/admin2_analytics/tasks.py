@@ -1,31 +1,28 @@
-"""Celery tasks of the analytics plugin, found by the worker's ``autodiscover_tasks()``.
+"""The analytics plugin's background work, declared through the core's seam (no Celery here).
 
-They take ids, return quietly when the row is gone and are safe to run twice, which is why
-they acknowledge late and ask to be re-queued if the worker dies mid-task. The tasks plugin
-schedules the periodic ones from the registry (see ``contributions``).
+Each takes ids, returns quietly when the row is gone and is safe to run twice.
 """
 
 from __future__ import annotations
 
-from celery import shared_task
-
+from admin2.background import task
 from admin2_analytics import exports, reports
 
+REPORT_QUEUE = "reports"
+CLEANUP_EXPIRED_EXPORTS = "admin2_analytics.cleanup_expired_exports"
+DISPATCH_DUE_REPORTS = "admin2_analytics.dispatch_due_reports"
 
-@shared_task(name="admin2_analytics.run_export", acks_late=True, reject_on_worker_lost=True)
+
+@task(exports.EXPORT_TASK, queue=exports.EXPORT_QUEUE)
 def run_export(export_id: int) -> str:
     return exports.run_export(export_id)
 
 
-@shared_task(
-    name="admin2_analytics.cleanup_expired_exports", acks_late=True, reject_on_worker_lost=True
-)
+@task(CLEANUP_EXPIRED_EXPORTS)
 def cleanup_expired_exports() -> str:
     return f"{exports.cleanup_expired()} expired exports removed"
 
 
-@shared_task(
-    name="admin2_analytics.dispatch_due_reports", acks_late=True, reject_on_worker_lost=True
-)
+@task(DISPATCH_DUE_REPORTS, queue=REPORT_QUEUE)
 def dispatch_due_reports() -> list[str]:
     return reports.dispatch_due()

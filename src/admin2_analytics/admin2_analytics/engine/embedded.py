@@ -1,31 +1,8 @@
-"""The embedded engine: chDB on a data directory, shared by processes one at a time.
+"""The embedded engine (chDB): one process per data directory, shared by turns.
 
-chDB runs ClickHouse inside the process and admits one process per data directory: a second
-process that opens it while the first holds it fails at once ("Cannot lock file .../status").
-Measured on chdb-core-lite 26.5: the first open in a process costs ~0.5 s (loading the
-engine), closing every connection shuts the engine down and frees the directory, a reopen
-costs ~30 ms, and every shutdown leaves about 1 MB behind in the process (300 open/query/close
-cycles: +325 MB; chdb-core 26.9 leaks more). A process that opened and closed the engine for
-each query grew without bound.
-
-So a process keeps the engine open between queries, and hands it over when asked:
-
-* within a process, threads share one *turn* (a reference count): concurrent page views run
-  side by side on one engine, and a chDB connection (the anchor) keeps the engine up while
-  no query runs;
-* across processes, the process whose turn it is holds an exclusive ``flock`` on
-  ``<path>.lock``. A process that wants a turn holds a shared ``flock`` on ``<path>.wait``
-  while it waits; the holder sees that within ``_POLL`` seconds, lets its running queries
-  finish (new ones in the holder queue behind the waiter), closes the engine and unlocks.
-  Others wait at most ``CLICKHOUSE_EMBEDDED_LOCK_TIMEOUT`` seconds, then get
-  ``EngineUnavailable`` naming the holder (pid and command from the lock file);
-* an idle holder closes the engine after ``CLICKHOUSE_EMBEDDED_KEEP_OPEN`` seconds anyway
-  (its memory goes back, and a program that does not take our lock can open the directory);
-  0 closes it after every use;
-* the kernel drops a ``flock`` when its holder dies, so a crashed process never wedges it.
-
-Because the lock is the engine's own rule made explicit, the web process, a Celery worker
-and the ``admin2`` commands take turns instead of failing on each other.
+A process keeps the engine open between queries and hands it over when another process asks
+(an exclusive ``flock`` on ``<path>.lock``, waiters on ``<path>.wait``). Why, and the
+measurements behind it: docs/clickhouse.md, "The embedded engine".
 """
 
 from __future__ import annotations

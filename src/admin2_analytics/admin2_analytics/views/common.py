@@ -1,4 +1,4 @@
-"""What every analytics page shares: staff login, permission checks, the admin frame."""
+"""What every analytics page shares: the admin site's access check, permissions, the frame."""
 
 from __future__ import annotations
 
@@ -7,15 +7,21 @@ import decimal
 from functools import wraps
 
 from django.contrib import admin
-from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 
 from admin2_analytics import errors
 
 
+def admin_page(view):
+    """Let in whom the admin site lets in, as every /admin/ page does: an active staff user
+    whose session has used its second factor if the user has a device (``Admin2Site.
+    has_permission``). Anyone else goes to the admin login. Also never cached, CSRF-checked."""
+    return admin.site.admin_view(view)
+
+
 def requires(*permissions: str):
-    """Staff only (others go to the admin login); then every permission, else 403."""
+    """The admin site's access check (``admin_page``); then every permission, else 403."""
 
     def decorator(view):
         @wraps(view)
@@ -24,7 +30,7 @@ def requires(*permissions: str):
                 raise PermissionDenied("You do not have permission to use this analytics page.")
             return view(request, *args, **kwargs)
 
-        return staff_member_required(checked)
+        return admin_page(checked)
 
     return decorator
 

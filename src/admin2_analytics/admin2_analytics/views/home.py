@@ -1,14 +1,13 @@
 from __future__ import annotations
 
-from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
 from admin2_analytics.models import Dashboard, SavedQuery
-from admin2_analytics.views.common import render_page
+from admin2_analytics.views.common import admin_page, render_page
 
 
-@staff_member_required
+@admin_page
 def index(request):
     """The analytics home. It also answers the admin's app index URL for this app
     (``/admin/analytics/``), so any permission in the app opens it."""

@@ -1,12 +1,7 @@
 """``admin2 analytics_query``: run one read query from the shell, through the same seam.
 
-Same guard, limits, read-only engine and query tag (source ``cli``) as the web pages. Rows
-print as a table (or CSV/TSV/JSON lines with ``--format``); ``--output`` writes a file that
-appears only when complete. Any refusal or error exits 1 with one line saying why.
-
-Every run, failed or not, is a row of the query history (source ``cli``, the OS account).
-That write is best effort: a database that is not migrated or not reachable costs one warning
-line on stderr after a successful run, and never changes stdout or the exit code.
+Same guard, limits, read-only engine and history as the pages (source ``cli``); a refusal or
+error exits 1 with one line saying why. Options and behaviour: docs/clickhouse.md.
 """
 
 from __future__ import annotations
@@ -23,7 +18,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from admin2_analytics import engine, history
 from admin2_analytics.errors import AnalyticsError, ParameterError
-from admin2_analytics.exports import RecordCounter
+from admin2_analytics.exports import RecordCounter, export_chunks
 
 FORMATS = ("csv", "tsv", "jsonl")
 CELL_WIDTH = 60
@@ -46,8 +41,16 @@ class Command(BaseCommand):
         parser.add_argument("--format", choices=FORMATS, help="csv, tsv or jsonl (default: table)")
         parser.add_argument("--output", type=Path, help="write to this file instead of stdout")
         parser.add_argument("--limit", type=int, help="at most N rows")
+        parser.add_argument(
+            "--raw-cells",
+            action="store_true",
+            help="CSV/TSV: keep cells starting with = + - @ (tab, CR) as the engine wrote them "
+            "(default: prefix them with ' so spreadsheets do not run them as formulas)",
+        )
 
-    def handle(self, *args, sql, saved, param, format, output, limit, verbosity, **options):
+    def handle(
+        self, *args, sql, saved, param, format, output, limit, raw_cells, verbosity, **options
+    ):
         if limit is not None and limit < 1:
             raise CommandError("--limit must be at least 1")
         query = _saved_query(saved) if saved else None
@@ -67,7 +70,7 @@ class Command(BaseCommand):
             if fmt is None:
                 rows = self._print_table(sql, params, tag, limit)
             else:
-                rows = self._stream(sql, params, tag, fmt, output, limit)
+                rows = self._stream(sql, params, tag, fmt, output, limit, raw=raw_cells)
         except BaseException as exc:
             # The reason line is the whole answer to a failed run: a history warning beside
             # it only with -v 2.
@@ -99,15 +102,16 @@ class Command(BaseCommand):
         self.stderr.write(f"{rows}{more} in {result.elapsed_ms:.1f} ms")
         return result.row_count
 
-    def _stream(self, sql, params, tag, fmt, output, limit) -> int:
+    def _stream(self, sql, params, tag, fmt, output, limit, *, raw: bool) -> int:
         started = time.perf_counter()
         stream = engine.stream(sql, params, tag=tag, fmt=fmt, max_rows=limit)
+        chunks = export_chunks(stream, raw=raw or None)  # None: the setting decides
         with stream:
             if output is None:
-                counter = _copy(stream, sys.stdout.buffer)
+                counter = _copy(chunks, fmt, sys.stdout.buffer)
                 sys.stdout.flush()
             else:
-                counter = _write_atomically(stream, output)
+                counter = _write_atomically(chunks, fmt, output)
         where = f" to {output}" if output else ""
         self.stderr.write(
             f"{counter.bytes:,} bytes of {fmt}{where} in {time.perf_counter() - started:.2f} s"
@@ -115,15 +119,15 @@ class Command(BaseCommand):
         return counter.records
 
 
-def _copy(stream, target) -> RecordCounter:
-    counter = RecordCounter(stream.fmt)
-    for chunk in stream:
+def _copy(chunks, fmt: str, target) -> RecordCounter:
+    counter = RecordCounter(fmt)
+    for chunk in chunks:
         target.write(chunk)
         counter.feed(chunk)
     return counter
 
 
-def _write_atomically(stream, output: Path) -> RecordCounter:
+def _write_atomically(chunks, fmt: str, output: Path) -> RecordCounter:
     """Write beside the target, rename only when the stream ended well: no half files."""
     output = output.expanduser()
     if output.is_dir():
@@ -133,7 +137,7 @@ def _write_atomically(stream, output: Path) -> RecordCounter:
     handle, temporary = tempfile.mkstemp(prefix=f".{output.name}.", dir=output.parent)
     try:
         with os.fdopen(handle, "wb") as target:
-            counter = _copy(stream, target)
+            counter = _copy(chunks, fmt, target)
             target.flush()
             os.fsync(target.fileno())
         os.replace(temporary, output)

@@ -1,0 +1,81 @@
+"""User SQL before it runs: ClickHouse's tokens, the guard's canonical text, bound values."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from clickhouse_connect.driver.binding import external_bind_re
+
+from admin2_analytics import guard
+from admin2_analytics.engine import config, failures
+from admin2_analytics.engine.sessions import Session, open_session, read_timeout
+from admin2_analytics.engine.tags import QueryTag
+from admin2_analytics.errors import EngineUnavailable, QueryRefused
+from admin2_analytics.parameters import bind
+
+
+def prepare(
+    sql: str, params: Mapping[str, Any] | None, *, tag: QueryTag
+) -> tuple[str, dict[str, Any]]:
+    """The text to run for user SQL and its bound values; QueryRefused when unsafe.
+
+    The guard judges ClickHouse's own tokenization of ``sql`` and returns the canonical
+    text; only that text runs, with values the server binds to its placeholders.
+    """
+    with open_session(config.query_limits().as_settings(), tag, readonly=True) as session:
+        return prepare_in(session, sql, params)
+
+
+def lex(sql: str, *, tag: QueryTag) -> list[guard.Token]:
+    """ClickHouse's lexer over ``sql`` (``tokenizeQuery``; the text goes in as a parameter)."""
+    with open_session(config.query_limits().as_settings(), tag, readonly=True) as session:
+        return lex_in(session, sql)
+
+
+def prepare_in(session: Session, sql: str, params: Mapping[str, Any] | None):
+    statement = guard.clean_sql(sql, lex_in(session, sql))
+    values = bind(statement, params)
+    _check_server_binding(statement, values)
+    return statement, values
+
+
+def lex_in(session: Session, sql: str) -> list[guard.Token]:
+    try:
+        tokens = session.query("SELECT tokenizeQuery({sql:String})", {"sql": sql}).result_rows
+    except Exception as exc:
+        failure = failures.translate(exc, read_timeout=read_timeout())
+        if "tokenizeQuery" in str(failure):
+            raise EngineUnavailable(
+                "the ClickHouse server has no tokenizeQuery() (added in 26.5); admin2 checks "
+                "SQL with the server's own lexer and cannot run queries without it"
+            ) from exc
+        raise failure from exc
+    characters = _character_offsets(sql)
+    return [
+        guard.Token(token["type"], characters[token["begin"]], characters[token["end"]])
+        for token in tokens[0][0]
+    ]
+
+
+def _character_offsets(text: str) -> dict[int, int]:
+    """UTF-8 byte offset -> character offset, at every character boundary."""
+    offsets, position = {0: 0}, 0
+    for index, character in enumerate(text, start=1):
+        position += len(character.encode())
+        offsets[position] = index
+    return offsets
+
+
+def _check_server_binding(statement: str, values: Mapping[str, Any]) -> None:
+    """The client must bind exactly these values server-side: it %-formats the text when its
+    own placeholder pattern finds none, so a mismatch is refused, never run."""
+    if not values:
+        return
+    bound = {match.group(1) for match in external_bind_re.finditer(statement)}
+    if bound != set(values):
+        raise QueryRefused(
+            "Refused: the client library would not bind these parameters server-side "
+            f"(it sees {sorted(bound) or 'no placeholders'}, the query declares "
+            f"{sorted(values)}); write each placeholder as {{name:Type}} outside strings."
+        )

@@ -1,0 +1,179 @@
+"""Exports: user SQL streamed from the engine as CSV/TSV with a header line, or JSON lines."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from admin2_analytics.engine import config, failures
+from admin2_analytics.engine.checking import prepare_in
+from admin2_analytics.engine.sessions import Session, open_session, read_timeout
+from admin2_analytics.engine.tags import QueryTag
+from admin2_analytics.errors import ParameterError
+from admin2_analytics.kinds import ExportFormat
+
+# Chunks of at most this: never line by line (150x slower); larger ones ran slower through
+# the formula rewrite (docs/benchmarks.md, analytics_export).
+CHUNK_SIZE = 1 << 20
+FORMATS = {"csv": "CSV", "tsv": "TabSeparated", "jsonl": "JSONEachRow"}
+
+
+def stream(
+    sql: str,
+    params: Mapping[str, Any] | None = None,
+    *,
+    tag: QueryTag,
+    fmt: ExportFormat,
+    max_rows: int | None = None,
+) -> ResultStream:
+    """Stream user SQL (guarded) as CSV/TSV with a header line, or JSON lines.
+
+    Chunks of at most 1 MiB, constant memory, under the export limits
+    (``ANALYTICS_EXPORT_*``); a result over ``ANALYTICS_EXPORT_MAX_ROWS`` raises
+    :class:`ResultTooLarge` while iterating, so write to a temporary file and keep it only
+    when the iteration ends normally. The engine is opened before this returns (errors such
+    as a busy engine surface here, not mid-response); close the stream (or exhaust it) to
+    release the engine. ``max_rows`` cuts the export short (the CLI's ``--limit``).
+    """
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
+    if max_rows is not None and int(max_rows) < 1:
+        raise ParameterError("max_rows must be at least 1")
+    engine_settings = config.export_limits().as_settings()
+    # The reader (Python, then a file or a socket) sets the pace: formatting blocks in
+    # parallel only queues more of them in memory (measured: ~25 MB more, no faster).
+    engine_settings["output_format_parallel_formatting"] = 0
+    # The byte shapes the formula rewrite (formulas.py) relies on, whatever a server
+    # profile says: comma-separated, LF line ends, every text value double-quoted.
+    engine_settings.update(
+        format_csv_delimiter=",",
+        output_format_csv_crlf_end_of_line=0,
+        format_tsv_null_representation="\\N",
+    )
+    return ResultStream(sql, params, engine_settings, tag, fmt, max_rows)
+
+
+class ResultStream:
+    """An iterator of byte chunks holding one engine session until closed or exhausted."""
+
+    def __init__(
+        self,
+        sql: str,
+        params: Mapping[str, Any] | None,
+        limits: dict,
+        tag: QueryTag,
+        fmt: str,
+        max_rows: int | None = None,
+    ) -> None:
+        self.fmt = fmt
+        self.columns: list[str] = []
+        self.types: list[str] = []
+        self._raw = None
+        self._chunks: Iterator[bytes] = iter(())
+        self._closed = False
+        self._stack = contextlib.ExitStack()
+        try:
+            session = self._stack.enter_context(open_session(limits, tag, readonly=True))
+            statement, values = prepare_in(session, sql, params)
+            if max_rows is not None:
+                # The checked statement, wrapped: the engine stops after max_rows rows.
+                statement = f"SELECT * FROM (\n{statement}\n) LIMIT {int(max_rows)}"  # noqa: S608
+            header = self._describe(session, statement, values)
+            self._raw = session.raw_stream(statement, values, FORMATS[fmt])
+            self._chunks = chunks_of(self._raw)
+        except Exception as exc:
+            self._stack.close()
+            self._closed = True
+            raise failures.translate(exc, read_timeout=read_timeout()) from exc
+        self._pending = header
+
+    def _describe(self, session: Session, sql: str, params: dict) -> bytes:
+        if self.fmt == "jsonl":
+            return b""
+        # DESCRIBE plans the query without running it: names and types for the header line.
+        described = session.query(f"DESCRIBE TABLE (\n{sql}\n)", params)
+        self.columns = [row[0] for row in described.result_rows]
+        self.types = [row[1] for row in described.result_rows]
+        if self.fmt == "csv":
+            line = ",".join('"' + name.replace('"', '""') + '"' for name in self.columns)
+        else:
+            line = "\t".join(tsv_escape(name) for name in self.columns)
+        return (line + "\n").encode()
+
+    def __iter__(self) -> ResultStream:
+        return self
+
+    def __next__(self) -> bytes:
+        if self._closed:
+            raise StopIteration
+        try:
+            chunk = next(self._chunks, b"")
+        except Exception as exc:
+            self.close()
+            raise failures.translate(exc, read_timeout=read_timeout()) from exc
+        if self._pending:
+            chunk, self._pending = self._pending + chunk, b""
+        if not chunk:
+            self.close()
+            raise StopIteration
+        return chunk
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            if self._raw is not None:
+                with contextlib.suppress(Exception):
+                    self._raw.close()
+        finally:
+            self._stack.close()
+
+    def __enter__(self) -> ResultStream:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):
+            self.close()
+
+
+def chunks_of(raw) -> Iterator[bytes]:
+    """The bytes of a raw stream in chunks of half to one CHUNK_SIZE (the last may be less).
+
+    clickhouse-connect's stream file over the embedded engine copies each block the engine
+    hands over into a buffer, and each read out of it twice more: its blocks are taken as
+    they come instead, small ones gathered, large ones cut. Others are read CHUNK_SIZE at a time.
+    """
+    pull = getattr(raw, "_pull", None)  # the chDB stream file's next block, b"" at the end
+    if not callable(pull):
+        while chunk := raw.read(CHUNK_SIZE):
+            yield chunk
+        return
+    parts: list[bytes] = []
+    size = 0
+    while block := pull():
+        parts.append(block)
+        size += len(block)
+        if size < CHUNK_SIZE // 2:
+            continue
+        data = parts[0] if len(parts) == 1 else b"".join(parts)
+        parts, size = [], 0
+        pieces = -(-len(data) // CHUNK_SIZE)
+        step = -(-len(data) // pieces)
+        if pieces == 1:
+            yield data
+            continue
+        for start in range(0, len(data), step):
+            yield data[start : start + step]
+    if parts:
+        yield b"".join(parts)
+
+
+def tsv_escape(value: str) -> str:
+    return (
+        value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    )
