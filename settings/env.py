@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
+from admin2.yesno import parse_yes_no
+
 _MISSING = object()
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
 
 
 class EnvError(ImproperlyConfigured):
@@ -54,11 +54,11 @@ def env_bool(name: str, default: bool | object = _MISSING) -> bool:
     value = _raw(name, default)
     if isinstance(value, bool):
         return value
-    lowered = value.strip().lower()
-    if lowered in _TRUE:
-        return True
-    if lowered in _FALSE:
+    if not value.strip():
         return False
+    parsed = parse_yes_no(value)
+    if parsed is not None:
+        return parsed
     raise EnvError(f"{name}: expected a boolean (true/false, 1/0, yes/no), got {value!r}")
 
 
@@ -118,6 +118,15 @@ def env_url(name: str, default: str | object = _MISSING, *, schemes: tuple[str, 
             f"{name}: expected a URL with scheme {' or '.join(schemes)}, got {parts.scheme!r}"
         )
     return value
+
+
+def url_password(url: str) -> str:
+    """The password a ``redis://``/``rediss://`` URL carries (``unix://`` sockets: the
+    ``password`` query parameter), or ``""``."""
+    parts = urlsplit(url)
+    if parts.password:
+        return unquote(parts.password)
+    return unquote(parse_qs(parts.query).get("password", [""])[0])
 
 
 def database_from_url(name: str, url: str) -> dict:

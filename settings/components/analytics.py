@@ -5,7 +5,9 @@ Engine side: where ClickHouse is and the limits every query runs under. With
 to reach a ClickHouse server over HTTP(S). docs/clickhouse.md explains each variable.
 """
 
-from settings.env import EnvError, env_bool, env_float, env_int, env_path, env_str
+import importlib.util
+
+from settings.env import EnvError, env_bool, env_float, env_int, env_list, env_path, env_str
 
 ADMIN2_ANALYTICS_ENABLED = env_bool("ADMIN2_ANALYTICS_ENABLED", True)
 
@@ -29,6 +31,13 @@ CLICKHOUSE_CONNECT_TIMEOUT = env_float("CLICKHOUSE_CONNECT_TIMEOUT", 5.0, minimu
 CLICKHOUSE_READ_TIMEOUT = env_float("CLICKHOUSE_READ_TIMEOUT", 60.0, minimum=0.1)
 
 CLICKHOUSE_EMBEDDED_PATH = env_path("CLICKHOUSE_EMBEDDED_PATH", VAR_DIR / "chdb")  # noqa: F821
+if ADMIN2_ANALYTICS_ENABLED and not CLICKHOUSE_HOST and importlib.util.find_spec("chdb") is None:
+    # The production image leaves the embedded engine out (pyproject: the `embedded` extra).
+    raise EnvError(
+        "CLICKHOUSE_HOST: unset, so analytics would use the embedded chDB engine, which is not "
+        "installed; set CLICKHOUSE_HOST to your ClickHouse server, or install the extra: "
+        "pip install 'admin2-analytics[embedded]'"
+    )
 # chDB admits one process per data directory: others wait this long for their turn.
 CLICKHOUSE_EMBEDDED_LOCK_TIMEOUT = env_float("CLICKHOUSE_EMBEDDED_LOCK_TIMEOUT", 10.0, minimum=0)
 # An idle process keeps the engine open this long (handing it over at once when another
@@ -69,8 +78,16 @@ ANALYTICS_DASHBOARD_PREVIEW_ROWS = env_int("ANALYTICS_DASHBOARD_PREVIEW_ROWS", 1
 ANALYTICS_EXPORT_BACKGROUND_ROWS = env_int("ANALYTICS_EXPORT_BACKGROUND_ROWS", 10_000, minimum=1)
 ANALYTICS_EXPORT_TTL_HOURS = env_float("ANALYTICS_EXPORT_TTL_HOURS", 24.0, minimum=0.01)
 ANALYTICS_EXPORT_DIR = "exports"
+# CSV/TSV exports and reports prefix text cells a spreadsheet would run as a formula (leading
+# = + - @, in CSV also tab or CR) with ' (OWASP). true: write the engine's bytes unchanged.
+ANALYTICS_EXPORT_RAW_CELLS = env_bool("ANALYTICS_EXPORT_RAW_CELLS", False)
 ANALYTICS_REPORTS_DIR = "reports"
 # Scheduled reports attach files up to this size; larger ones are only stored and linked.
 ANALYTICS_REPORT_MAX_ATTACHMENT_BYTES = env_int(
     "ANALYTICS_REPORT_MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024, minimum=0
 )
+# Scheduled reports mail only to addresses in these domains (comma-separated, matched
+# exactly and case-insensitively: "example.com" does not admit "sub.example.com"). Empty: any.
+ANALYTICS_REPORT_ALLOWED_DOMAINS = [
+    domain.lower().lstrip("@") for domain in env_list("ANALYTICS_REPORT_ALLOWED_DOMAINS", [])
+]

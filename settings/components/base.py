@@ -17,13 +17,16 @@ ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
+    # First, so that its templates (admin/base_site.html, admin/app_list.html, the select
+    # widget) replace the admin's and the forms' own.
+    "admin2.apps.Admin2Config",
     "admin2.apps.Admin2AdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
-    "admin2.apps.Admin2Config",
+    "django.forms",  # the widget templates, for FORM_RENDERER below
 ]
 
 MIDDLEWARE = [
@@ -38,6 +41,8 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "admin2.urls"
+# Form widgets render through TEMPLATES, so admin2's faster select widget template applies.
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 WSGI_APPLICATION = "admin2.wsgi.application"
 
 TEMPLATES = [
@@ -65,6 +70,12 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 ADMIN2_SITE_TITLE = env_str("ADMIN2_SITE_TITLE", "admin2")
 ADMIN2_URL = env_str("ADMIN2_URL", "admin/")
 ADMIN2_READYZ_TIMEOUT = env_float("ADMIN2_READYZ_TIMEOUT", 3.0, minimum=0.1)
+# /readyz shows each check's details (hosts, paths, errors) only to staff and to a caller with
+# `Authorization: Bearer <ADMIN2_READYZ_TOKEN>` (a monitor); empty: staff only. Anonymous
+# callers get names and statuses from a copy at most ADMIN2_READYZ_CACHE_SECONDS old, so a
+# flood of them costs one round of checks per interval and process.
+ADMIN2_READYZ_TOKEN = env_str("ADMIN2_READYZ_TOKEN", "", secret=True).strip()
+ADMIN2_READYZ_CACHE_SECONDS = 2.0
 
 # Login the demo command creates (development only; the demo refuses production).
 ADMIN2_DEMO_USER = env_str("ADMIN2_DEMO_USER", "admin")

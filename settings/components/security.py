@@ -19,7 +19,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-INSTALLED_APPS += ["axes", "django_otp", "django_otp.plugins.otp_totp"]  # noqa: F821
+# TOTP devices under a human name on the admin index (django_otp.plugins.otp_totp otherwise).
+INSTALLED_APPS += ["axes", "django_otp", "admin2.apps.TwoFactorConfig"]  # noqa: F821
 
 # Axes must see every authentication attempt first, to refuse locked-out ones.
 AUTHENTICATION_BACKENDS = [
@@ -54,6 +55,8 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Django's database sessions, except that a key no server could have issued is no session.
+SESSION_ENGINE = "admin2.sessions"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = env_int("ADMIN2_SESSION_HOURS", 12, minimum=1) * 3600

@@ -9,7 +9,8 @@ MEDIA_ROOT = env_path("DJANGO_MEDIA_ROOT", VAR_DIR / "media")  # noqa: F821
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     # Hashed names let Nginx cache them for a year; the manifest is written by collectstatic.
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"},
+    # Django's ManifestStaticFilesStorage, remembering each URL (admin2/storage.py).
+    "staticfiles": {"BACKEND": "admin2.storage.ManifestStaticFilesStorage"},
 }
 # Public media is served by Nginx (another uid); exports and reports are blocked there.
 FILE_UPLOAD_PERMISSIONS = 0o644

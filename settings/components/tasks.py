@@ -1,11 +1,8 @@
 """Celery tasks plugin, composed in unless ADMIN2_TASKS_ENABLED=false, and its CELERY_* settings.
 
-Staging and production run Redis and must say where it is: CELERY_BROKER_URL and
-CELERY_RESULT_BACKEND are required there, so a missing broker stops start-up instead of
-degrading to something else. Development uses the embedded broker (kombu's filesystem
-transport under VAR_DIR) and results on disk, so the demo runs tasks with no Redis server.
-Tests default to the in-process memory transport; the tests that need a worker start one
-with a real broker. Nothing runs tasks eagerly (inline), anywhere.
+Staging and production must name their Redis broker (a missing one stops start-up);
+development uses kombu's filesystem transport under VAR_DIR, tests the memory transport.
+Nothing runs tasks eagerly (inline), anywhere.
 """
 
 from settings.env import EnvError, env_bool, env_float, env_int, env_url
@@ -36,6 +33,12 @@ if ADMIN2_TASKS_ENABLED:
             f"file://{ADMIN2_TASKS_DIR / 'results'}",
             schemes=(*_REDIS, "file"),
         )
+    # Redis's password (REDIS_PASSWORD, components/cache.py) for a broker or result backend
+    # URL that carries none. Beside the URL, not inside it: Celery takes CELERY_BROKER_URL and
+    # CELERY_RESULT_BACKEND from the environment ahead of these settings (celery.app.utils).
+    if REDIS_PASSWORD:  # noqa: F821
+        CELERY_BROKER_PASSWORD = REDIS_PASSWORD  # noqa: F821
+        CELERY_REDIS_PASSWORD = REDIS_PASSWORD  # noqa: F821
 
     # A task may run this long before SoftTimeLimitExceeded is raised in it, then the hard
     # limit ends it. The eventlet pool ignores Celery's limits; admin2_tasks.green_limits
@@ -90,6 +93,9 @@ if ADMIN2_TASKS_ENABLED:
     # cost every task a read and a write to Redis (beat's tasks too, not only submissions).
     CELERY_TASK_IGNORE_RESULT = True
 
+    # JSON only, everywhere Celery reads: task messages, results, remote control and events
+    # (kombu refuses any other content type before decoding it), so a message planted in
+    # Redis cannot run code in a worker the way a pickle would (docs/security.md).
     CELERY_TASK_SERIALIZER = "json"
     CELERY_RESULT_SERIALIZER = "json"
     CELERY_ACCEPT_CONTENT = ["json"]
@@ -98,8 +104,10 @@ if ADMIN2_TASKS_ENABLED:
     # the work, and put the message back when the worker dies under it.
     CELERY_TASK_ACKS_LATE = True
     CELERY_TASK_REJECT_ON_WORKER_LOST = True
-    # A worker reserves only what it runs; the rest waits in Redis for any worker.
+    # A worker reserves only what it runs; the rest waits in Redis for any worker. The eventlet
+    # worker's consumer holds one more, so a finished task's place is refilled at once.
     CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+    CELERY_WORKER_CONSUMER = "admin2_tasks.green_consumer:Consumer"
     CELERY_TASK_ALWAYS_EAGER = False
     CELERY_TIMEZONE = TIME_ZONE  # noqa: F821
     # Django's LOGGING (JSON lines outside development) stays in charge of the worker's logs.

@@ -22,6 +22,23 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "admin2@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
+# Error mails: an unhandled error in a request (a 500) is mailed to every address of
+# DJANGO_ADMINS through the SMTP settings above (Django's AdminEmailHandler), as well as
+# logged. Unset or empty: no mails, the log only.
+ADMINS = [(address, address) for address in env_list("DJANGO_ADMINS", [])]
+if ADMINS:
+    LOGGING["filters"]["require_debug_false"] = {"()": "django.utils.log.RequireDebugFalse"}  # noqa: F821
+    LOGGING["handlers"]["mail_admins"] = {  # noqa: F821
+        "class": "django.utils.log.AdminEmailHandler",
+        "level": "ERROR",
+        "filters": ["require_debug_false"],
+    }
+    LOGGING["loggers"]["django.request"] = {  # noqa: F821
+        "handlers": ["stdout", "mail_admins"],
+        "level": "ERROR",
+        "propagate": False,
+    }
+
 # Every Gunicorn worker and Celery worker must share one cache (result cache, login lockout):
 # components/cache.py chose Redis when REDIS_URL is set; here it is required.
 env_url("REDIS_URL", schemes=("redis", "rediss", "unix"))

@@ -2,7 +2,7 @@
 
 import os
 
-from settings.env import env_choice, env_int, env_str
+from settings.env import env_choice
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed only; tests only
@@ -11,20 +11,13 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Each test sees /readyz fresh, not a copy an earlier test left (the copy is tested on its own).
+ADMIN2_READYZ_CACHE_SECONDS = 0.0
 
 TEST_DATABASE = env_choice("ADMIN2_TEST_DB", ("postgres", "sqlite"), "postgres")
 if TEST_DATABASE == "postgres" and DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F821
-    DATABASES = {
-        "default": {
-            "ENGINE": "django.db.backends.postgresql",
-            "NAME": env_str("POSTGRES_DB", "admin2"),
-            "USER": env_str("POSTGRES_USER", "postgres"),
-            "PASSWORD": env_str("POSTGRES_PASSWORD", "", secret=True),
-            "HOST": env_str("POSTGRES_HOST", "127.0.0.1"),
-            "PORT": str(env_int("POSTGRES_PORT", 5432, minimum=1)),
-            "OPTIONS": {"connect_timeout": 5},
-        }
-    }
+    POSTGRES = postgres_from_env(user="postgres")  # noqa: F821 (components/database.py)
+    DATABASES = {"default": {**POSTGRES, "OPTIONS": {"connect_timeout": 5}}}
 if TEST_DATABASE == "sqlite":
     DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
 # One test database per run, so parallel runs on one server do not collide.

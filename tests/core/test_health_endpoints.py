@@ -2,8 +2,9 @@ import json
 
 import pytest
 
-from admin2.health import run_checks
+from admin2.readiness import run_checks
 from admin2.registry import registry
+from tests.support.readyz import detailed_readyz
 from tests.support.services import (
     REPO,
     ManagedProcess,
@@ -24,8 +25,8 @@ def test_healthz_answers_without_touching_dependencies(client):
 
 
 @pytest.mark.django_db
-def test_readyz_reports_each_dependency_with_latency(client):
-    response = client.get("/readyz")
+def test_readyz_reports_each_dependency_with_latency(client, settings):
+    response = detailed_readyz(client, settings)
     assert response.status_code == 200, response.content
     body = response.json()
     assert body["status"] == "ok"
@@ -36,13 +37,13 @@ def test_readyz_reports_each_dependency_with_latency(client):
 
 
 @pytest.mark.django_db
-def test_readyz_names_a_failed_required_check(client, monkeypatch):
+def test_readyz_names_a_failed_required_check(client, monkeypatch, settings):
     def broken():
         raise ConnectionError("refused")
 
     monkeypatch.setitem(registry.health_checks, "broker", registry.health_checks["cache"])
     registry.add_health_check("broker", broken)
-    response = client.get("/readyz")
+    response = detailed_readyz(client, settings)
     assert response.status_code == 503
     assert response.json()["failed"] == ["broker"]
     assert "refused" in response.json()["checks"]["broker"]["error"]

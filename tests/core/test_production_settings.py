@@ -9,6 +9,7 @@ from tests.support.services import django_env, run_admin2
 pytestmark = pytest.mark.slow
 
 GOOD_KEY = secrets.token_urlsafe(64)
+REDIS_PASSWORD = secrets.token_urlsafe(32)
 
 
 def production_env(**overrides):
@@ -25,6 +26,7 @@ def production_env(**overrides):
         "REDIS_URL": "redis://127.0.0.1:6379/1",
         "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
         "CELERY_RESULT_BACKEND": "redis://127.0.0.1:6379/0",
+        "REDIS_PASSWORD": REDIS_PASSWORD,
     }
     base.update(overrides)
     env = django_env(**base)
@@ -97,3 +99,51 @@ def test_unknown_environment_is_refused():
     result = run_admin2("check", env=django_env(DJANGO_ENVIRONMENT="prod"))
     assert result.returncode != 0
     assert "DJANGO_ENVIRONMENT: expected one of" in result.stderr
+
+
+REDIS_SETTINGS = (
+    "from django.conf import settings as s; "
+    "print(s.CACHES['default']['OPTIONS'].get('password'), "
+    "getattr(s, 'CELERY_BROKER_PASSWORD', None), getattr(s, 'CELERY_REDIS_PASSWORD', None))"
+)
+
+
+def _printed(result) -> list[str]:
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1].split()
+
+
+def test_redis_without_a_password_is_refused_naming_the_variable():
+    result = run_admin2("check", env=production_env(REDIS_PASSWORD=None))
+    assert result.returncode != 0
+    assert "REDIS_PASSWORD: production refuses Redis without a password" in result.stderr
+
+
+@pytest.mark.parametrize("variable", ["REDIS_URL", "CELERY_BROKER_URL", "CELERY_RESULT_BACKEND"])
+def test_each_redis_url_needs_a_password(variable):
+    # A password in the other two URLs does not cover the third.
+    others = {
+        name: f"redis://:{REDIS_PASSWORD}@127.0.0.1:6379/0"
+        for name in ("REDIS_URL", "CELERY_BROKER_URL", "CELERY_RESULT_BACKEND")
+        if name != variable
+    }
+    result = run_admin2("check", env=production_env(REDIS_PASSWORD=None, **others))
+    assert result.returncode != 0
+    assert f"({variable} has none)" in result.stderr
+
+
+def test_the_password_file_authenticates_the_cache_broker_and_results(tmp_path):
+    secret = tmp_path / "redis_password"
+    secret.write_text("from-the-secret\n")
+    env = production_env(REDIS_PASSWORD=None, REDIS_PASSWORD_FILE=str(secret))
+    assert _printed(run_admin2("shell", "-c", REDIS_SETTINGS, env=env)) == ["from-the-secret"] * 3
+
+
+def test_urls_that_carry_their_own_password_are_accepted():
+    env = production_env(
+        REDIS_PASSWORD=None,
+        REDIS_URL="redis://:in-the-url@127.0.0.1:6379/1",
+        CELERY_BROKER_URL="redis://:in-the-url@127.0.0.1:6379/0",
+        CELERY_RESULT_BACKEND="redis://:in-the-url@127.0.0.1:6379/0",
+    )
+    assert _printed(run_admin2("shell", "-c", REDIS_SETTINGS, env=env)) == ["None"] * 3

@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 from django.contrib.admin.apps import AdminConfig
+from django_otp.plugins.otp_totp.apps import DefaultConfig as TOTPConfig
 
 
 class Admin2AdminConfig(AdminConfig):
@@ -8,16 +9,23 @@ class Admin2AdminConfig(AdminConfig):
     default_site = "admin2.sites.Admin2Site"
 
 
+class TwoFactorConfig(TOTPConfig):
+    """django-otp's TOTP devices, named for what they are on the admin index."""
+
+    verbose_name = "Two-factor authentication"
+
+
 class Admin2Config(AppConfig):
     name = "admin2"
     verbose_name = "admin2 core"
 
     def ready(self) -> None:
         # Imported for what they register: system and readiness checks, the integer `in` lookup.
-        from admin2 import checks, health, lookups  # noqa: F401
+        from admin2 import checks, lookups, readiness, second_factor  # noqa: F401
         from admin2.logging import install_record_factory
 
         install_record_factory()
+        second_factor.connect_signals()
 
         _ensure_sqlite_directory()
 

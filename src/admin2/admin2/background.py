@@ -1,14 +1,18 @@
-"""Background work, as the core sees it: a slot a task plugin fills.
+"""Background work, as the core sees it: tasks plugins declare, a slot a backend fills.
 
-Plugins that want work done later call :func:`submit` with a registered task name. The tasks
-plugin installs the real backend (Celery) at start-up; with no backend installed,
-:func:`is_available` is false and callers do the work in the request instead. Nothing here
-runs a task inline on its own: a missing backend is an error, never a silent fallback.
+A plugin declares work with :func:`task` and asks for it with :func:`submit`; the tasks plugin
+installs the backend (Celery). With none, :func:`is_available` is false and callers do the
+work in the request instead: never a silent inline fallback.
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Callable
+from typing import Protocol, TypeVar
+
+from admin2.registry import BackgroundTask, registry
+
+F = TypeVar("F", bound=Callable[..., object])
 
 
 class BackgroundUnavailable(RuntimeError):
@@ -38,5 +42,22 @@ def submit(
     task_name: str, *, kwargs: dict | None = None, queue: str | None = None, user_id=None
 ) -> str:
     if _backend is None:
-        raise BackgroundUnavailable("background tasks are switched off (ADMIN2_TASKS_ENABLED)")
+        raise BackgroundUnavailable(
+            "no background task backend is installed (the tasks plugin is off)"
+        )
     return _backend.submit(task_name, kwargs=kwargs or {}, queue=queue, user_id=user_id)
+
+
+def task(name: str, *, queue: str | None = None, redo_if_worker_dies: bool = True):
+    """Declare ``func`` as the background task ``name``; the function itself is unchanged.
+
+    Tasks take ids, not objects, return quietly when the row is gone and, unless told
+    otherwise, are safe to run twice (the backend acknowledges them late and requeues them
+    when a worker dies mid-task). Declare ``queue`` with ``registry.add_queue``.
+    """
+
+    def declare(func: F) -> F:
+        registry.add_background_task(BackgroundTask(name, func, queue, redo_if_worker_dies))
+        return func
+
+    return declare

@@ -12,8 +12,8 @@ class IntegerFieldIn(In):
 
     Django guards ``exact``, ``gt`` and ``lt`` against out-of-range integers but not ``in``,
     and SQLite then raises OverflowError: a 500 for an admin form posted with a huge id in a
-    many-to-many field (found by tests/fuzz/test_admin_forms.py). PostgreSQL answered "no
-    rows" already; now both do.
+    many-to-many field (tests/fuzz/test_admin_forms.py). PostgreSQL answers "no rows"; with
+    this lookup both backends do.
     """
 
     def process_rhs(self, compiler, connection):

@@ -1,8 +1,8 @@
 """The plugin registry: how plugins contribute to the core without the core importing them.
 
-A plugin's ``AppConfig.ready()`` registers its parts here: readiness checks for ``/readyz``,
-links for the admin index, periodic jobs for the scheduler and steps for the demo command.
-The core only reads the registry; it never names a plugin.
+A plugin's ``AppConfig.ready()`` registers its parts here: readiness checks, admin links,
+periodic jobs, background tasks and their queues, demo steps. The core only reads it and
+never names a plugin; a task backend watches it for the tasks and queues it must serve.
 """
 
 from __future__ import annotations
@@ -36,6 +36,24 @@ class PeriodicJob:
 
 
 @dataclass(frozen=True)
+class BackgroundTask:
+    """Work a plugin hands to whichever task backend is installed (see admin2.background)."""
+
+    name: str
+    run: Callable[..., object]  # called with the keyword arguments given to submit()
+    queue: str | None = None  # None: the backend's default queue
+    redo_if_worker_dies: bool = True  # safe to run twice: acknowledged late, requeued
+
+
+@dataclass(frozen=True)
+class Queue:
+    """A queue a plugin's tasks use, so workers consume it without anyone naming it."""
+
+    name: str
+    purpose: str = ""
+
+
+@dataclass(frozen=True)
 class DemoStep:
     name: str
     run: Callable[..., None]  # called with (stdout,)
@@ -57,6 +75,9 @@ class Registry:
         self.periodic_jobs: dict[str, PeriodicJob] = {}
         self.demo_steps: dict[str, DemoStep] = {}
         self.demo_processes: dict[str, DemoProcess] = {}
+        self.background_tasks: dict[str, BackgroundTask] = {}
+        self.queues: dict[str, Queue] = {}
+        self._watchers: list[Callable[[Queue | BackgroundTask], None]] = []
 
     def add_health_check(self, name: str, check: Callable[[], object], *, required=True) -> None:
         self.health_checks[name] = HealthCheck(name, check, required)
@@ -67,6 +88,25 @@ class Registry:
 
     def add_periodic_job(self, job: PeriodicJob) -> None:
         self.periodic_jobs[job.name] = job
+
+    def add_queue(self, queue: Queue) -> None:
+        self.queues[queue.name] = queue
+        self._tell(queue)
+
+    def add_background_task(self, task: BackgroundTask) -> None:
+        self.background_tasks[task.name] = task
+        self._tell(task)
+
+    def watch_background(self, watcher: Callable[[Queue | BackgroundTask], None]) -> None:
+        """Call ``watcher`` with every queue and task declared so far and each one after:
+        apps become ready in settings order, so a backend may come before the plugins."""
+        self._watchers.append(watcher)
+        for item in [*self.queues.values(), *self.background_tasks.values()]:
+            watcher(item)
+
+    def _tell(self, item: Queue | BackgroundTask) -> None:
+        for watcher in self._watchers:
+            watcher(item)
 
     def add_demo_step(self, step: DemoStep) -> None:
         self.demo_steps[step.name] = step

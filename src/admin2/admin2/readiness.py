@@ -51,8 +51,14 @@ def _timed(check: HealthCheck) -> dict:
     return result
 
 
+TIMED_OUT = "timed out"
+
+
 def run_checks(timeout: float | None = None) -> tuple[bool, dict]:
-    """Return (ready, report). Ready means every required check is up within the deadline."""
+    """Return (ready, report). Ready means every required check is up within the deadline.
+
+    Each check's status is ``up``, ``down`` (it raised) or ``timed out`` (no answer within
+    the deadline; its thread is abandoned, not waited for)."""
     deadline = timeout if timeout is not None else settings.ADMIN2_READYZ_TIMEOUT
     checks = list(registry.health_checks.values())
     report: dict[str, dict] = {}
@@ -66,7 +72,7 @@ def run_checks(timeout: float | None = None) -> tuple[bool, dict]:
                 report[name] = future.result(timeout=remaining)
             except FutureTimeout:
                 report[name] = {
-                    "status": "down",
+                    "status": TIMED_OUT,
                     "error": f"no answer within {deadline:g}s",
                     "latency_ms": round(deadline * 1000, 1),
                     "required": check.required,
