@@ -9,13 +9,14 @@ import pytest
 from admin2_tasks import readiness
 from admin2_tasks.models import WorkerHeartbeat
 from tests.support.celery_worker import CeleryWorker
+from tests.support.readyz import detailed_readyz
 from tests.support.services import free_port
 from tests.tasks.conftest import app_on_broker, production_worker_env
 
 
 @pytest.mark.django_db
-def test_readyz_shows_the_broker_up_and_no_workers_without_failing(client):
-    body = client.get("/readyz").json()
+def test_readyz_shows_the_broker_up_and_no_workers_without_failing(client, settings):
+    body = detailed_readyz(client, settings).json()
     assert body["checks"]["broker"]["status"] == "up"
     assert body["checks"]["broker"]["required"] is True
     # The in-process memory broker keeps what earlier tests queued: counts vary.
@@ -29,9 +30,9 @@ def test_readyz_shows_the_broker_up_and_no_workers_without_failing(client):
 
 
 @pytest.mark.django_db
-def test_readyz_fails_when_the_broker_is_down(client):
+def test_readyz_fails_when_the_broker_is_down(client, settings):
     with app_on_broker(f"redis://127.0.0.1:{free_port()}/0"):
-        response = client.get("/readyz")
+        response = detailed_readyz(client, settings)
     assert response.status_code == 503
     assert "broker" in response.json()["failed"]
     assert "OperationalError" in response.json()["checks"]["broker"]["error"]

@@ -27,6 +27,7 @@ def production_env(**overrides):
         REDIS_URL="redis://127.0.0.1:6379/1",
         CELERY_BROKER_URL="redis://127.0.0.1:6379/0",
         CELERY_RESULT_BACKEND="redis://127.0.0.1:6379/0",
+        REDIS_PASSWORD="the-redis-password",
     )
     env.update({k: v for k, v in overrides.items() if v is not None})
     for name in [k for k, v in overrides.items() if v is None]:
@@ -43,6 +44,9 @@ def celery_settings(env) -> dict:
 def test_production_is_durable_json_only_and_never_eager():
     values = celery_settings(production_env())
     assert values["CELERY_BROKER_URL"] == "redis://127.0.0.1:6379/0"
+    # Redis's password beside the URLs (Celery reads the URLs from the environment itself).
+    assert values["CELERY_BROKER_PASSWORD"] == values["CELERY_REDIS_PASSWORD"]
+    assert values["CELERY_BROKER_PASSWORD"] == "the-redis-password"
     assert values["CELERY_TASK_ALWAYS_EAGER"] == "False"
     assert values["CELERY_TASK_ACKS_LATE"] == "True"
     assert values["CELERY_TASK_REJECT_ON_WORKER_LOST"] == "True"

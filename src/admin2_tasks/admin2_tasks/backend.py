@@ -1,9 +1,7 @@
-"""The Celery backend behind ``admin2.background.submit``.
+"""The Celery backend behind ``admin2.background.submit``: one publish attempt, no retry loop.
 
-A submission is one publish attempt with the broker's short connection timeout, never a
-retry loop that holds a web request. If the broker does not take the task, the TaskRun row
-says NOT_QUEUED with the reason and the caller gets BackgroundUnavailable: the job is
-neither lost silently nor run inline.
+A task the broker does not take leaves a NOT_QUEUED TaskRun row with the reason, and the
+caller gets BackgroundUnavailable: the job is neither lost silently nor run inline.
 """
 
 from __future__ import annotations

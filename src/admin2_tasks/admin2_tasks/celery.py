@@ -13,11 +13,10 @@ from admin2.bootstrap import configure
 configure()
 
 from celery import Celery  # noqa: E402
-from kombu import Exchange  # noqa: E402
-from kombu import Queue as KombuQueue  # noqa: E402
 
 from admin2_tasks import green  # noqa: E402
-from admin2_tasks.queues import ALL_QUEUES, Queue  # noqa: E402
+from admin2_tasks.declared import kombu_queue  # noqa: E402
+from admin2_tasks.queues import Queue  # noqa: E402
 
 
 class Admin2Celery(Celery):
@@ -45,9 +44,8 @@ def _queue_defaults() -> dict:
         "task_default_queue": Queue.DEFAULT.value,
         "task_default_exchange": Queue.DEFAULT.value,
         "task_default_routing_key": Queue.DEFAULT.value,
-        "task_queues": [
-            KombuQueue(name, Exchange(name, type="direct"), routing_key=name) for name in ALL_QUEUES
-        ],
+        # Other plugins' queues join at start-up, from the registry (admin2_tasks.declared).
+        "task_queues": [kombu_queue(Queue.DEFAULT.value)],
     }
 
 
@@ -63,3 +61,6 @@ def create_app(main: str = "admin2", *, set_as_current: bool = True, **overrides
 
 
 app = create_app()
+
+# The eventlet worker sweeps lost tasks back to their queues itself (worker_ready).
+from admin2_tasks import unacked_sweep  # noqa: E402, F401

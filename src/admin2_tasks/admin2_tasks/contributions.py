@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 
@@ -13,7 +14,7 @@ def register() -> None:
 
     from admin2 import background
     from admin2.registry import AdminLink, DemoProcess, DemoStep, PeriodicJob, registry
-    from admin2_tasks import demo, green_limits, readiness, tracking  # noqa: F401 (signals)
+    from admin2_tasks import declared, demo, green_limits, readiness, tracking  # noqa: F401
     from admin2_tasks.backend import CeleryBackend
     from admin2_tasks.celery import app
     from admin2_tasks.queues import Queue
@@ -26,6 +27,7 @@ def register() -> None:
     _ensure_embedded_directories(settings)
 
     background.install(CeleryBackend(app))
+    registry.watch_background(functools.partial(declared.adopt, app))
     registry.add_health_check("broker", readiness.check_broker, required=True)
     registry.add_health_check("workers", readiness.check_workers, required=False)
     registry.add_admin_link(
@@ -40,9 +42,7 @@ def register() -> None:
             queue=Queue.DEFAULT.value,
         )
     )  # fmt: skip
-    registry.add_periodic_job(
-        PeriodicJob("tasks: prune old task runs", PRUNE_TASK_RUNS, 6 * 3600, queue="default")
-    )
+    registry.add_periodic_job(PeriodicJob("tasks: prune old task runs", PRUNE_TASK_RUNS, 6 * 3600))
     registry.add_demo_process(DemoProcess("celery worker", demo.worker_argv))
     registry.add_demo_step(DemoStep("tasks: queue a round trip", demo.queue_round_trip, 900))
 

@@ -1,10 +1,7 @@
 """Soft and hard time limits for the eventlet pool, which ignores Celery's own.
 
-In a green worker each task runs in its own green thread; an ``eventlet.Timeout`` raises in
-that thread the next time it waits on I/O, which is where admin2's tasks spend their time.
-The soft limit raises SoftTimeLimitExceeded (the task may clean up), the hard limit
-TimeLimitExceeded. A task stuck in pure computation never yields and is not interrupted:
-such work belongs on a prefork worker (see docs/tasks.md).
+An ``eventlet.Timeout`` fires in the task's green thread at its next I/O wait; a task stuck
+in pure computation is not interrupted and belongs on a prefork worker (docs/tasks.md).
 """
 
 from __future__ import annotations

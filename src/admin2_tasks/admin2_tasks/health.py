@@ -1,10 +1,7 @@
-"""Container health checks: ``python -m admin2_tasks.health worker|beat``.
+"""Container health probes: ``python -m admin2_tasks.health worker|beat``.
 
-Exit 0 when healthy, 1 with a one-line reason when not, 2 on a configuration error.
-
-``worker``: this node (``celery@<hostname>``, the name the production command gives it)
-answers a ping through the broker, proving the process is alive, consuming and connected.
-``beat``: the beat scheduler touched its heartbeat file within ADMIN2_TASKS_BEAT_MAX_AGE.
+``worker``: this node answers a ping through the broker. ``beat``: the scheduler touched its
+heartbeat file within ADMIN2_TASKS_BEAT_MAX_AGE. Exit 0 healthy, 1 with a reason, 2 misconfigured.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from celery import Celery
 from django.conf import settings
 
-from admin2_tasks.queues import ALL_QUEUES
+from admin2_tasks.queues import queue_names
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,9 @@ def broker_state(app: Celery) -> BrokerState:
         channel = conn.default_channel
         # A non-passive declare is how virtual transports report a size; it creates nothing
         # on Redis or on disk.
-        queues = {name: channel.queue_declare(queue=name).message_count for name in ALL_QUEUES}
+        queues = {
+            name: channel.queue_declare(queue=name).message_count for name in queue_names(app)
+        }
         unacked = None
         if conn.transport.driver_type == "redis":
             unacked = int(channel.client.hlen(channel.unacked_key))

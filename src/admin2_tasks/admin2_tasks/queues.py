@@ -1,14 +1,20 @@
-"""Queue names, one constant each. A worker started without ``-Q`` consumes all of them."""
+"""The plugin's own queue, and the names of every queue a worker consumes.
+
+Other plugins declare theirs in the core registry (``registry.add_queue``); the Celery app
+adopts them at start-up (:mod:`admin2_tasks.declared`). A worker started without ``-Q``
+consumes them all.
+"""
 
 from __future__ import annotations
 
 from enum import StrEnum
 
+from celery import Celery
+
 
 class Queue(StrEnum):
-    DEFAULT = "default"  # short housekeeping: heartbeat, pruning, cleanup
-    EXPORTS = "exports"  # analytics exports: long, waiting on ClickHouse
-    REPORTS = "reports"  # scheduled saved-query reports: query, render, mail
+    DEFAULT = "default"  # short housekeeping, and any task that names no queue
 
 
-ALL_QUEUES: tuple[str, ...] = tuple(queue.value for queue in Queue)
+def queue_names(app: Celery) -> tuple[str, ...]:
+    return tuple(queue.name for queue in app.conf.task_queues or ())

@@ -1,9 +1,7 @@
 """Keep TaskRun rows in step with Celery, from whichever process publishes or runs a task.
 
-Handlers never break a task: a tracking failure is logged and the work goes on. Rows may be
-missing (published by a process whose database was down, or pruned) or ahead of a handler
-(a retried attempt already running): each update carries the attempt number and leaves a
-newer attempt's row alone.
+A tracking failure is logged and never breaks a task; each update carries the attempt number
+and leaves a newer attempt's row alone.
 """
 
 from __future__ import annotations
@@ -17,7 +15,7 @@ from celery import signals
 from django.db import IntegrityError, connections, transaction
 from django.utils import timezone
 
-from admin2_tasks import green
+from admin2_tasks import green, group_commit
 from admin2_tasks.models import TaskRun
 
 logger = logging.getLogger(__name__)
@@ -94,7 +92,8 @@ def record_queued(sender=None, body=None, headers=None, routing_key=None, **_):
         "submitted_by_id": headers.get(USER_HEADER),
         "retry_of_id": headers.get(RETRY_OF_HEADER),
     }
-    create_or_update(task_id, row, {"state": TaskRun.State.QUEUED, "queued_at": timezone.now()})
+    update = {"state": TaskRun.State.QUEUED, "queued_at": timezone.now()}
+    group_commit.run(lambda: create_or_update(task_id, row, update))
 
 
 @signals.task_prerun.connect(weak=False)
@@ -113,10 +112,6 @@ def record_started(sender=None, task_id=None, task=None, args=None, kwargs=None,
         "worker": request.hostname or "",
         "retries": request.retries or 0,
     }
-    if _attempt(task_id, request.retries or 0).update(**update):
-        return
-    if TaskRun.objects.filter(task_id=task_id).exists():
-        return  # a later attempt owns the row
     delivery = request.delivery_info or {}
     create = {
         "name": task.name,
@@ -126,7 +121,17 @@ def record_started(sender=None, task_id=None, task=None, args=None, kwargs=None,
         "args_summary": summarize(args, kwargs),
         "queued_at": now,
     }
-    create_or_update(task_id, create, update)
+    group_commit.run(lambda: _start(task_id, request.retries or 0, create, update))
+
+
+def _start(task_id: str, retries: int, create: dict, update: dict) -> None:
+    if _attempt(task_id, retries).update(**update):
+        return
+    try:
+        with transaction.atomic():
+            TaskRun.objects.create(task_id=task_id, **create, **update)
+    except IntegrityError:  # created meanwhile, or a later attempt owns the row
+        _attempt(task_id, retries).update(**update)
 
 
 @signals.worker_init.connect(weak=False)
@@ -151,13 +156,14 @@ def record_retry(sender=None, request=None, reason=None, einfo=None, **_):
     if sender is None or sender.name in UNTRACKED_TASKS:
         return
     retries = request.retries or 0
-    _attempt(request.id, retries).update(
-        state=TaskRun.State.RETRY,
-        retries=retries + 1,
-        error=str(reason)[:RESULT_LENGTH],
-        traceback=getattr(einfo, "traceback", "") or "",
-    )
+    update = {
+        "state": TaskRun.State.RETRY,
+        "retries": retries + 1,
+        "error": str(reason)[:RESULT_LENGTH],
+        "traceback": getattr(einfo, "traceback", "") or "",
+    }
     _started.pop(request.id, None)
+    group_commit.run(lambda: _attempt(request.id, retries).update(**update))
 
 
 @signals.task_failure.connect(weak=False)
@@ -165,29 +171,33 @@ def record_retry(sender=None, request=None, reason=None, einfo=None, **_):
 def record_failure(sender=None, task_id=None, exception=None, einfo=None, **_):
     if sender is None or sender.name in UNTRACKED_TASKS:
         return
-    _attempt(task_id, sender.request.retries or 0).update(
-        state=TaskRun.State.FAILURE,
-        error=describe(exception)[:RESULT_LENGTH],
-        traceback=getattr(einfo, "traceback", "") or "",
+    retries = sender.request.retries or 0
+    update = {
+        "state": TaskRun.State.FAILURE,
+        "error": describe(exception)[:RESULT_LENGTH],
+        "traceback": getattr(einfo, "traceback", "") or "",
         **_finish_fields(task_id),
-    )
+    }
+    group_commit.run(lambda: _attempt(task_id, retries).update(**update))
 
 
 @signals.task_success.connect(weak=False)
 @_safely
 def record_finished(sender=None, result=None, **_):
     # task_success comes before task_postrun, where Celery's Django fix-up closes the
-    # connection record_started opened: writing here needs no second connection per task.
+    # connection record_started opened: writing here needs no second connection per task
+    # (on the eventlet worker both go through group_commit's one connection).
     if sender is None or sender.name in UNTRACKED_TASKS:
         return
-    request = sender.request
-    _attempt(request.id, request.retries or 0).update(
-        state=TaskRun.State.SUCCESS,
-        result=json.dumps(result, default=str, ensure_ascii=False)[:RESULT_LENGTH],
-        error="",
-        traceback="",
-        **_finish_fields(request.id),
-    )
+    task_id, retries = sender.request.id, sender.request.retries or 0
+    update = {
+        "state": TaskRun.State.SUCCESS,
+        "result": json.dumps(result, default=str, ensure_ascii=False)[:RESULT_LENGTH],
+        "error": "",
+        "traceback": "",
+        **_finish_fields(task_id),
+    }
+    group_commit.run(lambda: _attempt(task_id, retries).update(**update))
 
 
 @signals.task_postrun.connect(weak=False)
@@ -205,7 +215,9 @@ def forget_task(sender=None, task_id=None, **_):
 def record_revoked(sender=None, request=None, terminated=None, expired=None, **_):
     if request is None or getattr(sender, "name", None) in UNTRACKED_TASKS:
         return
-    reason = "expired before a worker took it" if expired else "revoked"
-    TaskRun.objects.filter(task_id=request.id).update(
-        state=TaskRun.State.REVOKED, error=reason, finished_at=timezone.now()
-    )
+    update = {
+        "state": TaskRun.State.REVOKED,
+        "error": "expired before a worker took it" if expired else "revoked",
+        "finished_at": timezone.now(),
+    }
+    group_commit.run(lambda: TaskRun.objects.filter(task_id=request.id).update(**update))
