@@ -1,31 +1,12 @@
 """Gunicorn for admin2 in production: every knob from the environment, with safe defaults.
 
-Used by the production image (``gunicorn -c containers/gunicorn.conf.py admin2.wsgi:application``),
-by ``bench/web.py`` and the soak. A malformed variable stops start-up naming it.
-
-| variable | default | why |
-|---|---|---|
-| ``PORT_WEB`` | 8000 | bind ``0.0.0.0:PORT_WEB``; Nginx proxies to ``web:PORT_WEB`` |
-| ``GUNICORN_WORKERS`` | 2 x CPUs + 1 | CPUs as the container's CPU quota allows, not the host's; |
-| | (1 on chDB) | one with the embedded analytics engine (``CLICKHOUSE_HOST`` |
-| | | unset), which admits one process at a time: workers would |
-| | | take turns, and each turn restarts chDB (docs/clickhouse.md) |
-| ``GUNICORN_THREADS`` | 4 | threads per worker (gthread); a streamed export holds one |
-| ``GUNICORN_TIMEOUT`` | 300 | seconds of worker silence before a restart; long exports |
-| ``GUNICORN_GRACEFUL_TIMEOUT`` | 30 | seconds to finish requests on stop (Compose waits 40 s) |
-| ``GUNICORN_KEEPALIVE`` | 75 | longer than Nginx's upstream keepalive_timeout (60 s), so |
-| | | Gunicorn never closes a connection Nginx is about to reuse |
-| ``GUNICORN_MAX_REQUESTS`` | 2000 | recycle workers to bound slow memory growth |
-| ``GUNICORN_MAX_REQUESTS_JITTER`` | 200 | so workers do not all restart at once |
-| ``GUNICORN_PRELOAD`` | true | import Django once in the master: a recycled worker is a |
-| | | fork (milliseconds), not a 2.5 s import, and pages are shared |
-| ``GUNICORN_FORWARDED_ALLOW_IPS`` | 127.0.0.1,::1 | who may set X-Forwarded-Proto: only Nginx |
-| ``GUNICORN_LOG_LEVEL`` | info | error log level |
-| ``GUNICORN_ACCESS_LOG`` | true | one JSON line per request on stdout |
+Variables are read with the settings' own helpers (``settings/env.py``), so a malformed one
+stops start-up naming it. The table of variables and why each default: docs/containers.md.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 import os
@@ -35,28 +16,17 @@ from pathlib import Path
 from gunicorn.glogging import Logger
 
 
-def _int(name: str, default: int, minimum: int = 0) -> int:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise SystemExit(f"gunicorn.conf.py: {name} must be an integer, got {raw!r}") from None
-    if value < minimum:
-        raise SystemExit(f"gunicorn.conf.py: {name} must be at least {minimum}, got {value}")
-    return value
+def _settings_env():
+    """``settings/env.py`` by path: importing the ``settings`` package would compose all of
+    Django's settings inside the Gunicorn master's config step."""
+    path = Path(__file__).resolve().parents[1] / "settings" / "env.py"
+    spec = importlib.util.spec_from_file_location("admin2_settings_env", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
-def _bool(name: str, default: bool) -> bool:
-    raw = os.environ.get(name, "").strip().lower()
-    if not raw:
-        return default
-    if raw in {"1", "true", "yes", "on"}:
-        return True
-    if raw in {"0", "false", "no", "off"}:
-        return False
-    raise SystemExit(f"gunicorn.conf.py: {name} must be true or false, got {raw!r}")
+settings_env = _settings_env()
 
 
 def available_cpus(cpu_max: Path = Path("/sys/fs/cgroup/cpu.max")) -> int:
@@ -107,32 +77,24 @@ class JsonAccessLogger(Logger):
             self.exception("cannot write the access log line")
 
 
-def embedded_analytics() -> bool:
-    """The analytics plugin runs on the embedded chDB engine (no ClickHouse server set)."""
-    return (
-        _bool("ADMIN2_ANALYTICS_ENABLED", True)
-        and not os.environ.get("CLICKHOUSE_HOST", "").strip()
-    )
-
-
-bind = [f"0.0.0.0:{_int('PORT_WEB', 8000, minimum=1)}"]
-workers = _int(
-    "GUNICORN_WORKERS", 1 if embedded_analytics() else 2 * available_cpus() + 1, minimum=1
-)
-threads = _int("GUNICORN_THREADS", 4, minimum=1)
+bind = [f"0.0.0.0:{settings_env.env_int('PORT_WEB', 8000, minimum=1)}"]
+# The one knob for the process count (docs/containers.md): 1 when the web process uses the
+# embedded chDB engine, which admits one process at a time.
+workers = settings_env.env_int("GUNICORN_WORKERS", 2 * available_cpus() + 1, minimum=1)
+threads = settings_env.env_int("GUNICORN_THREADS", 4, minimum=1)
 worker_class = "gthread" if threads > 1 else "sync"
-timeout = _int("GUNICORN_TIMEOUT", 300, minimum=1)
-graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30, minimum=1)
-keepalive = _int("GUNICORN_KEEPALIVE", 75, minimum=0)
-max_requests = _int("GUNICORN_MAX_REQUESTS", 2000, minimum=0)
-max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 200, minimum=0)
+timeout = settings_env.env_int("GUNICORN_TIMEOUT", 300, minimum=1)
+graceful_timeout = settings_env.env_int("GUNICORN_GRACEFUL_TIMEOUT", 30, minimum=1)
+keepalive = settings_env.env_int("GUNICORN_KEEPALIVE", 75, minimum=0)
+max_requests = settings_env.env_int("GUNICORN_MAX_REQUESTS", 2000, minimum=0)
+max_requests_jitter = settings_env.env_int("GUNICORN_MAX_REQUESTS_JITTER", 200, minimum=0)
 # Safe with admin2: importing it opens no connection (Django, the Redis cache, Celery and
 # ClickHouse all connect on first use, in the worker), so nothing is shared across the fork.
-preload_app = _bool("GUNICORN_PRELOAD", True)
+preload_app = settings_env.env_bool("GUNICORN_PRELOAD", True)
 
 # X-Forwarded-Proto is honoured only from these addresses. Compose sets the frontend network's
 # subnet, which only Nginx and web share (docs/containers.md explains why that is safe).
-forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+forwarded_allow_ips = settings_env.env_str("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 
 # The heartbeat file lives in memory: a slow overlay disk would look like a hung worker.
 worker_tmp_dir = "/dev/shm" if Path("/dev/shm").is_dir() else None  # noqa: S108
@@ -140,8 +102,8 @@ worker_tmp_dir = "/dev/shm" if Path("/dev/shm").is_dir() else None  # noqa: S108
 # and several Gunicorns on one machine (tests, benchmarks) would share it.
 control_socket_disable = True
 
-loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+loglevel = settings_env.env_str("GUNICORN_LOG_LEVEL", "info")
 errorlog = "-"
-accesslog = "-" if _bool("GUNICORN_ACCESS_LOG", True) else None
+accesslog = "-" if settings_env.env_bool("GUNICORN_ACCESS_LOG", True) else None
 logger_class = JsonAccessLogger
 proc_name = "admin2-web"

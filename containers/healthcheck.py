@@ -1,10 +1,7 @@
-"""Container health probe for the web service: GET /healthz on this container, exit 0 on 200.
+"""Web container health probe: GET /healthz here, exit 0 on 200 (standard library only).
 
-Runs as the image's HEALTHCHECK and the Compose web health check, with the standard library
-only. Django validates the Host header, so the probe presents the first allowed host rather
-than ``127.0.0.1`` (which production does not list in DJANGO_ALLOWED_HOSTS).
-
-    python /app/containers/healthcheck.py [PATH]        (PATH defaults to /healthz)
+Presents the first allowed host, since production does not list 127.0.0.1.
+Usage: ``python /app/containers/healthcheck.py [PATH]`` (PATH defaults to /healthz).
 """
 
 from __future__ import annotations

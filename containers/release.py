@@ -1,12 +1,8 @@
-"""Release job: run once per deploy by the Compose ``migrate`` service, before web and workers.
+"""Release job, run once per deploy by the Compose ``migrate`` service before web and workers.
 
-    python /app/containers/release.py [--publish-static DIR]
-
-1. Apply migrations (``admin2 migrate --noinput``) while holding a PostgreSQL advisory lock, so
-   a second release started by mistake waits for the first instead of racing it.
-2. With ``--publish-static DIR``: copy this image's static files (STATIC_ROOT, collected at build
-   time) into DIR, the ``static`` volume Nginx serves. Nothing is deleted there: pages rendered
-   by the previous release still reference its hashed file names until they are reloaded.
+Migrates under a PostgreSQL advisory lock (a second release waits), and with
+``--publish-static DIR`` copies this image's static files into the volume Nginx serves,
+deleting nothing the previous release's pages still reference.
 """
 
 from __future__ import annotations

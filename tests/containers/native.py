@@ -177,22 +177,56 @@ REDIS_CONFIGS = {
     "production": compose.CONTAINERS / "redis" / "redis.production.conf",
     "staging": compose.CONTAINERS / "redis" / "redis.staging.conf",
 }
+REDIS_CONFIG_TARGET = "/usr/local/etc/redis/redis.conf"
+# Where the Compose files mount the authenticating redis-cli: ahead of the image's on PATH.
+REDIS_CLI_TARGET = "/usr/local/sbin/redis-cli"
 
 
-def start_redis(stack: str, workdir: Path, port: int) -> ManagedProcess:
-    """redis-server with the stack's configuration file; only where it listens (loopback,
-    ``port``) and keeps its data (``workdir``) differ from the container."""
+def bind_source(service: dict, target: str) -> Path:
+    """The host file a resolved service bind-mounts at ``target``."""
+    for mount in service.get("volumes", []):
+        if mount["type"] == "bind" and mount["target"] == target:
+            return Path(mount["source"])
+    pytest.fail(f"nothing is bind-mounted at {target}")
+
+
+def redis_password_file(workdir: Path) -> Path:
+    """A generated ``redis_password`` secret, as deploy/secrets.sh makes one."""
+    secret = workdir / "redis_password"
+    secret.write_text(secrets.token_urlsafe(32) + "\n")
+    secret.chmod(0o444)
+    return secret
+
+
+def start_redis(stack: str, workdir: Path, port: int, password_file: Path) -> ManagedProcess:
+    """The stack's redis service on this machine: its entrypoint and command as Compose
+    resolves them (containers/redis/start.sh, which reads the password from the secret file),
+    with the stack's configuration file; only where it listens (loopback, ``port``), where
+    it keeps its data (``workdir``) and where the secret is (``password_file``) differ."""
     binary = require_binary("redis-server", "apt-get install redis-server")
+    service = compose.resolved(stack)["services"]["redis"]
     # Redis changes into `dir` while reading the file, before any command-line override:
     # the native copy names the work directory instead of the container's /data volume.
-    text = REDIS_CONFIGS[stack].read_text()
+    source = bind_source(service, REDIS_CONFIG_TARGET)
+    text = source.read_text()
     if text.count("\ndir /data\n") != 1:
-        pytest.fail(f"{REDIS_CONFIGS[stack].name} no longer says `dir /data`")
-    config = workdir / REDIS_CONFIGS[stack].name
+        pytest.fail(f"{source.name} no longer says `dir /data`")
+    config = workdir / source.name
     config.write_text(text.replace("\ndir /data\n", f"\ndir {workdir}\n"))
-    argv = [binary, str(config), "--port", str(port), "--bind", "127.0.0.1"]
-    process = ManagedProcess(argv, log=workdir / "redis.log")
-    client = redis.Redis(port=port, socket_connect_timeout=0.5)
+    mounts = {m["target"]: m["source"] for m in service["volumes"] if m["type"] == "bind"}
+    mounts[REDIS_CONFIG_TARGET] = str(config)
+    argv = [
+        mounts.get(arg, arg) for arg in [*(service.get("entrypoint") or []), *service["command"]]
+    ]
+    argv = [binary if arg == "redis-server" else arg for arg in argv]
+    environment = dict(service.get("environment") or {})
+    if environment.get("REDIS_PASSWORD_FILE") != "/run/secrets/redis_password":
+        pytest.fail(f"the {stack} redis service does not read the redis_password secret")
+    environment["REDIS_PASSWORD_FILE"] = str(password_file)
+    argv += ["--port", str(port), "--bind", "127.0.0.1"]
+    process = ManagedProcess(argv, env=environment, log=workdir / "redis.log")
+    password = password_file.read_text().strip()
+    client = redis.Redis(port=port, password=password, socket_connect_timeout=0.5)
 
     def pings():
         try:
@@ -204,3 +238,17 @@ def start_redis(stack: str, workdir: Path, port: int) -> ManagedProcess:
     if not process.alive():
         pytest.fail(process.output())
     return process
+
+
+def redis_healthcheck(stack: str, port: int, password_file: Path) -> tuple[list[str], dict]:
+    """The redis service's health check as Compose runs it, on this machine: the mounted
+    redis-cli (it finds the real one on PATH) with the secret file, against ``port``."""
+    service = compose.resolved(stack)["services"]["redis"]
+    argv = healthcheck_argv(
+        service["healthcheck"]["test"],
+        after="redis-cli",
+        extra=["-h", "127.0.0.1", "-p", str(port)],
+    )
+    argv[0] = str(bind_source(service, REDIS_CLI_TARGET)) if argv[0] == "redis-cli" else argv[0]
+    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "REDIS_PASSWORD_FILE": str(password_file)}
+    return argv, env

@@ -7,6 +7,7 @@ env file); the checker must name the change. So the contract tests cannot pass v
 from __future__ import annotations
 
 import copy
+import shutil
 
 import pytest
 import yaml
@@ -106,6 +107,28 @@ MUTATIONS = {
         "production",
         lambda d: d["services"]["celery"].pop("deploy"),
         "celery needs CPU and memory limits"),
+    "redis without its password secret": (
+        "production",
+        lambda d: d["services"]["redis"].pop("secrets"),
+        "redis does not get the redis_password secret"),
+    "redis started without the password": (
+        "staging",
+        lambda d: d["services"]["redis"].pop("entrypoint"),
+        "redis must start through start.sh"),
+    "redis health check without the authenticating redis-cli": (
+        "production",
+        lambda d: d["services"]["redis"]["volumes"].remove(
+            "./redis/redis-cli:/usr/local/sbin/redis-cli:ro"),
+        "redis must mount containers/redis/redis-cli at /usr/local/sbin/redis-cli"),
+    "celery without Redis's password": (
+        "production",
+        lambda d: d["services"]["celery"].__setitem__(
+            "environment", {"DJANGO_ENVIRONMENT": "production"}),
+        "celery lacks REDIS_PASSWORD_FILE"),
+    "staging web without the secret": (
+        "staging",
+        lambda d: d["services"]["web"].__setitem__("secrets", []),
+        "web does not get the redis_password secret"),
     "production celery on the prefork pool": (
         "production",
         lambda d: d["services"]["celery"].__setitem__(
@@ -140,6 +163,12 @@ def test_checker_names_a_changed_seed_value(label, tmp_path):
             "celery lacks CELERY_BROKER_URL",
         ),
         ("production", "CLICKHOUSE_SECURE=true\n", "", "web lacks CLICKHOUSE_SECURE"),
+        (
+            "staging",
+            "REDIS_URL=redis://redis:6379/1",
+            "REDIS_URL=redis://:written-into-the-env-file@redis:6379/1",
+            "web: REDIS_URL carries a password",
+        ),
     ],
 )
 def test_checker_names_a_changed_env_example(stack, line, replacement, expected, tmp_path):
@@ -149,5 +178,28 @@ def test_checker_names_a_changed_env_example(stack, line, replacement, expected,
     env_file.write_text(example.replace(line, replacement))
     found = contract.violations(
         stack, compose.resolved(stack, env_file=env_file), compose.raw(stack)
+    )
+    assert any(expected in message for message in found), found
+
+
+@pytest.mark.parametrize("stack", compose.STACKS)
+@pytest.mark.parametrize(
+    ("line", "replacement", "expected"),
+    [
+        ("protected-mode yes", "protected-mode no", "must keep protected-mode yes"),
+        ("protected-mode yes", "protected-mode yes\nrequirepass in-the-repo", "holds a password"),
+    ],
+)
+def test_checker_reads_the_redis_config_the_stack_mounts(
+    stack, line, replacement, expected, tmp_path
+):
+    shutil.copytree(compose.CONTAINERS / "redis", tmp_path / "redis")
+    config = tmp_path / "redis" / f"redis.{stack}.conf"
+    assert line in config.read_text()
+    config.write_text(config.read_text().replace(line, replacement))
+    mutated = tmp_path / compose.compose_file(stack).name
+    mutated.write_text(compose.compose_file(stack).read_text())
+    found = contract.violations(
+        stack, compose.resolved(stack, mutated), compose.raw(stack, mutated)
     )
     assert any(expected in message for message in found), found

@@ -37,6 +37,7 @@ from tests.containers.dockerfile import run_commands, stages
 from tests.containers.native import (
     healthcheck_argv,
     nginx_tree,
+    redis_healthcheck,
     self_signed_certificate,
     service_env,
     start_nginx,
@@ -44,6 +45,7 @@ from tests.containers.native import (
     world_readable_dir,
 )
 from tests.support.nginx import Nginx
+from tests.support.readyz import READYZ_TOKEN
 from tests.support.services import (
     REPO,
     ManagedProcess,
@@ -134,6 +136,7 @@ def stack():
             "GUNICORN_THREADS": "2",
             # Native Gunicorn sees Nginx at 127.0.0.1, not at the frontend subnet.
             "GUNICORN_FORWARDED_ALLOW_IPS": "127.0.0.1",
+            "ADMIN2_READYZ_TOKEN": READYZ_TOKEN,  # a monitor's view of /readyz
         }
         env = {
             name: django_env(
@@ -145,7 +148,10 @@ def stack():
             env[name]["DJANGO_SECRET_KEY_FILE"] = env["web"]["DJANGO_SECRET_KEY_FILE"]
         built = Stack(root=root, database=database, ports=ports, env=env)
         try:
-            built.processes["redis"] = start_redis("production", root / "redis", ports["redis"])
+            built.processes["redis"] = start_redis(
+                "production", root / "redis", ports["redis"],
+                Path(env["web"]["REDIS_PASSWORD_FILE"]),
+            )  # fmt: skip
 
             # Build: the Dockerfile's collectstatic step (development settings, no secret).
             (collect,) = [c for c in run_commands(stages()["production"]) if "collectstatic" in c]
@@ -282,7 +288,10 @@ def test_static_file_referenced_by_the_page_is_served_by_nginx_with_cache_header
 
 
 def test_readiness_through_nginx_reports_postgresql_and_redis(stack):
-    response = requests.get(f"{stack.https}/readyz", verify=str(stack.cert), timeout=15)
+    response = requests.get(
+        f"{stack.https}/readyz", verify=str(stack.cert), timeout=15,
+        headers={"Authorization": f"Bearer {READYZ_TOKEN}"},
+    )  # fmt: skip
     body = response.json()
     assert body["checks"]["database"]["status"] == "up", body
     assert body["checks"]["database"]["detail"] == "postgresql"
@@ -303,8 +312,8 @@ def test_every_health_check_passes_as_compose_runs_it(stack):
     services = compose.resolved("production")["services"]
     port = {"redis": stack.ports["redis"], "nginx": stack.ports["nginx"]}
     commands = {
-        "redis": (healthcheck_argv(services["redis"]["healthcheck"]["test"], after="redis-cli",
-                                   extra=["-h", "127.0.0.1", "-p", str(port["redis"])]), None),
+        "redis": redis_healthcheck("production", port["redis"],
+                                   Path(stack.env["web"]["REDIS_PASSWORD_FILE"])),
         "db": (healthcheck_argv(services["db"]["healthcheck"]["test"], after="pg_isready",
                                 extra=["-h", "127.0.0.1", "-p", "5432"]), None),
         "nginx": ([a.replace(":8061/", f":{port['nginx']}/") for a in
@@ -315,11 +324,13 @@ def test_every_health_check_passes_as_compose_runs_it(stack):
                           stack.env[name])  # fmt: skip
     for name, (argv, env) in commands.items():
 
-        def passes(argv=argv, env=env):
+        def passes(argv=argv, env=env, name=name):
             result = subprocess.run(
                 argv, env=env, cwd=REPO, capture_output=True, text=True, timeout=30, check=False
             )
-            return result if result.returncode == 0 else None
+            # redis-cli exits 0 on an error reply too (NOAUTH): only PONG is healthy.
+            healthy = result.returncode == 0 and (name != "redis" or result.stdout == "PONG\n")
+            return result if healthy else None
 
         # Compose allows start_period plus retries x interval before calling it unhealthy.
         result = wait_until(passes, 60, f"the {name} health check {argv}")

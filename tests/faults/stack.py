@@ -30,6 +30,9 @@ from tests.support.services import (
 GUNICORN_CONFIG = REPO / "containers" / "gunicorn.conf.py"
 ADMIN_USER = "fault-admin"
 ADMIN_PASSWORD = secrets.token_urlsafe(16)
+# What a monitor presents to read /readyz's details (a session cannot be checked while
+# PostgreSQL, which keeps the sessions, is down).
+READYZ_TOKEN = secrets.token_urlsafe(32)
 DATABASE = "admin2"
 
 
@@ -53,6 +56,7 @@ def production_env(
         REDIS_URL=redis.url(0),
         CELERY_BROKER_URL=redis.url(1),
         CELERY_RESULT_BACKEND=redis.url(1),
+        ADMIN2_READYZ_TOKEN=READYZ_TOKEN,
         **overrides,
     )
 

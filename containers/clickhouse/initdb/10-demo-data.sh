@@ -1,7 +1,8 @@
 #!/bin/bash
 # Staging ClickHouse container, first start only (the image runs /docker-entrypoint-initdb.d/*
 # against an empty data directory): the demo `events` table in CLICKHOUSE_DB, and the
-# read-only account the application connects with.
+# read-only account the application connects with. The demo SQL is the package's own file
+# (src/admin2_analytics/admin2_analytics/demo_events.sql), mounted at /opt/admin2.
 set -euo pipefail
 
 : "${CLICKHOUSE_DB:?}" "${CLICKHOUSE_USER:?}" "${CLICKHOUSE_PASSWORD:?}"
@@ -12,7 +13,7 @@ client=(clickhouse-client --host 127.0.0.1 --user "$CLICKHOUSE_USER"
         --password "$CLICKHOUSE_PASSWORD" --database "$CLICKHOUSE_DB")
 
 echo "10-demo-data.sh: creating ${CLICKHOUSE_DB}.events with ${rows} rows"
-"${client[@]}" --param_rows="$rows" --queries-file /docker-entrypoint-initdb.d/sql/demo_events.sql
+"${client[@]}" --param_rows="$rows" --queries-file /opt/admin2/demo_events.sql
 
 # readonly = 2: no writes or DDL, but the per-query limits admin2 sets are accepted.
 for name in CLICKHOUSE_DB CLICKHOUSE_READER_USER; do

