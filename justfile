@@ -1,11 +1,13 @@
 # admin2 — every command an operator or developer needs. `just --list` explains each.
-# The Compose recipes work on the staging stack unless told otherwise:
+# The Compose recipes work on the stack this host runs (recorded by `just install-host` in
+# /etc/admin2/stack: production on the server), else staging; or as told:
 #   just stack=production ps        or        ADMIN2_STACK=production just ps
+# Staging on a production host is refused unless ADMIN2_ALLOW_STAGING=yes.
 # They are thin: the work is in the scripts under deploy/ (docs/operations.md).
 
 set dotenv-load := false
 
-stack := env_var_or_default("ADMIN2_STACK", "staging")
+stack := env_var_or_default("ADMIN2_STACK", "auto")
 
 # Show the recipes
 default:
@@ -19,6 +21,11 @@ demo *ARGS:
 test *ARGS:
     ./scripts/test {{ARGS}}
 
+# Build the images and run the stacks on this machine's Docker Engine (docs/containers.md)
+test-containers *ARGS:
+    scripts/ensure-system-deps
+    DJANGO_ENVIRONMENT=test uv run pytest tests/containers tests/deploy -m engine {{ARGS}}
+
 # Lint: ruff, formatting, import contracts, migrations (pre-commit, offline hooks)
 lint:
     uv run pre-commit run --all-files
@@ -27,7 +34,7 @@ lint:
 bench *NAMES:
     uv run python bench/run.py {{NAMES}}
 
-# ---- the Compose stack (staging unless stack=production) ----------------------------------
+# ---- the Compose stack (this host's, else staging; stack=... to choose) --------------------
 
 # Build and start the stack in the background (staging: hot reload, http://localhost:8071)
 [positional-arguments]
@@ -65,13 +72,22 @@ check-redis:
 check-db:
     deploy/check.sh {{stack}} db
 
+# Every check at once: Redis, database, workers and beat, and (production) the newest backup's age
+[positional-arguments]
+check *ARGS:
+    deploy/check.sh {{stack}} all "$@"
+
 # Ask /healthz and /readyz through Nginx on this machine (or at BASE_URL)
 health *BASE_URL:
     deploy/health.sh {{stack}} {{BASE_URL}}
 
 # Validate the stack's Compose file with its env file (docker compose config)
 config:
-    deploy/compose.sh {{stack}} config --quiet && echo "{{stack}}: Compose configuration is valid"
+    deploy/check.sh {{stack}} config
+
+# Create the stack's missing Docker secrets (random passwords, never overwrites one)
+secrets:
+    deploy/secrets.sh {{stack}}
 
 # ---- production -------------------------------------------------------------------------------
 
@@ -85,7 +101,7 @@ build-prod *ARGS:
 deploy-prod *ARGS:
     deploy/deploy.sh deploy "$@"
 
-# Roll production back to the previous release (or to the release SHA given)
+# Roll production back to the previous release (or SHA), offline, never rebuilding; --force past local changes
 [positional-arguments]
 rollback *SHA:
     deploy/deploy.sh rollback "$@"
@@ -94,7 +110,7 @@ rollback *SHA:
 releases:
     deploy/deploy.sh status
 
-# Back up PostgreSQL and media now (on the server; retention and off-site copy as configured)
+# Back up PostgreSQL, media and the age-encrypted config now (on the server; retention, off-site)
 [positional-arguments]
 backup *ARGS:
     deploy/backup.sh "$@"
@@ -113,7 +129,7 @@ restore FILE *ARGS:
 rotate-logs *ARGS:
     deploy/rotate-logs.sh "$@"
 
-# Install the nightly backup timer and the logrotate config on this server (root, once)
+# Record this host's stack; install backup/check timers, alerts, logrotate, upgrades (root, once)
 [positional-arguments]
 install-host *ARGS:
     deploy/install-host.sh "$@"

@@ -6,7 +6,10 @@
 #   deploy/backup.sh prune                         apply the retention only
 #
 # A backup is a directory BACKUP_DIR/admin2-<UTC stamp>[-label] holding db.dump,
-# media.tar.gz, INFO and SHA256SUMS; it appears under its final name only when complete.
+# media.tar.gz (without media/exports/), config.tar.age (the env file, secrets/, certs/ and
+# deploy/.env, encrypted with age to BACKUP_AGE_RECIPIENTS: the operator's public key; the
+# private key never lives on the server), INFO (time, host, release) and SHA256SUMS; it
+# appears under its final name only when complete.
 # Retention: the newest backup of each of the last BACKUP_KEEP_DAILY days, the newest of
 # each of the last BACKUP_KEEP_WEEKLY ISO weeks (Sunday's when the timer runs daily), and
 # the last BACKUP_KEEP_LABELLED labelled ones (taken by hand or before a restore).
@@ -39,7 +42,7 @@ archive_media() {
   local target="$1"
   if [ -n "${MEDIA_DIR:-}" ]; then
     [ -d "$MEDIA_DIR" ] || die "MEDIA_DIR=$MEDIA_DIR is not a directory"
-    tar -C "$MEDIA_DIR" -czf "$target" .
+    tar -C "$MEDIA_DIR" --exclude=./exports -czf "$target" .
   else
     run_configured "${MEDIA_TAR_CMD:-$DEFAULT_MEDIA_TAR_CMD}" >"$target" \
       || die "archiving the media failed (MEDIA_TAR_CMD=${MEDIA_TAR_CMD:-default: web container})"
@@ -68,6 +71,39 @@ copy_offsite() {
     "mkdir -p $quoted_path && tar -C $quoted_path -xf - && cd $quoted_path/$quoted_name && sha256sum --check --quiet SHA256SUMS"
 }
 
+# Where the operator's files are: as Compose reads them (containers/ is the base of relative
+# paths). Prints "archive-name<TAB>path" for each that exists.
+config_sources() {
+  local env_file secrets certs
+  env_file="${ADMIN2_ENV_FILE:-$REPO_DIR/containers/.env.production}"
+  secrets="$(env_file_value "$env_file" ADMIN2_SECRETS_DIR ./secrets)"
+  certs="$(env_file_value "$env_file" NGINX_CERTS_DIR ./certs)"
+  [[ "$secrets" == /* ]] || secrets="$REPO_DIR/containers/$secrets"
+  [[ "$certs" == /* ]] || certs="$REPO_DIR/containers/$certs"
+  [ ! -f "$env_file" ] || printf 'env.production\t%s\n' "$env_file"
+  [ ! -d "$secrets" ] || printf 'secrets\t%s\n' "$secrets"
+  [ ! -d "$certs" ] || printf 'certs\t%s\n' "$certs"
+  [ ! -f "$SCRIPTS_DIR/.env" ] || printf 'deploy.env\t%s\n' "$SCRIPTS_DIR/.env"
+}
+
+# The operator's files, one tar encrypted with age: nothing readable lands in BACKUP_DIR.
+backup_config() {
+  local target="$1" recipients=() name path args=()
+  if [ -n "${BACKUP_AGE_RECIPIENTS:-}" ]; then
+    for name in ${BACKUP_AGE_RECIPIENTS//,/ }; do recipients+=(-r "$name"); done
+  fi
+  [ -z "${BACKUP_AGE_RECIPIENTS_FILE:-}" ] || recipients+=(-R "$BACKUP_AGE_RECIPIENTS_FILE")
+  command -v age >/dev/null 2>&1 || die "age is not installed (apt-get install age): the config cannot be encrypted"
+  while IFS=$'\t' read -r name path; do
+    # each source under its fixed name in the archive, whatever it is called on this host
+    args+=(-C "$(dirname "$path")" --transform "s,^$(basename "$path"),$name," "$(basename "$path")")
+  done < <(config_sources)
+  [ "${#args[@]}" -gt 0 ] || die "none of the env file, secrets, certificates or deploy/.env exists here"
+  tar -cf - "${args[@]}" | age --encrypt "${recipients[@]}" >"$target" \
+    || die "encrypting the config with age failed (BACKUP_AGE_RECIPIENTS=${BACKUP_AGE_RECIPIENTS:-} BACKUP_AGE_RECIPIENTS_FILE=${BACKUP_AGE_RECIPIENTS_FILE:-})"
+  [ -s "$target" ] || die "the encrypted config archive is empty"
+}
+
 take_backup() {
   local label="" media=1
   while [ $# -gt 0 ]; do
@@ -78,7 +114,7 @@ take_backup() {
         shift 2
         ;;
       --no-media) media=0; shift ;;
-      *) die "unknown option $1 (usage: deploy/backup.sh [--label NAME] [--no-media] | list | prune)" ;;
+      *) die "unknown option $1 (usage: deploy/backup.sh [--label NAME] [--no-media] | list | prune | check)" ;;
     esac
   done
   take_lock
@@ -97,12 +133,22 @@ take_backup() {
     note "archiving the media"
     archive_media "$tmp/media.tar.gz"
   fi
+  local config=0
+  if [ "$media" = 1 ] && { [ -n "${BACKUP_AGE_RECIPIENTS:-}" ] || [ -n "${BACKUP_AGE_RECIPIENTS_FILE:-}" ]; }; then
+    note "archiving the env file, secrets and certificates (encrypted with age)"
+    backup_config "$tmp/config.tar.age"
+    config=1
+  elif [ "$media" = 1 ]; then
+    note "WARNING: the env file, secrets and certificates are NOT in this backup: set BACKUP_AGE_RECIPIENTS (an age public key) in deploy/.env"
+  fi
   {
     echo "name=$name"
     echo "created=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
     echo "host=$(hostname)"
     echo "commit=$(git -C "$REPO_DIR" rev-parse HEAD 2>/dev/null || echo unknown)"
     echo "media=$media"
+    echo "config=$config"
+    echo "release=$(cat "$REPO_DIR/.deploy/current" 2>/dev/null || echo unknown)"
   } >"$tmp/INFO"
   (cd "$tmp" && sha256sum -- * >SHA256SUMS)
   mv "$tmp" "$BACKUP_DIR/$name"

@@ -7,7 +7,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib/common.sh"
 
 [ $# -ge 1 ] || die "usage: deploy/compose.sh staging|production COMPOSE-ARGS..."
-env="$1"
+env="$(resolve_stack "$1")"
 shift
 file="$(compose_file "$env")"
 env_file="$(compose_env_file "$env")"
@@ -17,6 +17,18 @@ export ADMIN2_ENV_FILE="$env_file"
 if [ "$env" = production ] && [ -z "${ADMIN2_IMAGE_TAG:-}" ] && [ -s "$REPO_DIR/.deploy/current" ]; then
   ADMIN2_IMAGE_TAG="$(cat "$REPO_DIR/.deploy/current")"
   export ADMIN2_IMAGE_TAG
+fi
+# The staging stack makes its own Redis password on first start; production's secrets are
+# the operator's (deploy/secrets.sh production, docs/operations.md).
+if [ "$env" = staging ] && [ "${1:-}" = up ]; then
+  "$SCRIPTS_DIR/secrets.sh" staging
+fi
+# The checksums of the files each service reads from the host, as the deploy sets them: an
+# `up` recreates a service whose files changed, and leaves the others alone.
+if [ "$env" = production ]; then
+  # shellcheck source=deploy/lib/config-sums.sh
+  . "$SCRIPTS_DIR/lib/config-sums.sh"
+  export_config_sums "$REPO_DIR" "$env_file"
 fi
 find_compose
 cd "$REPO_DIR"

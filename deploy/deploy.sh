@@ -2,19 +2,21 @@
 # Deploy from a laptop or CI to the production server over SSH.
 #
 #   deploy/deploy.sh deploy [--force]   the commit checked out here (HEAD), exactly
-#   deploy/deploy.sh rollback [SHA]     the previous release (or SHA)
+#   deploy/deploy.sh rollback [--force] [SHA]   the previous release (or SHA); --force
+#                                       discards local changes in the server's checkout
 #   deploy/deploy.sh status             current/previous release, recent releases, containers
 #
 # Needs DEPLOY_HOST, DEPLOY_USER, DEPLOY_PATH (environment or deploy/.env); optional
 # DEPLOY_PORT, DEPLOY_SSH_KEY, DEPLOY_SSH_OPTS, DEPLOY_KEEP_IMAGES, DEPLOY_HEALTH_TIMEOUT,
-# DEPLOY_LOCK_TIMEOUT, DEPLOY_WEB_REPLICAS, DEPLOY_GIT_REMOTE, DEPLOY_REMOTE_PATH_PREFIX.
+# DEPLOY_LOCK_TIMEOUT, DEPLOY_WEB_REPLICAS, DEPLOY_GIT_REMOTE, DEPLOY_REMOTE_PATH_PREFIX,
+# DEPLOY_PULL_EVERY_DAYS, DEPLOY_BUILD_CACHE_KEEP_HOURS, DEPLOY_PRE_MIGRATION_BACKUP.
 # The work on the server is deploy/remote/release.sh, sent over the same connection.
 set -euo pipefail
 # shellcheck source=deploy/lib/common.sh
 . "$(dirname "$0")/lib/common.sh"
 
 usage() {
-  die "usage: deploy/deploy.sh deploy [--force] | rollback [SHA] | status"
+  die "usage: deploy/deploy.sh deploy [--force] | rollback [--force] [SHA] | status"
 }
 
 [ $# -ge 1 ] || usage
@@ -55,8 +57,18 @@ case "$action" in
     note "deploying $commit to $DEPLOY_USER@$DEPLOY_HOST:$DEPLOY_PATH"
     ;;
   rollback)
-    [ $# -le 1 ] || usage
-    [ $# -eq 0 ] || remote_args+=(--to "$1")
+    to=""
+    for arg in "$@"; do
+      case "$arg" in
+        --force) remote_args+=(--force) ;;
+        -*) usage ;;
+        *)
+          [ -z "$to" ] || usage
+          to="$arg"
+          ;;
+      esac
+    done
+    [ -z "$to" ] || remote_args+=(--to "$to")
     note "rolling back $DEPLOY_USER@$DEPLOY_HOST:$DEPLOY_PATH"
     ;;
   status)
@@ -71,6 +83,13 @@ esac
 [ -z "${DEPLOY_WEB_REPLICAS:-}" ] || remote_args+=(--web-replicas "$DEPLOY_WEB_REPLICAS")
 [ -z "${DEPLOY_GIT_REMOTE:-}" ] || remote_args+=(--git-remote "$DEPLOY_GIT_REMOTE")
 [ -z "${DEPLOY_REMOTE_PATH_PREFIX:-}" ] || remote_args+=(--path-prefix "$DEPLOY_REMOTE_PATH_PREFIX")
+[ -z "${DEPLOY_PULL_EVERY_DAYS:-}" ] || remote_args+=(--pull-every-days "$DEPLOY_PULL_EVERY_DAYS")
+[ -z "${DEPLOY_BUILD_CACHE_KEEP_HOURS:-}" ] || remote_args+=(--cache-keep-hours "$DEPLOY_BUILD_CACHE_KEEP_HOURS")
+case "${DEPLOY_PRE_MIGRATION_BACKUP:-on}" in
+  on | yes | true | 1) ;;
+  off | no | false | 0) remote_args+=(--no-pre-migration-backup) ;;
+  *) die "DEPLOY_PRE_MIGRATION_BACKUP must be on or off, got '$DEPLOY_PRE_MIGRATION_BACKUP'" ;;
+esac
 
 ssh_cmd=(ssh -o BatchMode=yes -o ConnectTimeout=15 -p "$port")
 if [ -n "${DEPLOY_SSH_KEY:-}" ]; then

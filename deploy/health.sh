@@ -9,7 +9,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib/common.sh"
 
 [ $# -ge 1 ] || die "usage: deploy/health.sh staging|production [BASE_URL]"
-env="$1"
+env="$(resolve_stack "$1")"
 env_file="$(compose_env_file "$env")"
 options=(--silent --show-error --max-time "${HEALTH_TIMEOUT:-10}")
 if [ -n "${2:-}" ]; then

@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
-# Once per server, as root, from the server's checkout (DEPLOY_PATH): install the nightly
-# backup timer and the logrotate configuration, rendered for this checkout.
-#   deploy/install-host.sh [--root DIR] [--no-systemctl]
-# --root DIR writes under DIR instead of / (and implies --no-systemctl): to look first.
+# Once per server, as root, from the server's checkout (DEPLOY_PATH): record what this host
+# runs (/etc/admin2/stack: the recipes' default stack), install the nightly backup timer and
+# the logrotate configuration, rendered for this checkout.
+#   deploy/install-host.sh [--stack production|staging] [--root DIR] [--no-systemctl]
+#                          [--no-unattended-upgrades]
+# On Debian or Ubuntu it also turns on unattended security upgrades of the host's packages
+# (unattended-upgrades, daily; /etc/apt/apt.conf.d/20auto-upgrades).
+# --stack defaults to production (this script is for the server). --root DIR writes under DIR
+# instead of / (and implies --no-systemctl): to look first.
 set -euo pipefail
 # shellcheck source=deploy/lib/common.sh
 . "$(dirname "$0")/lib/common.sh"
@@ -12,19 +17,35 @@ load_env_file
 
 root=""
 systemctl=1
+stack=production
+upgrades=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --root) root="${2%/}"; systemctl=0; shift 2 ;;
     --no-systemctl) systemctl=0; shift ;;
-    *) die "usage: deploy/install-host.sh [--root DIR] [--no-systemctl]" ;;
+    --stack) stack="${2:-}"; shift 2 ;;
+    --no-unattended-upgrades) upgrades=0; shift ;;
+    *) die "usage: deploy/install-host.sh [--stack production|staging] [--root DIR] [--no-systemctl] [--no-unattended-upgrades]" ;;
   esac
 done
+case "$stack" in
+  staging | production) ;;
+  *) die "--stack takes production or staging, got '$stack'" ;;
+esac
 [ -n "$root" ] || [ "$(id -u)" = 0 ] || die "run as root (or --root DIR to write elsewhere)"
+
+# What this host is: the recipes (deploy/lib/common.sh resolve_stack) default to it.
+stack_file="$root${ADMIN2_HOST_STACK_FILE:-/etc/admin2/stack}"
+mkdir -p "$(dirname "$stack_file")"
+printf '%s\n' "$stack" >"$stack_file"
+chmod 644 "$stack_file"
+note "recorded this host's stack in $stack_file: $stack"
 
 owner="$(stat -c %U "$REPO_DIR")"
 units="$root/etc/systemd/system"
 mkdir -p "$units" "$root/etc/logrotate.d"
-for unit in admin2-backup.service admin2-backup.timer; do
+for unit in admin2-backup.service admin2-backup.timer admin2-alert@.service \
+  admin2-check.service admin2-check.timer; do
   render "$SCRIPTS_DIR/systemd/$unit" "DEPLOY_PATH=$REPO_DIR" "RUN_AS=$owner" >"$units/$unit"
   chmod 644 "$units/$unit"
   note "installed $units/$unit"
@@ -39,8 +60,25 @@ backup_dir="$root${BACKUP_DIR:-/var/backups/admin2}"
 install -d -m 700 "$backup_dir"
 [ -n "$root" ] || chown "$owner:" "$backup_dir"
 
+# Security updates of the host itself (the images get theirs from the deploy's --pull).
+if [ "$upgrades" = 1 ] && [ -f /etc/debian_version ]; then
+  if [ -z "$root" ]; then
+    dpkg -s unattended-upgrades >/dev/null 2>&1 \
+      || DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends unattended-upgrades
+  fi
+  mkdir -p "$root/etc/apt/apt.conf.d"
+  cat >"$root/etc/apt/apt.conf.d/20auto-upgrades" <<'APT'
+// deploy/install-host.sh: refresh the package lists and install security upgrades daily
+// (the origins are unattended-upgrades' defaults: the distribution's security updates).
+APT::Periodic::Update-Package-Lists "1";
+APT::Periodic::Unattended-Upgrade "1";
+APT::Periodic::AutocleanInterval "7";
+APT
+  note "unattended security upgrades on: $root/etc/apt/apt.conf.d/20auto-upgrades"
+fi
+
 if [ "$systemctl" = 1 ]; then
   systemctl daemon-reload
-  systemctl enable --now admin2-backup.timer
-  systemctl list-timers admin2-backup.timer --no-pager
+  systemctl enable --now admin2-backup.timer admin2-check.timer
+  systemctl list-timers admin2-backup.timer admin2-check.timer --no-pager
 fi

@@ -18,8 +18,16 @@ log_dir="${ADMIN2_LOG_DIR:-/var/log/admin2}"
 state_dir="${ADMIN2_STATE_DIR:-$REPO_DIR/.deploy}"
 reopen="${ADMIN2_NGINX_REOPEN_CMD:-$SCRIPTS_DIR/compose.sh production exec -T nginx nginx -s reopen >/dev/null 2>&1 || true}"
 
+# "user group" owning a directory (or the first existing parent), for logrotate's `su`.
+owner_of() {
+  local dir="$1"
+  while [ ! -e "$dir" ] && [ "$dir" != / ]; do dir="$(dirname "$dir")"; done
+  stat -c '%U %G' "$dir"
+}
+
 rendered() {
-  render "$SCRIPTS_DIR/logrotate/admin2" "LOG_DIR=$log_dir" "STATE_DIR=$state_dir" "NGINX_REOPEN=$reopen"
+  render "$SCRIPTS_DIR/logrotate/admin2" "LOG_DIR=$log_dir" "STATE_DIR=$state_dir" "NGINX_REOPEN=$reopen" \
+    "STATE_OWNER=$(owner_of "$state_dir")" "LOG_OWNER=$(owner_of "$log_dir")"
 }
 
 case "${1:-}" in

@@ -13,13 +13,17 @@ done
 COMPOSE_PRODUCTION="$SCRIPTS_DIR/compose.sh production"
 # In the container, the database's own POSTGRES_USER / POSTGRES_DB name it.
 DEFAULT_PG_DUMP_CMD="$COMPOSE_PRODUCTION exec -T db sh -c 'exec pg_dump -U \"\${POSTGRES_USER:-admin2}\" -d \"\${POSTGRES_DB:-admin2}\" \"\$@\"' pg_dump"
-DEFAULT_PG_RESTORE_CMD="$COMPOSE_PRODUCTION exec -T db sh -c 'exec pg_restore -U \"\${POSTGRES_USER:-admin2}\" -d \"\${POSTGRES_DB:-admin2}\" \"\$@\"' pg_restore"
-DEFAULT_MEDIA_TAR_CMD="$COMPOSE_PRODUCTION run --rm --no-deps -T --entrypoint tar web -C /app/media -czf - ."
+# pg_restore only turns the dump into SQL (no connection); psql runs it in the database.
+DEFAULT_PG_RESTORE_CMD="$COMPOSE_PRODUCTION exec -T db pg_restore"
+DEFAULT_PSQL_CMD="$COMPOSE_PRODUCTION exec -T db sh -c 'exec psql -U \"\${POSTGRES_USER:-admin2}\" -d \"\${POSTGRES_DB:-admin2}\" \"\$@\"' psql"
+# Temporary exports (media/exports/, re-creatable, often large) are not backed up.
+DEFAULT_MEDIA_TAR_CMD="$COMPOSE_PRODUCTION run --rm --no-deps -T --entrypoint tar web -C /app/media --exclude=./exports -czf - ."
 DEFAULT_MEDIA_UNTAR_CMD="$COMPOSE_PRODUCTION run --rm --no-deps -T --entrypoint tar web -C /app/media -xzf -"
 
 # Compose mode (the defaults) or native mode (the commands set, as in the tests).
 pg_dump_cmd() { printf '%s' "${PG_DUMP_CMD:-$DEFAULT_PG_DUMP_CMD}"; }
 pg_restore_cmd() { printf '%s' "${PG_RESTORE_CMD:-$DEFAULT_PG_RESTORE_CMD}"; }
+psql_cmd() { printf '%s' "${PSQL_CMD:-$DEFAULT_PSQL_CMD}"; }
 
 NAME_PATTERN='^admin2-[0-9]{8}T[0-9]{6}Z(-[a-z0-9][a-z0-9-]*)?$'
 

@@ -68,8 +68,37 @@ find_compose() {
   fi
 }
 
-# The env file Compose interpolates from: ADMIN2_ENV_FILE, else containers/.env.ENV; staging
-# may fall back to the committed example, production never does (it holds the secrets).
+# What this host runs, as deploy/install-host.sh recorded it (ADMIN2_HOST_STACK_FILE, default
+# /etc/admin2/stack): "production" on the server, nothing on a laptop.
+host_stack() {
+  local file="${ADMIN2_HOST_STACK_FILE:-/etc/admin2/stack}" value
+  [ -f "$file" ] || return 0
+  value="$(tr -d '[:space:]' <"$file")"
+  case "$value" in
+    staging | production) printf '%s' "$value" ;;
+    *) die "$file says '$value': it must say staging or production (deploy/install-host.sh --stack)" ;;
+  esac
+}
+
+# The stack a recipe acts on: "auto" (the justfile's default) is the host's recorded stack,
+# else staging. Staging on a host recorded as production needs ADMIN2_ALLOW_STAGING=yes: it
+# would publish a DEBUG site on the production server.
+resolve_stack() {
+  local wanted="${1:-auto}" recorded
+  recorded="$(host_stack)"
+  case "$wanted" in
+    auto) wanted="${recorded:-staging}" ;;
+    staging | production) ;;
+    *) die "unknown environment '$wanted' (staging, production or auto)" ;;
+  esac
+  if [ "$wanted" = staging ] && [ "$recorded" = production ] && [ "${ADMIN2_ALLOW_STAGING:-}" != yes ]; then
+    die "this host is a production host (${ADMIN2_HOST_STACK_FILE:-/etc/admin2/stack}): refusing the staging stack here; set ADMIN2_ALLOW_STAGING=yes if you really mean it"
+  fi
+  printf '%s' "$wanted"
+}
+
+# The env file Compose interpolates from: ADMIN2_ENV_FILE, else containers/.env.ENV. Never the
+# committed example: a missing file is an error that names it.
 compose_env_file() {
   local env="$1" file
   if [ -n "${ADMIN2_ENV_FILE:-}" ]; then
@@ -79,14 +108,8 @@ compose_env_file() {
     return
   fi
   file="$REPO_DIR/containers/.env.$env"
-  if [ -f "$file" ]; then
-    printf '%s' "$file"
-  elif [ "$env" = staging ] && [ -f "$file.example" ]; then
-    note "containers/.env.staging is missing: using containers/.env.staging.example"
-    printf '%s' "$file.example"
-  else
-    die "containers/.env.$env is missing: copy containers/.env.$env.example and fill it in"
-  fi
+  [ -f "$file" ] || die "$file is missing: copy containers/.env.$env.example to it and fill it in (or point ADMIN2_ENV_FILE at your env file)"
+  printf '%s' "$file"
 }
 
 compose_file() {

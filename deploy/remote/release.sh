@@ -3,11 +3,13 @@
 # self-contained: the checkout it manages may be at any older commit.
 #
 #   release.sh deploy   --path DIR --commit SHA [--force]
-#   release.sh rollback --path DIR [--to SHA]
+#   release.sh rollback --path DIR [--to SHA] [--force]
 #   release.sh status   --path DIR
 #
-# A release is a commit; its images are tagged with the full commit id. State lives in
-# DIR/.deploy: lock, current, previous, releases.log, deploy.log.
+# A release is a commit; its image is tagged with the full commit id (admin2:<commit>) and the
+# commit is kept as a local ref (refs/admin2/releases/<commit>), so a rollback needs neither
+# the git server nor a build. State lives in DIR/.deploy: lock, current, previous,
+# releases.log, deploy.log, last-pull.
 set -euo pipefail
 
 ACTION=""
@@ -19,8 +21,10 @@ KEEP=3
 HEALTH_TIMEOUT=180
 HEALTH_INTERVAL=2
 LOCK_TIMEOUT=10
-STOP_TIMEOUT=30
 WEB_REPLICAS=2
+PULL_EVERY_DAYS=7
+CACHE_KEEP_HOURS=168
+PRE_MIGRATION_BACKUP=1
 GIT_REMOTE=origin
 PATH_PREFIX=""
 IMAGE=admin2
@@ -60,11 +64,14 @@ parse_args() {
       --web-replicas) WEB_REPLICAS="$2"; shift 2 ;;
       --git-remote) GIT_REMOTE="$2"; shift 2 ;;
       --path-prefix) PATH_PREFIX="$2"; shift 2 ;;
+      --pull-every-days) PULL_EVERY_DAYS="$2"; shift 2 ;;
+      --cache-keep-hours) CACHE_KEEP_HOURS="$2"; shift 2 ;;
+      --no-pre-migration-backup) PRE_MIGRATION_BACKUP=0; shift ;;
       *) die "unknown option $1" ;;
     esac
   done
   [ -n "$DEPLOY_PATH" ] || die "--path is required"
-  for number in "$KEEP" "$HEALTH_TIMEOUT" "$LOCK_TIMEOUT" "$WEB_REPLICAS"; do
+  for number in "$KEEP" "$HEALTH_TIMEOUT" "$LOCK_TIMEOUT" "$WEB_REPLICAS" "$PULL_EVERY_DAYS" "$CACHE_KEEP_HOURS"; do
     [[ "$number" =~ ^[0-9]+$ ]] || die "not a number: $number"
   done
   [ "$KEEP" -ge 2 ] || die "--keep must be at least 2 (the current and the previous release)"
@@ -90,6 +97,13 @@ compose() {
     else
       die "neither 'docker compose' nor 'docker-compose' is installed on the server"
     fi
+  fi
+  # The checked-out release's own definition of what each service reads from the host
+  # (deploy/lib/config-sums.sh): a service whose files changed is recreated by `up -d`.
+  if [ -f deploy/lib/config-sums.sh ]; then
+    # shellcheck source=deploy/lib/config-sums.sh
+    . deploy/lib/config-sums.sh
+    export_config_sums "$DEPLOY_PATH" "$ENV_FILE"
   fi
   "${COMPOSE[@]}" -f "$COMPOSE_FILE" --env-file "$ENV_FILE" "$@"
 }
@@ -136,6 +150,18 @@ release_lock() {
   fi
 }
 
+# The operator's alert hook (deploy/alert.sh of the checkout: ADMIN2_ALERT_COMMAND in the
+# server's deploy/.env), with the end of the deploy log as the message. Never fails the caller.
+alert() {
+  local subject="$1"
+  [ -x deploy/alert.sh ] || { log "no deploy/alert.sh in this checkout: not alerting ($subject)"; return 0; }
+  tail -n 60 "$STATE/deploy.log" 2>/dev/null | deploy/alert.sh "$subject" || log "the alert hook failed"
+}
+
+kept_images() {
+  docker image ls "$IMAGE" --format '{{.Tag}}' | grep -E '^[0-9a-f]{40}$' | tr '\n' ' ' || true
+}
+
 on_exit() {
   local status=$?
   # A failure between checkout and switch leaves the old containers serving: put the
@@ -147,6 +173,7 @@ on_exit() {
       git checkout --quiet --detach "$current" 2>/dev/null && log "checkout restored to $current"
     fi
   fi
+  [ "$status" -eq 0 ] || alert "admin2: $ACTION on $(hostname) FAILED (exit $status)"
   release_lock
   [ "$status" -eq 0 ] || log "$ACTION FAILED (exit $status)"
 }
@@ -168,15 +195,28 @@ set_current() {
 
 # ---- steps ---------------------------------------------------------------------------------
 
+# The commit is fetched only when the server does not have it yet: a rollback, or a deploy of
+# a commit seen before, works while the git server is unreachable.
 checkout() {
   local sha="$1"
-  log "fetching $GIT_REMOTE"
-  git fetch --quiet "$GIT_REMOTE" || die "git fetch $GIT_REMOTE failed on the server"
-  git cat-file -e "$sha^{commit}" 2>/dev/null \
-    || die "commit $sha is not in $GIT_REMOTE as the server sees it: push it first"
-  if [ -n "$(git status --porcelain --untracked-files=no)" ]; then
+  if git cat-file -e "$sha^{commit}" 2>/dev/null; then
+    log "commit $sha is here already: no fetch needed"
+  else
+    log "fetching $GIT_REMOTE"
+    git fetch --quiet "$GIT_REMOTE" || die "git fetch $GIT_REMOTE failed on the server, and $sha is not here"
+    git cat-file -e "$sha^{commit}" 2>/dev/null \
+      || die "commit $sha is not in $GIT_REMOTE as the server sees it: push it first"
+  fi
+  local changes
+  changes="$(git status --porcelain --untracked-files=no)"
+  if [ -n "$changes" ]; then
     [ "$FORCE" = 1 ] || die "the checkout in $DEPLOY_PATH has local changes (git -C $DEPLOY_PATH status); --force discards them"
-    log "discarding local changes on the server (--force)"
+    log "discarding these local changes on the server (--force):"
+    printf '%s\n' "$changes" | sed 's/^/    /'
+    git diff --stat HEAD | sed 's/^/    /' || true
+    local saved
+    saved="$STATE/discarded-$(date -u +%Y%m%dT%H%M%SZ).patch"
+    git diff HEAD >"$saved" && log "the discarded changes are saved in $saved"
     git checkout --quiet --force --detach "$sha"
   else
     git checkout --quiet --detach "$sha"
@@ -186,17 +226,61 @@ checkout() {
   log "checked out $sha"
 }
 
+# `docker build` with BuildKit: what a stock Docker CE server does by default, and what Debian's
+# docker.io 20.10 does with DOCKER_BUILDKIT=1 (Compose's own build needs buildx for that). Base
+# images are pulled again (--pull) when the last pull is PULL_EVERY_DAYS old (0: never), so
+# their security fixes arrive; the build cache older than CACHE_KEEP_HOURS is pruned.
 build() {
-  local tag="$1"
+  local tag="$1" pull=() last now
+  if [ "$PULL_EVERY_DAYS" -gt 0 ]; then
+    last="$(cat "$STATE/last-pull" 2>/dev/null || echo 0)"
+    now="$(date +%s)"
+    if [ $((now - last)) -ge $((PULL_EVERY_DAYS * 86400)) ]; then
+      pull=(--pull)
+      if [ "$last" = 0 ]; then
+        log "base images never pulled by a deploy here: pulling them (--pull)"
+      else
+        log "base images last pulled $(((now - last) / 86400)) day(s) ago: pulling them again (--pull, every $PULL_EVERY_DAYS days)"
+      fi
+    fi
+  fi
   log "building images $IMAGE:$tag"
-  compose_tag "$tag" build
+  DOCKER_BUILDKIT=1 docker build --file containers/Dockerfile --target production \
+    --label "admin2.release=$tag" --tag "$IMAGE:$tag" "${pull[@]}" . \
+    || die "building $IMAGE:$tag failed"
+  [ "${#pull[@]}" -eq 0 ] || date +%s >"$STATE/last-pull"
+}
+
+prune_build_cache() {
+  if docker builder prune --force --filter "until=${CACHE_KEEP_HOURS}h" >/dev/null 2>&1; then
+    log "build cache older than ${CACHE_KEEP_HOURS}h pruned"
+  else
+    log "could not prune the build cache (docker builder prune)"
+  fi
+}
+
+# Migrations pending for this release's code (Django's `migrate --check` in a one-off container
+# of its image): 0 none, 1 some.
+migrations_pending() {
+  local tag="$1"
+  if compose_tag "$tag" run --rm --no-deps migrate admin2 migrate --check >/dev/null 2>&1; then
+    return 1
+  fi
+  return 0
 }
 
 migrate() {
   local tag="$1"
+  # `up -d` also recreates db or redis when their configuration changed (config-sum labels).
+  compose_tag "$tag" up -d db redis || die "could not start db and redis"
+  if [ "$PRE_MIGRATION_BACKUP" = 1 ] && [ -n "$(read_state current)" ] && migrations_pending "$tag"; then
+    local label="pre-migrate-${tag:0:12}"
+    log "migrations are pending: database backup first (label $label)"
+    deploy/backup.sh --label "$label" --no-media \
+      || die "the pre-migration backup failed: nothing was migrated (--no-pre-migration-backup skips it)"
+  fi
   log "migrating with $IMAGE:$tag (one-shot service migrate)"
-  compose_tag "$tag" up -d db redis
-  compose_tag "$tag" run --rm migrate
+  compose_tag "$tag" run --rm migrate || die "the migration (service migrate) failed"
 }
 
 container_state() {
@@ -235,12 +319,43 @@ wait_healthy() {
   done
 }
 
+# Only a container that is not there or not running is "nothing to reload"; a reload that
+# fails (bad configuration, signal refused) is a failure of the deploy.
 reload_nginx() {
-  if compose exec -T nginx nginx -s reload >/dev/null 2>&1; then
+  local id state output
+  id="$(compose ps -q nginx 2>/dev/null | head -n 1)"
+  state=gone
+  [ -z "$id" ] || state="$(docker inspect --format '{{.State.Status}}' "$id" 2>/dev/null || echo gone)"
+  if [ "$state" != running ]; then
+    log "nginx is not running ($state): nothing to reload"
+    return 0
+  fi
+  if output="$(compose exec -T nginx sh -c 'nginx -t -q && nginx -s reload' 2>&1)"; then
     log "nginx reloaded (upstream re-resolved)"
   else
-    log "nginx is not running yet: nothing to reload"
+    log "nginx reload FAILED:"
+    printf '%s\n' "$output" | sed 's/^/    /'
+    return 1
   fi
+}
+
+# After a reload, Nginx's old workers finish their requests with the old configuration (whose
+# upstream knows only the old replicas) and then exit; keep-alive clients stay on them until
+# then. The old replicas may stop only when no old worker is left (at most 60 s, e.g. a long
+# export), or requests on those connections meet a refused connection with nowhere to retry.
+wait_nginx_drained() {
+  local id deadline=$((SECONDS + 60)) left
+  id="$(compose ps -q nginx 2>/dev/null | head -n 1)"
+  [ -n "$id" ] || return 0
+  while :; do
+    left="$(docker top "$id" -eo pid,args 2>/dev/null | grep -c 'shutting down' || true)"
+    [ "${left:-0}" -gt 0 ] || return 0
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      log "nginx still has $left old worker(s) after 60 s: going on"
+      return 0
+    fi
+    sleep 0.2
+  done
 }
 
 # Through Nginx from the host, as a browser would come in: the site's name resolved to this
@@ -301,11 +416,17 @@ switch_to() {
     docker rm -f "${new[@]}" >/dev/null || true
     return 1
   fi
-  reload_nginx
+  if ! reload_nginx; then
+    log "removing the new replicas; the old ones keep serving"
+    docker rm -f "${new[@]}" >/dev/null || true
+    return 1
+  fi
+  wait_nginx_drained
   if [ "${#old[@]}" -gt 0 ]; then
-    log "stopping the old replicas ${old[*]} (graceful, ${STOP_TIMEOUT}s)"
-    docker stop --time "$STOP_TIMEOUT" "${old[@]}" >/dev/null || { log "could not stop ${old[*]}"; return 2; }
-    reload_nginx
+    # No --time: each container stops within its own service's stop_grace_period.
+    log "stopping the old replicas ${old[*]} (graceful, within web's stop_grace_period)"
+    docker stop "${old[@]}" >/dev/null || { log "could not stop ${old[*]}"; return 2; }
+    reload_nginx || return 2
     docker rm "${old[@]}" >/dev/null || log "could not remove ${old[*]}"
   fi
   log "switching workers and scheduler to $IMAGE:$tag"
@@ -359,10 +480,18 @@ do_deploy() {
   fi
   set_current "$COMMIT"
   CHECKED_OUT=""
+  keep_release_ref "$COMMIT"
   record_release deploy "$COMMIT" ok
   log "release $COMMIT recorded (previous: ${current:-none})"
   prune_images
+  prune_build_cache
   log "deploy of $COMMIT done"
+}
+
+# The commit stays on the server as a local ref, so git never collects it and a rollback to it
+# needs no fetch.
+keep_release_ref() {
+  git update-ref "refs/admin2/releases/$1" "$1" && log "kept $1 as refs/admin2/releases/$1"
 }
 
 roll_back_after_failure() {
@@ -372,21 +501,31 @@ roll_back_after_failure() {
     return
   fi
   log "rolling back to $previous"
-  git checkout --quiet --detach "$previous"
+  git checkout --quiet --force --detach "$previous"
   CHECKED_OUT=""
+  local healthy=1
+  # The failed release may have recreated db or redis with its configuration: take them back.
+  compose_tag "$previous" up -d db redis || healthy=0
   if [ "$stage" = 2 ]; then
     # The new release had taken traffic: switch every service back.
-    switch_to "$previous" || log "WARNING: $previous is not healthy either: look at 'just logs web'"
+    switch_to "$previous" || healthy=0
   else
-    compose_tag "$previous" up -d --no-deps "${APP_SERVICES[@]}"
+    compose_tag "$previous" up -d --no-deps "${APP_SERVICES[@]}" nginx || healthy=0
     local running=()
     mapfile -t running < <(compose ps -q web)
-    if [ "${#running[@]}" -eq 0 ] || ! wait_healthy "${running[@]}"; then
-      log "WARNING: the web replicas of $previous are not healthy: look at 'just logs web'"
+    if [ "${#running[@]}" -eq 0 ] || ! wait_healthy "${running[@]}" || ! public_health; then
+      healthy=0
     fi
   fi
-  record_release rollback "$previous" ok
-  log "rolled back to $previous"
+  # What is recorded is what is true: an unhealthy previous release is not "ok".
+  if [ "$healthy" = 1 ]; then
+    record_release rollback "$previous" ok
+    log "rolled back to $previous"
+  else
+    record_release rollback "$previous" unhealthy
+    log "rolled back, previous release unhealthy: $previous does not answer its health checks either; look at 'just logs web'"
+    alert "admin2: deploy of $COMMIT failed and the previous release $previous is unhealthy"
+  fi
 }
 
 do_rollback() {
@@ -397,12 +536,14 @@ do_rollback() {
   [ -n "$target" ] || die "no previous release recorded in $STATE/previous: nothing to roll back to"
   is_sha "$target" || die "not a release id: $target"
   [ "$target" != "$current" ] || die "$target is already the current release"
+  # Never rebuilt: a rebuild from floating base tags is not the image that ran.
+  docker image inspect "$IMAGE:$target" >/dev/null 2>&1 \
+    || die "the image $IMAGE:$target is not on this server (pruned: DEPLOY_KEEP_IMAGES keeps $KEEP releases); a rollback never rebuilds one. Deploy that commit instead (check it out on your laptop, just deploy-prod), or roll back to a release whose image is kept: $(kept_images)"
   log "rolling back from ${current:-none} to $target"
   checkout "$target"
-  if ! docker image inspect "$IMAGE:$target" >/dev/null 2>&1; then
-    log "image $IMAGE:$target was pruned: rebuilding it"
-    build "$target"
-  fi
+  # db and redis take the configuration of the release rolled back to (recreated if it differs).
+  compose_tag "$target" up -d db redis || die "could not start db and redis"
+
   local result=0
   switch_to "$target" || result=$?
   if [ "$result" -ne 0 ]; then

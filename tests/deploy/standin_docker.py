@@ -67,7 +67,11 @@ def record(argv: list[str]) -> None:
     cwd = Path.cwd()
     entry = {
         "argv": argv,
-        "tag": os.environ.get("ADMIN2_IMAGE_TAG"),
+        "tag": (
+            argv[argv.index("--tag") + 1].split(":", 1)[1]
+            if argv[:1] == ["build"]
+            else os.environ.get("ADMIN2_IMAGE_TAG")
+        ),
         "head": git_head(cwd),
         "lock_held": lock_held(cwd),
     }
@@ -114,6 +118,8 @@ def compose(state: dict, args: list[str]) -> int:
             state["images"].append(tag)
         print(f"built {IMAGE}:{tag}")
         return 0
+    if sub == "run" and rest[-2:] == ["migrate", "--check"]:
+        return 0  # no migration pending: no pre-migration backup
     if sub == "run":
         if (STATE_DIR / "fail-migrate").exists():
             return fail("migrate: django.db.utils.OperationalError (stand-in failure)")
@@ -177,6 +183,15 @@ def main(argv: list[str]) -> int:
             return compose(state, rest)
         if command == "inspect":
             return inspect(state, rest)
+        if command == "build":
+            # docker build --tag admin2:TAG ... (BuildKit, as the release script builds)
+            tag = rest[rest.index("--tag") + 1].split(":", 1)[1]
+            if tag not in state["images"]:
+                state["images"].append(tag)
+            print(f"built {IMAGE}:{tag}")
+            return 0
+        if command == "builder":
+            return 0  # builder prune
         if command == "exec":
             container = find(state, rest[0])
             if not container or not container["running"]:
@@ -210,7 +225,9 @@ def inspect(state: dict, rest: list[str]) -> int:
         container = find(state, ident)
         if not container:
             return fail(f"no such object: {ident}")
-        if not container["running"]:
+        if "{{.State.Status}}" in rest:
+            print("running" if container["running"] else "exited")
+        elif not container["running"]:
             print("exited")
         elif container["tag"] == unhealthy_tag():
             print("unhealthy")

@@ -48,6 +48,7 @@ def script_env(tmp_path: Path, dbname: str, **overrides: str) -> dict[str, str]:
     """Native mode for deploy/backup.sh and deploy/restore.sh: local pg_dump/pg_restore."""
     require_binary("pg_dump", "Debian package postgresql-client")
     require_binary("pg_restore", "Debian package postgresql-client")
+    require_binary("psql", "Debian package postgresql-client")
     env = {
         k: v
         for k, v in os.environ.items()
@@ -60,7 +61,9 @@ def script_env(tmp_path: Path, dbname: str, **overrides: str) -> dict[str, str]:
             "PGUSER": PG["user"],
             "PGDATABASE": dbname,
             "PG_DUMP_CMD": "pg_dump",
-            "PG_RESTORE_CMD": 'pg_restore --dbname="$PGDATABASE"',
+            # pg_restore only writes SQL; psql runs it in the database (libpq's PG* name it)
+            "PG_RESTORE_CMD": "pg_restore",
+            "PSQL_CMD": "psql",
             "BACKUP_DIR": str(tmp_path / "backups"),
             "DEPLOY_ENV_FILE": str(tmp_path / "no-deploy.env"),
         }

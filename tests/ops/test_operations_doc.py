@@ -53,3 +53,28 @@ def test_it_uses_placeholders_not_real_addresses():
     addresses = set(re.findall(r"\b\d{1,3}(?:\.\d{1,3}){3}\b", DOC)) - {"127.0.0.1"}
     assert not addresses, addresses
     assert "admin2.example.com" in DOC
+
+
+def test_every_recipe_is_in_the_runbook():
+    """Every recipe an operator or developer has is explained in docs/operations.md."""
+    development = {"default", "demo", "test", "lint", "bench"}
+    named = set(re.findall(r"`just (?:stack=\w+ )?([a-z][a-z-]*)\b(?!=)", DOC))
+    assert recipes() - development - named == set()
+
+
+def test_it_has_the_recovery_runbook_and_the_manual_duties():
+    for heading in (
+        "## Disaster recovery: a new server from nothing",
+        "## Alerts",
+        "## Patching",
+        "## What an operator still does by hand",
+    ):
+        assert heading in DOC, heading
+    recovery = DOC.split("## Disaster recovery")[1].split("\n## ")[0]
+    for step in (
+        "deploy/restore.sh --config",
+        "install-host.sh",
+        "just deploy-prod",
+        "just restore",
+    ):
+        assert step in recovery, step

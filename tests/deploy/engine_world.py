@@ -1,0 +1,323 @@
+"""A production server on this machine for the deploy tests on the real Docker Engine.
+
+Real parts, all of them: OpenSSH's sshd on 127.0.0.1 (tests/support/sshd.py), git (an origin,
+the laptop's clone, the server's clone at DEPLOY_PATH), deploy/deploy.sh and the release
+script it ships over SSH, Debian's docker CLI with BuildKit, Compose v2 and the engine, the
+production Compose file with the registry images replaced by the containers harness's local
+stand-ins (tests/support/engine.py). The server's env file, secrets and certificate are the
+ones the harness generates for its own production stack (tests/containers/engine_stack.py),
+written where an operator writes them (containers/.env.production, containers/secrets,
+containers/certs), plus COMPOSE_PROJECT_NAME so the stack is this test's alone.
+
+The code deployed is a snapshot of this working tree (tracked and new files, no env files,
+secrets or certificates) committed as the first release; a test makes further releases by
+changing files in the laptop's clone and committing them.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import shutil
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+import urllib3
+
+from tests.containers.engine_stack import ComposeStack
+from tests.deploy.conftest import git
+from tests.support import engine
+from tests.support.services import REPO, venv_tool
+from tests.support.sshd import SshServer
+
+EXCLUDED = (
+    "containers/secrets/",
+    "containers/certs/",
+    "containers/.env.production",
+    "containers/.env.staging",
+    "deploy/.env",
+    "test-results/",
+)
+
+
+# The operations files under test come from the working tree; the application from HEAD, so a
+# colleague's half-made change elsewhere in this shared checkout cannot break the image build
+# (ADMIN2_DEPLOY_SNAPSHOT=worktree takes everything from the working tree).
+WORKTREE_PATHS = ("deploy/", "containers/", ".dockerignore", "tests/deploy/")
+
+
+def _listed(*args: str) -> list[str]:
+    out = subprocess.run(["git", *args], cwd=REPO, capture_output=True, check=True).stdout
+    return [name for name in out.decode().split("\0") if name]
+
+
+def snapshot(target: Path) -> None:
+    """This repository's files copied into target: tracked files (HEAD's, or the working
+    tree's for the operations paths) and new files not ignored, never env files, secrets or
+    certificates."""
+    everything = os.environ.get("ADMIN2_DEPLOY_SNAPSHOT") == "worktree"
+    committed = set(_listed("ls-tree", "-r", "-z", "--name-only", "HEAD"))
+    listed = _listed("ls-files", "-z", "--cached", "--others", "--exclude-standard")
+    for name in sorted(set(listed) | committed):
+        if name.startswith(EXCLUDED) or name in EXCLUDED:
+            continue
+        destination = target / name
+        if everything or name.startswith(WORKTREE_PATHS) or name not in committed:
+            if not everything and not name.startswith(WORKTREE_PATHS):
+                continue  # a colleague's new file outside the operations paths
+            source = REPO / name
+            if not source.is_file():
+                continue  # deleted in the working tree
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, destination)
+        else:
+            blob = subprocess.run(
+                ["git", "show", f"HEAD:{name}"], cwd=REPO, capture_output=True, check=True
+            ).stdout
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            destination.write_bytes(blob)
+            if (REPO / name).exists() and os.access(REPO / name, os.X_OK):
+                destination.chmod(0o755)
+
+
+@dataclass
+class EngineWorld:
+    root: Path
+    sshd: SshServer
+    origin: Path
+    laptop: Path
+    server: Path
+    bin_dir: Path
+    backups: Path
+    alerts: Path
+    stack: ComposeStack
+    built: list[str] = field(default_factory=list)
+
+    # ---- git --------------------------------------------------------------------------------
+    def release(self, message: str, changes: dict[str, str | None] | None = None) -> str:
+        """Commit changes (path -> new text, or None to delete) in the laptop and push."""
+        for name, text in (changes or {}).items():
+            path = self.laptop / name
+            if text is None:
+                path.unlink()
+            else:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(text)
+        git(self.laptop, "add", "-A")
+        git(self.laptop, "commit", "-q", "--allow-empty", "-m", message)
+        git(self.laptop, "push", "-q", "origin", "HEAD:main")
+        sha = git(self.laptop, "rev-parse", "HEAD")
+        self.built.append(sha)
+        return sha
+
+    def read(self, name: str) -> str:
+        return (self.laptop / name).read_text()
+
+    # ---- the deploy scripts -----------------------------------------------------------------
+    def env(self, **overrides: str) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("DEPLOY_", "ADMIN2_"))}
+        env.update(
+            DEPLOY_HOST="127.0.0.1",
+            DEPLOY_PORT=str(self.sshd.port),
+            DEPLOY_USER=self.sshd.user,
+            DEPLOY_PATH=str(self.server),
+            DEPLOY_SSH_OPTS=" ".join(self.sshd.client_options()),
+            # environment variables do not cross SSH: Debian's docker CLI (BuildKit) and
+            # Compose v2 are put first on the server's PATH this way
+            DEPLOY_REMOTE_PATH_PREFIX=str(self.bin_dir),
+            DEPLOY_ENV_FILE=str(self.root / "no-deploy.env"),
+            DEPLOY_HEALTH_TIMEOUT="150",
+            DEPLOY_LOCK_TIMEOUT="5",
+            DEPLOY_WEB_REPLICAS="1",
+            DEPLOY_PULL_EVERY_DAYS="0",  # no registry here: the stand-ins cannot be pulled
+        )
+        env.update(overrides)
+        return env
+
+    def deploy(self, *args: str, timeout: float = 900, **env: str) -> subprocess.CompletedProcess:
+        started = time.monotonic()
+        result = subprocess.run(
+            [str(self.laptop / "deploy" / "deploy.sh"), *(args or ("deploy",))],
+            cwd=self.laptop,
+            env=self.env(**env),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        result.seconds = time.monotonic() - started  # type: ignore[attr-defined]
+        engine.log(
+            f"deploy.sh {' '.join(args or ('deploy',))}: exit {result.returncode} "
+            f"in {result.seconds:.0f} s"
+        )
+        return result
+
+    def on_server(
+        self, *argv: str, timeout: float = 600, **env: str
+    ) -> subprocess.CompletedProcess:
+        """A script of the server's checkout, run there as the operator would (over SSH the
+        environment would be the same: PATH with the server's docker first)."""
+        full_env = {k: v for k, v in os.environ.items() if not k.startswith(("DEPLOY_", "ADMIN2_"))}
+        full_env["PATH"] = f"{self.bin_dir}:{full_env['PATH']}"
+        full_env["ADMIN2_HOST_STACK_FILE"] = str(self.root / "etc-admin2-stack")
+        full_env.update(env)
+        return subprocess.run(
+            list(argv),
+            cwd=self.server,
+            env=full_env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+
+    def state(self, name: str) -> str:
+        path = self.server / ".deploy" / name
+        return path.read_text().strip() if path.exists() else ""
+
+    def releases_log(self) -> list[list[str]]:
+        path = self.server / ".deploy" / "releases.log"
+        return [line.split() for line in path.read_text().splitlines()] if path.exists() else []
+
+    # ---- the running stack ------------------------------------------------------------------
+    def containers(self, service: str) -> list[str]:
+        result = engine.docker(
+            "ps",
+            "-q",
+            "--filter",
+            f"label=com.docker.compose.project={self.stack.project}",
+            "--filter",
+            f"label=com.docker.compose.service={service}",
+        )
+        return result.stdout.decode().split()
+
+    def exec(self, service: str, *argv: str, check: bool = True) -> str:
+        (container, *_) = self.containers(service) or [None]
+        assert container, f"no running {service} container"
+        result = engine.docker("exec", container, *argv, check=check)
+        return result.stdout.decode()
+
+    def image_of(self, service: str) -> str:
+        (container, *_) = self.containers(service)
+        return (
+            engine.docker("inspect", "--format", "{{.Config.Image}}", container)
+            .stdout.decode()
+            .strip()
+        )
+
+    def get(self, path: str, **kwargs) -> requests.Response:
+        return self.stack.get(path, **kwargs)
+
+
+class RequestLoop:
+    """GETs through Nginx (HTTPS) in a thread, as fast as one client goes; counts failures."""
+
+    def __init__(self, world: EngineWorld, path: str = "/healthz"):
+        self.world, self.path = world, path
+        self.total = self.failed = 0
+        self.failures: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        session = requests.Session()
+        while not self._stop.is_set():
+            try:
+                response = self.world.get(self.path, session=session, timeout=10)
+                ok = response.status_code == 200
+                detail = f"{response.status_code}"
+            except requests.RequestException as error:
+                ok, detail = False, type(error).__name__
+            self.total += 1
+            if not ok:
+                self.failed += 1
+                self.failures.append(f"{time.strftime('%H:%M:%S')} {detail}")
+            time.sleep(0.05)
+
+    def __enter__(self) -> RequestLoop:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+
+def free_subnet() -> str:
+    used = []
+    for network_id in engine.docker("network", "ls", "-q").stdout.decode().split():
+        inspected = engine.docker(
+            "network",
+            "inspect",
+            "--format",
+            "{{range .IPAM.Config}}{{.Subnet}} {{end}}",
+            network_id,
+        )
+        used += [ipaddress.ip_network(n, strict=False) for n in inspected.stdout.decode().split()]
+    for third in range(100, 250):
+        candidate = ipaddress.ip_network(f"10.214.{third}.0/24")
+        if not any(candidate.overlaps(n) for n in used):
+            return str(candidate)
+    raise AssertionError("no free 10.214.x.0/24 for the deploy world's frontend network")
+
+
+def make_world(root: Path) -> EngineWorld:
+    urllib3.disable_warnings()
+    engine.require_engine()
+    engine.ensure_images()
+    sshd = SshServer(root / "sshd")
+    (root / "sshd").mkdir()
+    sshd.start()
+    origin, laptop, server = root / "origin.git", root / "laptop", root / "srv-admin2"
+    git(root, "init", "-q", "--bare", "-b", "main", str(origin))
+    laptop.mkdir()
+    git(laptop, "init", "-q", "-b", "main")
+    git(laptop, "remote", "add", "origin", str(origin))
+    snapshot(laptop)
+    git(laptop, "add", "-A")
+    git(laptop, "commit", "-q", "-m", "release A: this working tree")
+    git(laptop, "push", "-q", "origin", "main")
+    git(root, "clone", "-q", str(origin), str(server))
+
+    # The operator's files on the server, generated by the containers harness.
+    stack = ComposeStack("production", server / "containers", "unused")
+    stack.file = server / "containers" / "docker-compose.production.yml"
+    env = {k: v for k, v in stack.env.items() if k not in ("ADMIN2_IMAGE_TAG", "ADMIN2_ENV_FILE")}
+    env["COMPOSE_PROJECT_NAME"] = stack.project
+    # Outside the range the containers tests pick from and the engine's own pools, so a stack
+    # started between this choice and the deploy's `up` cannot take the same subnet.
+    env["ADMIN2_FRONTEND_SUBNET"] = free_subnet()
+    (server / "containers" / ".env.production").write_text(
+        "".join(f"{k}={v}\n" for k, v in env.items())
+    )
+    backups = root / "backups"
+    alerts = root / "alerts.log"
+    hook = root / "alert-hook"
+    hook.write_text(f'#!/bin/sh\n{{ echo "SUBJECT: $1"; cat; echo; }} >>{alerts}\n')
+    hook.chmod(0o755)
+    (server / "deploy" / ".env").write_text(
+        f"BACKUP_DIR={backups}\nADMIN2_ALERT_COMMAND={hook}\n"
+        f"ADMIN2_HOST_STACK_FILE={root / 'etc-admin2-stack'}\n"
+    )
+
+    bin_dir = root / "server-bin"
+    bin_dir.mkdir()
+    (bin_dir / "docker").symlink_to(engine.docker_cli())
+    (bin_dir / "docker-compose").symlink_to(venv_tool("docker-compose"))
+    world = EngineWorld(root, sshd, origin, laptop, server, bin_dir, backups, alerts, stack)
+    world.built.append(git(laptop, "rev-parse", "HEAD"))
+    return world
+
+
+def destroy(world: EngineWorld) -> None:
+    if os.environ.get("ADMIN2_E2E_KEEP"):
+        engine.log(f"kept the deploy world in {world.root} (project {world.stack.project})")
+        return
+    world.stack.down()
+    for sha in world.built:
+        engine.docker("image", "rm", f"admin2:{sha}", check=False)
+    world.sshd.stop()

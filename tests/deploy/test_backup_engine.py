@@ -1,0 +1,274 @@
+"""Backups and restores on the real engine, as an operator runs them on the server
+(deploy/backup.sh and deploy/restore.sh in the server's checkout, Compose mode: pg_dump in the
+db container, the media volume through a one-off web container), and the disaster-recovery
+runbook of docs/operations.md followed on this machine.
+
+In order, on one server (engine_world.py):
+1. release A deployed; rows and media files written; a backup taken while writes go on:
+   the dump is one consistent snapshot, media/exports/ is left out, the env file, secrets and
+   certificates are in it encrypted with age;
+2. release B adds a migration; B's own backup cannot be restored with A's code (refused,
+   naming B); A's backup restored after `just rollback` to A: the site works, B's table is gone;
+   B deploys again (its migration applies again: no "relation already exists");
+3. disaster recovery: the server is gone; a fresh host directory gets the repository, the
+   config back from the backup with the operator's age key, a first deploy, the restore:
+   a healthy stack with the original rows and files.
+"""
+
+from __future__ import annotations
+
+import copy
+import subprocess
+import threading
+import time
+
+import pytest
+
+from tests.deploy.conftest import git
+from tests.deploy.engine_world import destroy, free_subnet, make_world
+from tests.deploy.test_deploy_engine import MIGRATION, MIGRATION_TEXT, figure, ok
+from tests.support import engine
+
+pytestmark = [pytest.mark.slow, pytest.mark.engine, pytest.mark.timeout(2400)]
+
+PSQL = ("psql", "-U", "admin2", "-d", "admin2", "-v", "ON_ERROR_STOP=1", "-Atc")
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    built = make_world(tmp_path_factory.mktemp("backup-engine"))
+    key = built.root / "operator-age-key.txt"  # the operator's, off the server
+    subprocess.run(["age-keygen", "-o", str(key)], check=True, capture_output=True)
+    public = subprocess.run(
+        ["age-keygen", "-y", str(key)], check=True, capture_output=True, text=True
+    ).stdout.strip()
+    with (built.server / "deploy" / ".env").open("a") as env:
+        env.write(f"BACKUP_AGE_RECIPIENTS={public}\n")
+    built.age_key = key  # type: ignore[attr-defined]
+    try:
+        yield built
+    finally:
+        destroy(built)
+
+
+def sql(world, query: str) -> str:
+    return world.exec("db", *PSQL, query).strip()
+
+
+def media_files(world) -> dict[str, str]:
+    listing = world.exec(
+        "web", "sh", "-c", "cd /app/media && find . -type f | sort | xargs -r sha256sum"
+    )
+    return {line.split()[1][2:]: line.split()[0] for line in listing.splitlines()}
+
+
+class Writer:
+    """Inserts pairs of groups (a-N, b-N) in one statement each, and media files, until
+    stopped: a consistent snapshot has as many a- as b- rows."""
+
+    def __init__(self, world):
+        self.world, self.count = world, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self._stop.is_set():
+            n = self.count
+            self.world.exec(
+                "db",
+                *PSQL,
+                f"INSERT INTO auth_group (name) VALUES ('a-{n}'), ('b-{n}')",  # noqa: S608 (an int)
+            )
+            self.world.exec("web", "sh", "-c", f"echo {n} > /app/media/uploads/during-{n}.txt")
+            self.count += 1
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join(timeout=60)
+
+
+def backup(world, *args: str) -> str:
+    result = world.on_server(str(world.server / "deploy" / "backup.sh"), *args)
+    ok(result)
+    return result.stdout.strip().splitlines()[-1]
+
+
+def restore(world, name: str, *args: str, server=None):
+    server = server or world.server
+    return world.on_server(str(server / "deploy" / "restore.sh"), "--yes", *args, name)
+
+
+def test_a_backup_taken_while_writes_go_on_is_consistent_complete_and_encrypted(world):
+    ok(world.deploy())
+    world.exec(
+        "web",
+        "sh",
+        "-c",
+        "mkdir -p /app/media/uploads /app/media/exports && "
+        "head -c 200000 /dev/urandom > /app/media/uploads/photo.bin && "
+        "head -c 300000 /dev/urandom > /app/media/exports/big-export.csv",
+    )
+    sql(world, "INSERT INTO auth_group (name) VALUES ('before-backup')")
+
+    started = time.monotonic()
+    with Writer(world) as writer:
+        time.sleep(2)
+        name = backup(world)
+        time.sleep(1)
+    figure("backup_seconds_under_writes", round(time.monotonic() - started, 1))
+    assert writer.count > 3, "writes went on during the backup"
+    directory = world.backups / name.rsplit("/", 1)[-1]
+    assert sorted(p.name for p in directory.iterdir()) == [
+        "INFO",
+        "SHA256SUMS",
+        "config.tar.age",
+        "db.dump",
+        "media.tar.gz",
+    ]
+    info = (directory / "INFO").read_text()
+    assert f"release={world.built[0]}" in info and "config=1" in info
+    members = subprocess.run(
+        ["tar", "-tzf", str(directory / "media.tar.gz")], capture_output=True, text=True, check=True
+    ).stdout
+    assert "./uploads/photo.bin" in members and "exports" not in members
+    encrypted = (directory / "config.tar.age").read_bytes()
+    assert encrypted.startswith(b"age-encryption.org/v1") and b"django_secret_key" not in encrypted
+    world.a_backup = directory.name  # type: ignore[attr-defined]
+
+    # the dump is one snapshot: both rows of every pair, or neither
+    scratch = world.exec("db", "sh", "-c", "createdb -U admin2 scratch && echo made")
+    assert "made" in scratch
+    subprocess.run(
+        [
+            engine.docker_cli(),
+            "exec",
+            "-i",
+            world.containers("db")[0],
+            "pg_restore",
+            "-U",
+            "admin2",
+            "-d",
+            "scratch",
+            "--no-owner",
+        ],
+        input=(directory / "db.dump").read_bytes(),
+        check=True,
+        capture_output=True,
+    )
+    pairs = world.exec(
+        "db",
+        "psql",
+        "-U",
+        "admin2",
+        "-d",
+        "scratch",
+        "-Atc",
+        "select count(*) filter (where name like 'a-%'), count(*) filter (where name like 'b-%'), "
+        "count(*) filter (where name = 'before-backup') from auth_group",
+    ).strip()
+    a, b, before = pairs.split("|")
+    assert a == b and int(a) >= 1 and before == "1", pairs
+    world.exec("db", "dropdb", "-U", "admin2", "scratch")
+
+
+def test_restore_across_a_migration_refuses_a_newer_backup_and_restores_an_older_one(world):
+    second = world.release("release B: a migration", {MIGRATION: MIGRATION_TEXT})
+    ok(world.deploy())
+    assert sql(world, "select count(*) from pg_tables where tablename = 'e2e_release_c'") == "1"
+    b_backup = backup(world, "--label", "with-b").rsplit("/", 1)[-1]
+
+    ok(world.deploy("rollback"))
+    assert world.state("current") == world.built[0]
+
+    refused = restore(world, b_backup)
+    assert refused.returncode != 0
+    assert "has migrations the running code does not know" in refused.stderr
+    assert "tasks 0002_e2e_release_c" in refused.stderr
+    assert f"It was taken with release {second}" in refused.stderr
+    assert sql(world, "select count(*) from pg_tables where tablename = 'e2e_release_c'") == "1", (
+        "nothing was restored"
+    )
+
+    result = restore(world, world.a_backup)
+
+    ok(result)
+    assert sql(world, "select count(*) from pg_tables where tablename = 'e2e_release_c'") == "0"
+    assert (
+        sql(world, "select count(*) from django_migrations where name = '0002_e2e_release_c'")
+        == "0"
+    )
+    assert world.get("/healthz").status_code == 200
+    assert world.get("/readyz").status_code == 200
+    assert world.get("/admin/login/").status_code == 200
+    assert int(sql(world, "select count(*) from auth_group")) >= 3
+
+    # B again: its migration applies again (with --clean's leftovers: "relation already exists")
+    ok(world.deploy())
+    assert world.state("current") == second
+    assert sql(world, "select count(*) from pg_tables where tablename = 'e2e_release_c'") == "1"
+
+
+def test_disaster_recovery_on_a_fresh_host_directory_brings_back_rows_and_files(world):
+    """docs/operations.md, "Disaster recovery", step by step on this machine."""
+    backup_name = backup(world).rsplit("/", 1)[-1]
+    rows = sql(world, "select string_agg(name, ',' order by name) from auth_group")
+    files = media_files(world)
+    assert "uploads/photo.bin" in files
+    # 1. the server is gone (its stack stops; its volumes are left for the cleanup)
+    world.stack.compose("stop", "--timeout", "10", timeout=300)
+
+    # 2. a new server: the repository at the current release
+    fresh = world.root / "new-server"
+    git(world.root, "clone", "-q", str(world.origin), str(fresh))
+    # 3. the operator's files back from the backup, with the operator's age key
+    config = world.on_server(
+        str(fresh / "deploy" / "restore.sh"),
+        "--config",
+        str(world.age_key),
+        str(world.backups / backup_name),
+    )
+    ok(config)
+    for path in (
+        "containers/.env.production",
+        "deploy/.env",
+        "containers/secrets/django_secret_key",
+    ):
+        assert (fresh / path).exists(), path
+    # test-only: this machine still holds the old server's volumes under the old project name
+    env_file = fresh / "containers" / ".env.production"
+    env_file.write_text(
+        env_file.read_text().replace(world.stack.project, world.stack.project + "dr")
+    )
+    # and the old network's subnet is still taken; the restored env file names the old
+    # checkout's secrets and certs directories (absolute paths, as the harness writes them)
+    text = env_file.read_text().replace(str(world.server), str(fresh))
+    old_subnet = next(
+        v
+        for k, v in (line.split("=", 1) for line in text.splitlines() if "=" in line)
+        if k == "ADMIN2_FRONTEND_SUBNET"
+    )
+    env_file.write_text(text.replace(old_subnet, free_subnet()))
+    old_stack = copy.copy(world.stack)
+    world.stack.project += "dr"
+    try:
+        # 4. the first deploy of the current release (the laptop is at it), then the restore
+        started = time.monotonic()
+        ok(world.deploy(DEPLOY_PATH=str(fresh)))
+        world.server = fresh
+        ok(restore(world, str(world.backups / backup_name), server=fresh))
+        figure("disaster_recovery_seconds", round(time.monotonic() - started, 1))
+
+        assert sql(world, "select string_agg(name, ',' order by name) from auth_group") == rows
+        assert media_files(world) == {
+            k: v for k, v in files.items() if not k.startswith("exports/")
+        }
+        assert world.get("/healthz").status_code == 200
+        assert world.get("/readyz").status_code == 200
+    finally:
+        old_stack.compose(
+            "down", "--volumes", "--remove-orphans", "--timeout", "10", timeout=300, check=False
+        )
