@@ -1,7 +1,7 @@
 """A production-configured admin2 on loopback for benchmarks: PostgreSQL database, users, session.
 
 Shared by the benchmarks that need Django under the production settings. Creates (and drops)
-its own database on the local PostgreSQL server.
+its own database on the local PostgreSQL server and runs its own password-protected Redis.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ import time
 import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
+
+from tests.support.redis import RedisServer
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -48,7 +50,9 @@ def psql(sql: str) -> None:
     )
 
 
-def production_env(database: str, static_root: Path, var_dir: Path) -> dict[str, str]:
+def production_env(
+    database: str, static_root: Path, var_dir: Path, redis: RedisServer
+) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
     env.update(
         DJANGO_ENVIRONMENT="production",
@@ -61,9 +65,10 @@ def production_env(database: str, static_root: Path, var_dir: Path) -> dict[str,
         POSTGRES_HOST="127.0.0.1",
         POSTGRES_DB=database,
         POSTGRES_USER="postgres",
-        REDIS_URL="redis://127.0.0.1:6379/14",
-        CELERY_BROKER_URL="redis://127.0.0.1:6379/13",
-        CELERY_RESULT_BACKEND="redis://127.0.0.1:6379/13",
+        # A private password-protected Redis: production refuses one without a password.
+        REDIS_URL=redis.url(1),
+        CELERY_BROKER_URL=redis.url(0),
+        CELERY_RESULT_BACKEND=redis.url(0),
         PYTHONPATH=str(REPO),
     )
     return env
@@ -79,7 +84,9 @@ def production_app(users: int = 1000):
     psql(f"DROP DATABASE IF EXISTS {database}")
     psql(f"CREATE DATABASE {database}")
     with tempfile.TemporaryDirectory(prefix="admin2-bench-") as tmp:
-        env = production_env(database, Path(tmp) / "static", Path(tmp) / "var")
+        redis = RedisServer(Path(tmp))
+        redis.start()
+        env = production_env(database, Path(tmp) / "static", Path(tmp) / "var", redis)
         try:
             admin2 = str(BIN / "admin2")
             subprocess.run([admin2, "migrate", "-v0"], env=env, cwd=REPO, check=True)
@@ -95,6 +102,7 @@ def production_app(users: int = 1000):
             )
             yield env, session
         finally:
+            redis.stop()
             psql(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
 
 

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ["web", "web_stack", "tasks_io", "analytics_export", "soak"]
+ORDER = ["web", "web_stack", "tasks_io", "analytics_export", "soak", "containers"]
 
 
 def available() -> list[str]:
@@ -16,7 +16,8 @@ def available() -> list[str]:
 
 
 def main(argv: list[str]) -> int:
-    names = argv or [n for n in available() if n != "soak"]  # the soak runs only when named
+    # The soak and the container builds (minutes, a cold rebuild) run only when named.
+    names = argv or [n for n in available() if n not in {"soak", "containers"}]
     unknown = [n for n in names if n not in available()]
     if unknown:
         print(f"unknown benchmark(s): {', '.join(unknown)}; available: {', '.join(available())}")

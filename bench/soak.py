@@ -314,8 +314,8 @@ def soak(minutes: float, rate: float, web_workers: int | None = None) -> dict:
                 "GUNICORN_MAX_REQUESTS": "0",  # no recycling: a leak must show
                 "GUNICORN_ACCESS_LOG": "false",
             }
-            if web_workers:  # else the config's default: one on the embedded engine
-                env["GUNICORN_WORKERS"] = str(web_workers)
+            # One by default: the soak's analytics run on the embedded engine (docs/containers.md).
+            env["GUNICORN_WORKERS"] = str(web_workers or 1)
             setup = subprocess.run(
                 [str(BIN / "admin2"), "shell", "-c", SETUP.format(rows=EVENT_ROWS)],
                 env=env, cwd=REPO, capture_output=True, text=True, check=True,
@@ -428,7 +428,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--minutes", type=float, default=5.0)
     parser.add_argument("--rate", type=float, default=20.0, help="requests per second")
     parser.add_argument(
-        "--web-workers", type=int, help="Gunicorn workers (default: containers/gunicorn.conf.py's)"
+        "--web-workers", type=int, help="Gunicorn workers (default 1: the embedded engine)"
     )
     args, _ = parser.parse_known_args(argv)
     run = soak(args.minutes, args.rate, args.web_workers)

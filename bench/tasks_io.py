@@ -43,12 +43,18 @@ def cpu_burn(redis_url: str, loops: int) -> None:
     _done(redis_url)
 
 
+_effects: dict = {}  # one Redis client per worker process, made there, not one per task
+
+
 def _done(redis_url: str) -> None:
     import redis
 
-    client = redis.Redis.from_url(redis_url)
-    client.incr("bench:done")
-    client.set("bench:last", repr(time.time()))
+    client = _effects.get(redis_url)
+    if client is None:
+        client = _effects[redis_url] = redis.Redis.from_url(redis_url)
+    client.pipeline(transaction=False).incr("bench:done").set(
+        "bench:last", repr(time.time())
+    ).execute()
 
 
 def _free_port() -> int:
@@ -184,6 +190,8 @@ def report(runs: list[dict]) -> None:
     io = {r["pool"]: r["makespan_s"] for r in runs if r["workload"] == "io"}
     cpu = {r["pool"]: r["makespan_s"] for r in runs if r["workload"] == "cpu"}
     overhead_ms = (io["solo"] - IO_TASKS * IO_SECONDS) / IO_TASKS * 1000
+    eventlet_c = dict(POOLS)["eventlet"]
+    ideal = IO_TASKS * IO_SECONDS / eventlet_c
     notes = f"""
 One worker per row, fed by a private Redis, each task tracked in the TaskRun table as in
 production; "io" tasks sleep {IO_SECONDS} s (a wait on I/O), "cpu" tasks compute for about
@@ -191,16 +199,21 @@ production; "io" tasks sleep {IO_SECONDS} s (a wait on I/O), "cpu" tasks compute
 machine's 2 cores were shared with other work during the run: read the ratios.
 
 - **I/O-bound** (the shape of admin2's work: waiting on ClickHouse, PostgreSQL, SMTP):
-  eventlet finished {IO_TASKS} waits in {io["eventlet"]} s,
+  eventlet finished {IO_TASKS} waits in {io["eventlet"]} s, {io["eventlet"] / ideal:.1f} times
+  the ideal {ideal:g} s ({IO_TASKS} x {IO_SECONDS} s / {eventlet_c} green threads),
   {io["prefork"] / io["eventlet"]:.1f} times faster than prefork with 2 processes
   ({io["prefork"]} s) and {io["solo"] / io["eventlet"]:.1f} times faster than solo
   ({io["solo"]} s). A green thread costs a few kilobytes; a prefork process costs a
-  Python interpreter, so 100 of them are not an option. Eventlet stays far from the ideal
-  1 s because everything that is not waiting runs in its one process, one task at a time:
-  Celery's own bookkeeping, the TaskRun writes and a new database connection per green
-  thread, about {overhead_ms:.0f} ms per task here (solo's makespan beyond the sleeps). That
-  caps one eventlet worker near {1000 / overhead_ms:.0f} tasks a second; more throughput
-  means more worker processes, not more green threads.
+  Python interpreter, so 100 of them are not an option. What is not waiting runs in
+  eventlet's one process, one task at a time: Celery's bookkeeping (Redis round trips to
+  take and to acknowledge each message) and the TaskRun writes, which the green threads
+  queue to one writer that commits them together on one connection
+  (`admin2_tasks.group_commit`: the database driver does not yield to eventlet, so a
+  connection and two commits per task stalled every green thread). The consumer holds one
+  message beyond its green threads, so a finished task's place is refilled at once, not at
+  the consumer's next poll of Redis, up to 2 s later (`admin2_tasks.green_consumer`).
+  Solo, which writes each task's rows itself, spends about {overhead_ms:.0f} ms per task
+  beyond its sleep.
 - **CPU-bound control**: eventlet ({cpu["eventlet"]} s) is no faster than solo
   ({cpu["solo"]} s): green threads share one core and a computing task never yields, so it
   also stalls every other task and the worker's heartbeats while it runs (and the green time

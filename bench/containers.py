@@ -1,0 +1,138 @@
+"""Benchmark ``containers``: image sizes, cold and warm builds, seconds from ``up`` to healthy.
+
+On this machine's Docker Engine, each figure from this one run:
+
+- production and staging image sizes (``docker image inspect``), and the venv's share;
+- cold build: ``docker build --no-cache`` of the production target with BuildKit (base images
+  local: the tests' stand-ins where no registry is reachable), dependencies downloaded again;
+- warm build: the same command right after, every layer cached; and after a change to one
+  source file (a copy of the build context with one line added), which reuses the
+  dependency layer;
+- seconds from ``docker compose up --no-build --wait`` to every service healthy, for the
+  production stack with TLS on (tests/containers/engine_stack.py), then ``down -v``.
+
+The deploy switch and failed requests during a deploy (issue 11, item 8) come from the SSH
+deploy on the engine and are not measured here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from bench.common import markdown_table, publish  # noqa: E402
+from tests.support import engine  # noqa: E402
+
+TAG = "bench"
+
+
+def build(target: str, tag: str, *extra: str, context: Path = REPO) -> float:
+    started = time.monotonic()
+    result = subprocess.run(
+        [engine.docker_cli(), "build", "--file", str(context / "containers" / "Dockerfile"),
+         "--target", target, "--tag", tag, *extra, str(context)],
+        capture_output=True, text=True, env={**os.environ, "DOCKER_BUILDKIT": "1"},
+        check=False,
+    )  # fmt: skip
+    if result.returncode != 0:
+        raise SystemExit(f"build failed:\n{result.stderr[-3000:]}")
+    return time.monotonic() - started
+
+
+def size_mb(image: str) -> float:
+    out = subprocess.run([engine.docker_cli(), "image", "inspect", "--format", "{{.Size}}", image],
+                         capture_output=True, text=True, check=True).stdout  # fmt: skip
+    return int(out.strip()) / 1e6
+
+
+def venv_mb(image: str) -> float:
+    out = subprocess.run(
+        [engine.docker_cli(), "run", "--rm", "--entrypoint", "du", image, "-sm", "/opt/venv"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    return float(out.split()[0])
+
+
+def changed_context(tmp: Path) -> Path:
+    """This tree's build context with one line added to one source file."""
+    context = tmp / "context"
+    shutil.copytree(REPO, context, symlinks=True, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "var", "test-results", "__pycache__", "node_modules", ".hypothesis",
+    ))  # fmt: skip
+    marker = context / "src" / "admin2" / "admin2" / "__init__.py"
+    marker.write_text(marker.read_text() + "\n# bench: a source change\n")
+    return context
+
+
+def up_to_healthy() -> float:
+    from tests.containers.engine_stack import ComposeStack
+
+    workdir = Path(tempfile.mkdtemp(prefix="admin2-bench-stack-"))
+    workdir.chmod(0o755)
+    stack = ComposeStack("production", workdir, TAG)
+    try:
+        return stack.up()
+    finally:
+        stack.down()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def main() -> None:
+    engine.require_engine()
+    images = engine.ensure_images()
+    print(f"registry images: {json.dumps(images)}", flush=True)
+    production, staging = f"admin2:{TAG}", f"admin2-staging:{TAG}"
+    cold = build("production", production, "--no-cache")
+    warm = build("production", production)
+    with tempfile.TemporaryDirectory() as tmp:
+        source_change = build("production", f"admin2:{TAG}-changed",
+                              context=changed_context(Path(tmp)))  # fmt: skip
+    staging_build = build("staging", staging)
+    healthy = up_to_healthy()
+    run = {
+        "production_image_mb": round(size_mb(production), 1),
+        "production_venv_mb": round(venv_mb(production), 1),
+        "staging_image_mb": round(size_mb(staging), 1),
+        "staging_venv_mb": round(venv_mb(staging), 1),
+        "cold_build_s": round(cold, 1),
+        "warm_build_s": round(warm, 1),
+        "source_change_build_s": round(source_change, 1),
+        "staging_build_after_production_s": round(staging_build, 1),
+        "up_to_healthy_s": round(healthy, 1),
+        "base_images": images,
+    }
+    subprocess.run([engine.docker_cli(), "image", "rm", f"admin2:{TAG}-changed"],
+                   capture_output=True, check=False)  # fmt: skip
+    table = markdown_table(
+        ["figure", "value"],
+        [["production image", f"{run['production_image_mb']:.0f} MB "
+                               f"(venv {run['production_venv_mb']:.0f} MB)"],
+         ["staging image", f"{run['staging_image_mb']:.0f} MB "
+                            f"(venv {run['staging_venv_mb']:.0f} MB)"],
+         ["cold build, production (`--no-cache`)", f"{run['cold_build_s']:.1f} s"],
+         ["warm build, nothing changed", f"{run['warm_build_s']:.1f} s"],
+         ["warm build, one source file changed", f"{run['source_change_build_s']:.1f} s"],
+         ["staging build, its layers cached from earlier builds",
+          f"{run['staging_build_after_production_s']:.1f} s"],
+         ["`up --wait` to all healthy, production with TLS", f"{run['up_to_healthy_s']:.1f} s"]],
+    )  # fmt: skip
+    notes = (
+        "Base images are the tests' local stand-ins (no registry here; docs/containers.md), so "
+        "sizes are those of Debian-package bases, not the official images. The cold build "
+        "downloads every wheel from PyPI again. Deploy switch time and failed requests during "
+        "a deploy are not measured by this script."
+    )
+    publish("containers", [run], table, notes)
+
+
+if __name__ == "__main__":
+    main()
