@@ -6,8 +6,7 @@ from __future__ import annotations
 import csv
 import io
 
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
+from tests.support.users import make_user  # noqa: F401 (the analytics tests' import path)
 
 ALL_ANALYTICS = (
     "analytics.view_schema",
@@ -27,22 +26,6 @@ COUNTRY_SQL = (
     "WHERE event_type = {event_type:String}\n"
     "GROUP BY country ORDER BY events DESC, country"
 )
-
-
-def make_user(username: str, *permissions: str, staff: bool = True, superuser: bool = False):
-    user = get_user_model().objects.create_user(
-        username,
-        f"{username}@example.com",
-        f"{username}-password-1",
-        is_staff=staff,
-        is_superuser=superuser,
-    )
-    for dotted in permissions:
-        app_label, codename = dotted.split(".")
-        user.user_permissions.add(
-            Permission.objects.get(content_type__app_label=app_label, codename=codename)
-        )
-    return get_user_model().objects.get(pk=user.pk)  # fresh: no stale permission cache
 
 
 def make_query(owner, **fields):
@@ -77,3 +60,29 @@ def direct_count(sql: str, params: dict | None = None) -> int:
 def read_csv(data: bytes | str) -> list[list[str]]:
     text = data.decode("utf-8") if isinstance(data, bytes) else data
     return list(csv.reader(io.StringIO(text)))
+
+
+def due_report(owner, **fields):
+    """A scheduled report of a daily-revenue query, due now (``fields`` override)."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from admin2_analytics.models import ScheduledReport
+
+    values = {
+        "name": "Weekly revenue",
+        "saved_query": make_query(owner),
+        "params": {"end": "2025-01-07"},
+        "every": ScheduledReport.Every.HOURS,
+        "interval": 6,
+        "recipients": "boss@example.com",
+        "owner": owner,
+    }
+    values.update(fields)
+    report = ScheduledReport.objects.create(**values)
+    ScheduledReport.objects.filter(pk=report.pk).update(
+        next_run=timezone.now() - dt.timedelta(seconds=1)
+    )
+    report.refresh_from_db()
+    return report

@@ -1,7 +1,12 @@
-"""A private redis-server on loopback, with the persistence settings a test asks for."""
+"""A private redis-server on loopback, with the persistence settings a test asks for.
+
+It requires a password, as the Compose stacks' Redis does (a random one unless given;
+``password=""`` for none): ``url()`` carries it, so production settings accept the URL.
+"""
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 
 import redis
@@ -10,14 +15,23 @@ from tests.support.services import ManagedProcess, free_port, require_binary, wa
 
 
 class RedisServer:
-    def __init__(self, workdir: Path, *, appendonly: bool = False, port: int | None = None):
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        appendonly: bool = False,
+        port: int | None = None,
+        password: str | None = None,
+    ):
         self.workdir = workdir
         self.port = port or free_port()
         self.appendonly = appendonly
+        self.password = secrets.token_urlsafe(24) if password is None else password
         self.process: ManagedProcess | None = None
 
     def url(self, db: int = 0) -> str:
-        return f"redis://127.0.0.1:{self.port}/{db}"
+        auth = f":{self.password}@" if self.password else ""
+        return f"redis://{auth}127.0.0.1:{self.port}/{db}"
 
     def start(self) -> None:
         binary = require_binary("redis-server", "apt-get install redis-server")
@@ -26,8 +40,12 @@ class RedisServer:
             "--save", "", "--daemonize", "no",
             "--appendonly", "yes" if self.appendonly else "no", "--appendfsync", "always",
         ]  # fmt: skip
+        if self.password:
+            argv += ["--requirepass", self.password]
         self.process = ManagedProcess(argv, log=self.workdir / f"redis-{self.port}.log")
-        client = redis.Redis(port=self.port, socket_connect_timeout=0.5)
+        client = redis.Redis(
+            port=self.port, password=self.password or None, socket_connect_timeout=0.5
+        )
         wait_until(lambda: _pings(client), 15, f"redis-server on port {self.port}")
 
     def stop(self) -> None:
