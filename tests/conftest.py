@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from tests.support.services import port_open
+from tests.support.processes import port_open
 
 
 @pytest.fixture(autouse=True)

@@ -16,7 +16,7 @@ from admin2 import background
 from admin2_analytics import exports, tasks
 from admin2_analytics.models import Export, QueryRun
 from tests.support.analytics_pages import DAILY_SQL, direct_count, make_query, make_user, read_csv
-from tests.support.services import free_port
+from tests.support.processes import free_port
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,7 @@ from tests.support.analytics_pages import (
     direct_count,
     make_query,
 )
-from tests.support.services import free_port
+from tests.support.processes import free_port
 
 pytestmark = pytest.mark.django_db
 

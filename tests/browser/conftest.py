@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.analytics.conftest import _demo_engine, analytics_engine  # noqa: F401 (fixtures)
-from tests.support.services import REPO
+from tests.support.processes import REPO
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.support.services import REPO, venv_tool
+from tests.support.processes import REPO, venv_tool
 
 CONTAINERS = REPO / "containers"
 STACKS = ("staging", "production")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from tests.support.services import REPO
+from tests.support.processes import REPO
 
 DOCKERFILE = REPO / "containers" / "Dockerfile"
 

@@ -31,7 +31,7 @@ import requests
 from tests.containers import compose
 from tests.containers.native import self_signed_certificate
 from tests.support import engine
-from tests.support.services import REPO, free_port
+from tests.support.processes import REPO, free_port
 
 CLOSED_PORT = "9"  # discard: nothing listens on it inside any of our containers
 

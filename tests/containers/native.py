@@ -23,7 +23,7 @@ import redis
 
 from tests.containers import compose
 from tests.support.nginx import Nginx, render_templates
-from tests.support.services import ManagedProcess, require_binary, wait_until
+from tests.support.processes import ManagedProcess, require_binary, wait_until
 
 
 @contextmanager

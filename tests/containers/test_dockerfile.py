@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.containers.dockerfile import DOCKERFILE, run_commands, stages
-from tests.support.services import REPO, venv_tool
+from tests.support.processes import REPO, venv_tool
 
 SECRET_NAMES = re.compile(r"SECRET|PASSWORD|TOKEN|PRIVATE|CREDENTIAL", re.I)
 

@@ -24,7 +24,7 @@ import pytest
 from tests.containers.engine_stack import parse_env
 from tests.containers.test_engine_staging import copy_checkout
 from tests.support import engine
-from tests.support.services import free_port, venv_tool
+from tests.support.processes import free_port, venv_tool
 
 pytestmark = [pytest.mark.slow, pytest.mark.engine, pytest.mark.timeout(1500)]
 

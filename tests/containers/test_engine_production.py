@@ -26,7 +26,7 @@ import requests
 from tests.containers import compose
 from tests.containers.engine_stack import ComposeStack, csrf_token
 from tests.support import engine
-from tests.support.services import REPO, wait_until
+from tests.support.processes import REPO, wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.engine, pytest.mark.timeout(900)]
 

@@ -17,7 +17,7 @@ import requests
 
 from tests.containers.engine_stack import ComposeStack
 from tests.support import engine
-from tests.support.services import REPO, wait_until
+from tests.support.processes import REPO, wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.engine, pytest.mark.timeout(900)]
 

@@ -8,7 +8,7 @@ import pytest
 
 from tests.containers import compose
 from tests.containers.native import service_env
-from tests.support.services import REPO, django_env, run_admin2
+from tests.support.processes import REPO, django_env, run_admin2
 from tests.support.settings_variables import settings_variables
 
 # Read only by the test settings or the development demo.

@@ -25,7 +25,7 @@ from tests.containers.native import (
 )
 from tests.containers.upstream import EchoUpstream
 from tests.support.nginx import Nginx
-from tests.support.services import free_port, wait_until
+from tests.support.processes import free_port, wait_until
 
 HASHED_CSS = "admin2/site.0123456789ab.css"
 CSS = ("body { color: #333; }\n" * 200).encode()  # large enough to be compressed

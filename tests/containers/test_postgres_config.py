@@ -18,7 +18,7 @@ import pytest
 
 from tests.containers import compose
 from tests.containers.native import healthcheck_argv, world_readable_dir
-from tests.support.services import free_port, require_binary, wait_until
+from tests.support.processes import free_port, require_binary, wait_until
 
 pytestmark = pytest.mark.slow
 

@@ -45,8 +45,7 @@ from tests.containers.native import (
     world_readable_dir,
 )
 from tests.support.nginx import Nginx
-from tests.support.readyz import READYZ_TOKEN
-from tests.support.services import (
+from tests.support.processes import (
     REPO,
     ManagedProcess,
     django_env,
@@ -55,6 +54,7 @@ from tests.support.services import (
     venv_tool,
     wait_until,
 )
+from tests.support.readyz import READYZ_TOKEN
 
 pytestmark = pytest.mark.slow
 

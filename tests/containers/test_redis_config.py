@@ -11,7 +11,7 @@ import redis
 from tests.containers import compose
 from tests.containers.native import redis_healthcheck, redis_password_file
 from tests.containers.native import start_redis as start
-from tests.support.services import free_port
+from tests.support.processes import free_port
 
 
 def client(port: int, secret) -> redis.Redis:

@@ -14,7 +14,7 @@ import pytest
 
 from tests.containers import compose
 from tests.containers.native import service_env, start_redis
-from tests.support.services import REPO, django_env, free_port, run_admin2
+from tests.support.processes import REPO, django_env, free_port, run_admin2
 
 CONNECT = """
 from django.conf import settings

@@ -11,7 +11,7 @@ import psycopg
 import pytest
 
 from tests.containers.native import service_env
-from tests.support.services import REPO, ManagedProcess, django_env, venv_tool, wait_until
+from tests.support.processes import REPO, ManagedProcess, django_env, venv_tool, wait_until
 
 RELEASE = REPO / "containers" / "release.py"
 release = runpy.run_path(str(RELEASE))

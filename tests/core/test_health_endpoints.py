@@ -4,8 +4,7 @@ import pytest
 
 from admin2.readiness import run_checks
 from admin2.registry import registry
-from tests.support.readyz import detailed_readyz
-from tests.support.services import (
+from tests.support.processes import (
     REPO,
     ManagedProcess,
     django_env,
@@ -14,6 +13,7 @@ from tests.support.services import (
     venv_tool,
     wait_until,
 )
+from tests.support.readyz import detailed_readyz
 
 
 def test_healthz_answers_without_touching_dependencies(client):

@@ -4,7 +4,7 @@ import zipfile
 
 import pytest
 
-from tests.support.services import REPO
+from tests.support.processes import REPO
 
 pytestmark = pytest.mark.slow
 

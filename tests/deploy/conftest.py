@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.services import REPO, require_binary
+from tests.support.processes import REPO, require_binary
 from tests.support.sshd import SshServer
 
 SERVER_NAME = "admin2.example.com"

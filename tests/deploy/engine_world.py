@@ -31,7 +31,7 @@ import urllib3
 from tests.containers.engine_stack import ComposeStack
 from tests.deploy.conftest import git
 from tests.support import engine
-from tests.support.services import REPO, venv_tool
+from tests.support.processes import REPO, venv_tool
 from tests.support.sshd import SshServer
 
 EXCLUDED = (

@@ -21,7 +21,7 @@ import pytest
 from tests.deploy.conftest import git
 from tests.deploy.engine_world import RequestLoop, destroy, make_world
 from tests.support import engine
-from tests.support.services import REPO
+from tests.support.processes import REPO
 
 pytestmark = [pytest.mark.slow, pytest.mark.engine, pytest.mark.timeout(1800)]
 

@@ -21,7 +21,7 @@ from tests.containers.native import (
     world_readable_dir,
 )
 from tests.support.nginx import Nginx
-from tests.support.services import free_port
+from tests.support.processes import free_port
 
 
 @dataclass

@@ -16,8 +16,7 @@ import psutil
 
 from tests.faults.browser import Browser
 from tests.support.postgres import PostgresCluster
-from tests.support.redis import RedisServer
-from tests.support.services import (
+from tests.support.processes import (
     REPO,
     ManagedProcess,
     django_env,
@@ -26,6 +25,7 @@ from tests.support.services import (
     venv_tool,
     wait_until,
 )
+from tests.support.redis import RedisServer
 
 GUNICORN_CONFIG = REPO / "containers" / "gunicorn.conf.py"
 ADMIN_USER = "fault-admin"

@@ -25,7 +25,7 @@ from tests.faults.stack import (
     run_script,
 )
 from tests.faults.tarpit import Tarpit
-from tests.support.services import REPO, ManagedProcess, free_port, venv_tool, wait_until
+from tests.support.processes import REPO, ManagedProcess, free_port, venv_tool, wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 

@@ -9,7 +9,7 @@ import pytest
 from tests.faults.measured import note, timed
 from tests.faults.stack import ADMIN_PASSWORD, ADMIN_USER, DATABASE, run_script
 from tests.support.celery_worker import CeleryWorker
-from tests.support.services import wait_until
+from tests.support.processes import wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 

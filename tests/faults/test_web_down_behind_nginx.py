@@ -10,7 +10,7 @@ import requests
 from tests.faults.edge import production_edge
 from tests.faults.measured import note, timed
 from tests.faults.stack import WebServer
-from tests.support.services import wait_until
+from tests.support.processes import wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 

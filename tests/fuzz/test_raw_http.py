@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from tests.faults.stack import WebServer
 from tests.fuzz.tally import FUZZ, record
-from tests.support.services import django_env, run_admin2
+from tests.support.processes import django_env, run_admin2
 
 pytestmark = pytest.mark.slow
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.support.services import REPO, port_open, require_binary
+from tests.support.processes import REPO, port_open, require_binary
 
 PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
 

@@ -22,7 +22,7 @@ import pytest
 from packaging.markers import Marker
 from packaging.version import Version
 
-from tests.support.services import REPO, free_port
+from tests.support.processes import REPO, free_port
 
 SCRIPT = REPO / "scripts" / "audit-dependencies"
 ADVISORY_ID = "PYSEC-2099-17"

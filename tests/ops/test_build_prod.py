@@ -12,7 +12,7 @@ import subprocess
 import time
 
 from tests.ops.test_justfile import RECORDING_DOCKER
-from tests.support.services import REPO
+from tests.support.processes import REPO
 
 
 def setup(tmp_path):

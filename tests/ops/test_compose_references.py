@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.support.services import REPO
+from tests.support.processes import REPO
 
 CONTAINERS = REPO / "containers"
 

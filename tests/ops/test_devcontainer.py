@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from tests.ops.jsonc import loads, strip_comments
-from tests.support.services import REPO, venv_tool
+from tests.support.processes import REPO, venv_tool
 
 DEVCONTAINER = REPO / ".devcontainer" / "devcontainer.json"
 OVERRIDE = REPO / ".devcontainer" / "docker-compose.devcontainer.yml"

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.ops.test_justfile import RECORDING_DOCKER, just
-from tests.support.services import REPO, VENV_BIN
+from tests.support.processes import REPO, VENV_BIN
 
 
 @pytest.fixture

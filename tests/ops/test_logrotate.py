@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.services import REPO, require_binary
+from tests.support.processes import REPO, require_binary
 
 ROTATE = REPO / "deploy" / "rotate-logs.sh"
 

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.services import ManagedProcess, django_env, venv_tool, wait_until
+from tests.support.processes import ManagedProcess, django_env, venv_tool, wait_until
 
 
 class CeleryProcess:

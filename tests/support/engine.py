@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.services import REPO, venv_tool
+from tests.support.processes import REPO, venv_tool
 
 IMAGES = REPO / "tests" / "containers" / "images"
 BASE = "admin2-test/debian:bookworm"

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.services import ManagedProcess, port_open, require_binary, wait_until
+from tests.support.processes import ManagedProcess, port_open, require_binary, wait_until
 
 _TOP_LEVEL = re.compile(r"^(user|pid|daemon|error_log|master_process)\s[^;]*;[^\n]*\n?", re.M)
 

@@ -11,7 +11,7 @@ from admin2.registry import registry
 from admin2_tasks import inspection
 from admin2_tasks.queues import queue_names
 from tests.support.celery_worker import CeleryWorker
-from tests.support.services import wait_until
+from tests.support.processes import wait_until
 from tests.tasks.conftest import app_on_broker, production_worker_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]

@@ -12,7 +12,7 @@ from kombu import Connection
 from admin2_tasks.queues import Queue
 from admin2_tasks.tasks import HEARTBEAT
 from tests.support.celery_worker import CeleryWorker
-from tests.support.services import wait_until
+from tests.support.processes import wait_until
 
 
 class RunsACommand:

@@ -7,7 +7,7 @@ import shlex
 import pytest
 
 from tests.support.celery_worker import CeleryWorker
-from tests.support.services import venv_tool, wait_until
+from tests.support.processes import venv_tool, wait_until
 
 # docs/tasks.md, with the watched directories of the image replaced by a temporary one.
 STAGING_WORKER = (

@@ -16,7 +16,7 @@ from django.db import connection
 from admin2 import background
 from admin2_tasks.models import TaskRun
 from tests.support.celery_worker import CeleryWorker
-from tests.support.services import wait_until
+from tests.support.processes import wait_until
 from tests.tasks.conftest import WORKER_TASKS, app_on_broker, production_worker_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]

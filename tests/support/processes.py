@@ -1,8 +1,7 @@
-"""Find or start the real services the tests talk to.
+"""Local processes for the tests: free ports, waiting, managed process groups, admin2 runs.
 
-A service the suite needs is found where the machine runs it (PostgreSQL and Redis on
-loopback) or started privately on a free loopback port. Nothing is ever skipped: a service
-that cannot be had fails the test with the reason.
+The services built on these (PostgreSQL, Redis, Nginx, sshd, Celery workers) live in
+their own modules beside this one.
 """
 
 from __future__ import annotations
