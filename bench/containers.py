@@ -9,10 +9,9 @@ On this machine's Docker Engine, each figure from this one run:
   source file (a copy of the build context with one line added), which reuses the
   dependency layer;
 - seconds from ``docker compose up --no-build --wait`` to every service healthy, for the
-  production stack with TLS on (tests/containers/engine_stack.py), then ``down -v``.
-
-The deploy switch and failed requests during a deploy (issue 11, item 8) come from the SSH
-deploy on the engine and are not measured here.
+  production stack with TLS on (tests/containers/engine_stack.py), then ``down -v``;
+- a code deploy with `just deploy-prod` over the local sshd (tests/deploy/engine_world.py):
+  seconds for the switch and requests failed through Nginx while it ran.
 """
 
 from __future__ import annotations
@@ -86,6 +85,29 @@ def up_to_healthy() -> float:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+def deployed(result, step: str):
+    if result.returncode != 0:
+        raise SystemExit(f"{step} deploy failed:\n{result.stdout[-3000:]}{result.stderr[-3000:]}")
+    return result
+
+
+def code_deploy() -> dict:
+    """First deploy, then a code-only release under a request loop through Nginx."""
+    from tests.deploy.engine_world import RequestLoop, destroy, make_world
+
+    world = make_world(Path(tempfile.mkdtemp(prefix="admin2-bench-deploy-")))
+    try:
+        deployed(world.deploy(), "first")
+        world.release("bench: code only", {"src/admin2/admin2/bench_release.py": "B = 1\n"})
+        with RequestLoop(world) as loop:
+            code = deployed(world.deploy(), "code")
+        return {"deploy_s": round(code.seconds, 1),
+                "deploy_switch_s": round(world.switch_seconds(), 1),
+                "deploy_requests": loop.total, "deploy_failed_requests": loop.failed}  # fmt: skip
+    finally:
+        destroy(world)
+
+
 def main() -> None:
     engine.require_engine()
     images = engine.ensure_images()
@@ -98,6 +120,7 @@ def main() -> None:
                               context=changed_context(Path(tmp)))  # fmt: skip
     staging_build = build("staging", staging)
     healthy = up_to_healthy()
+    deploy = code_deploy()
     run = {
         "production_image_mb": round(size_mb(production), 1),
         "production_venv_mb": round(venv_mb(production), 1),
@@ -108,6 +131,7 @@ def main() -> None:
         "source_change_build_s": round(source_change, 1),
         "staging_build_after_production_s": round(staging_build, 1),
         "up_to_healthy_s": round(healthy, 1),
+        **deploy,
         "base_images": images,
     }
     subprocess.run([engine.docker_cli(), "image", "rm", f"admin2:{TAG}-changed"],
@@ -123,13 +147,19 @@ def main() -> None:
          ["warm build, one source file changed", f"{run['source_change_build_s']:.1f} s"],
          ["staging build, its layers cached from earlier builds",
           f"{run['staging_build_after_production_s']:.1f} s"],
-         ["`up --wait` to all healthy, production with TLS", f"{run['up_to_healthy_s']:.1f} s"]],
+         ["`up --wait` to all healthy, production with TLS", f"{run['up_to_healthy_s']:.1f} s"],
+         ["code deploy over SSH, whole", f"{run['deploy_s']:.1f} s"],
+         ["deploy switch, new replicas to Nginx on the new release",
+          f"{run['deploy_switch_s']:.1f} s"],
+         ["requests failed through Nginx during the deploy",
+          f"{run['deploy_failed_requests']} of {run['deploy_requests']}"]],
     )  # fmt: skip
     notes = (
         "Base images are the tests' local stand-ins (no registry here; docs/containers.md), so "
         "sizes are those of Debian-package bases, not the official images. The cold build "
-        "downloads every wheel from PyPI again. Deploy switch time and failed requests during "
-        "a deploy are not measured by this script."
+        "downloads every wheel from PyPI again. The deploy figures are from the second of two "
+        "deploys to a server checkout on this machine, a code-only release, with a request "
+        "loop on /healthz through Nginx running throughout."
     )
     publish("containers", [run], table, notes)
 

@@ -195,7 +195,7 @@ def test_only_the_requester_may_download(client, exporter, settings, analytics_e
     assert client.get(reverse("analytics:download", args=[export.pk])).status_code == 404
 
 
-def test_cleanup_removes_expired_exports_and_abandoned_parts(exporter, settings, analytics_engine):
+def test_cleanup_removes_expired_exports_and_keeps_fresh_ones(exporter, settings, analytics_engine):
     query = make_query(exporter)
     old, fresh = (Export.objects.create(saved_query=query, requested_by=exporter) for _ in "ab")
     for export in (old, fresh):
@@ -203,18 +203,28 @@ def test_cleanup_removes_expired_exports_and_abandoned_parts(exporter, settings,
     Export.objects.filter(pk=old.pk).update(expires_at=timezone.now() - dt.timedelta(minutes=1))
     old.refresh_from_db()
     old_file = Path(settings.MEDIA_ROOT) / old.file.name
-    abandoned = Path(settings.MEDIA_ROOT) / "exports" / ".x.csv.0000.part"
-    abandoned.write_bytes(b"partial")
-    long_ago = (timezone.now() - dt.timedelta(days=3)).timestamp()
-    os.utime(abandoned, (long_ago, long_ago))
 
     assert tasks.cleanup_expired_exports() == "1 expired exports removed"
 
-    assert not old_file.exists() and not abandoned.exists()
+    assert not old_file.exists()
     assert list(Export.objects.values_list("pk", flat=True)) == [fresh.pk]
     fresh.refresh_from_db()
     assert (Path(settings.MEDIA_ROOT) / fresh.file.name).exists()
     assert exports.cleanup_expired() == 0
+
+
+def test_cleanup_removes_abandoned_parts_but_not_ones_being_written(settings):
+    parts = Path(settings.MEDIA_ROOT) / "exports"
+    parts.mkdir(parents=True, exist_ok=True)
+    abandoned, writing = parts / ".x.csv.0000.part", parts / ".y.csv.0000.part"
+    for part in (abandoned, writing):
+        part.write_bytes(b"partial")
+    long_ago = (timezone.now() - dt.timedelta(days=3)).timestamp()
+    os.utime(abandoned, (long_ago, long_ago))
+
+    exports.cleanup_expired()
+
+    assert not abandoned.exists() and writing.exists()
 
 
 def test_an_expired_export_is_not_offered(client, exporter, analytics_engine):

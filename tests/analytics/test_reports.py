@@ -158,26 +158,32 @@ def test_a_new_report_is_scheduled_on_save(owner):
     assert timezone.now() < report.next_run <= timezone.now() + dt.timedelta(minutes=5)
 
 
-def test_the_report_form_checks_recipients_schedule_and_parameters(owner):
-    query = make_query(owner)
-    base = {"name": "r", "saved_query": query.pk, "format": "csv", "every": "daily",
+def report_form(owner, **changes):
+    base = {"name": "r", "saved_query": make_query(owner).pk, "format": "csv", "every": "daily",
             "interval": "1", "at_time": "07:00", "recipients": "a@example.com"}  # fmt: skip
-    assert ScheduledReportForm(data=base, owner=owner).is_valid()
-    bad = ScheduledReportForm(
-        data={
-            **base,
-            "recipients": "a@example.com, not-an-address",
-            "at_time": "",
-            "params": "end=someday",
-        },
-        owner=owner,
-    )
-    assert not bad.is_valid()
-    assert "'not-an-address' is not an e-mail address" in bad.errors["recipients"][0]
-    assert "needs a time of day" in bad.errors["at_time"][0]
-    assert "'end' (Date)" in " ".join(bad.errors["params"])
-    nowhere = ScheduledReportForm(data={**base, "recipients": ""}, owner=owner)
-    assert "Give recipients, store to media, or both." in nowhere.errors["recipients"]
+    return ScheduledReportForm(data={**base, **changes}, owner=owner)
+
+
+def test_the_report_form_accepts_a_daily_report_to_one_address(owner):
+    assert report_form(owner).is_valid()
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"recipients": "a@example.com, not-an-address"}, "recipients",
+         "'not-an-address' is not an e-mail address"),
+        ({"at_time": ""}, "at_time", "needs a time of day"),
+        ({"params": "end=someday"}, "params", "'end' (Date)"),
+        ({"recipients": ""}, "recipients", "Give recipients, store to media, or both."),
+    ],
+    ids=["bad-recipient", "daily-without-time", "untyped-parameter", "nowhere-to-send"],
+)  # fmt: skip
+def test_the_report_form_refuses_with_the_reason(owner, changes, field, message):
+    form = report_form(owner, **changes)
+
+    assert not form.is_valid()
+    assert message in " ".join(form.errors[field])
 
 
 def test_the_admin_schedules_a_report_for_its_author(client, analytics_engine):

@@ -16,6 +16,7 @@ changing files in the laptop's clone and committing them.
 
 from __future__ import annotations
 
+import datetime as dt
 import ipaddress
 import os
 import shutil
@@ -182,6 +183,16 @@ class EngineWorld:
     def releases_log(self) -> list[list[str]]:
         path = self.server / ".deploy" / "releases.log"
         return [line.split() for line in path.read_text().splitlines()] if path.exists() else []
+
+    def switch_seconds(self) -> float:
+        """From the last deploy's new replicas starting to Nginx answering on its release."""
+        marks = ("new web replica(s)", "Nginx answers /healthz")
+        stamps = {}
+        for line in (self.server / ".deploy" / "deploy.log").read_text().splitlines():
+            for mark in marks:
+                if mark in line and line.startswith("["):
+                    stamps[mark] = dt.datetime.fromisoformat(line[1:21].replace("Z", "+00:00"))
+        return (stamps[marks[1]] - stamps[marks[0]]).total_seconds()
 
     # ---- the running stack ------------------------------------------------------------------
     def containers(self, service: str) -> list[str]:

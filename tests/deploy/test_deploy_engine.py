@@ -12,7 +12,6 @@ Figures go to test-results/deploy-engine.json.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import shutil
 
@@ -35,17 +34,6 @@ def figure(name: str, value) -> None:
     data[name] = value
     FIGURES.write_text(json.dumps(data, indent=1, sort_keys=True))
     engine.log(f"{name}: {value}")
-
-
-def switch_seconds(world) -> float:
-    """From the new replicas' start to Nginx answering on the new release (last deploy)."""
-    lines = (world.server / ".deploy" / "deploy.log").read_text().splitlines()
-    stamps = {}
-    for line in lines:
-        for key in ("new web replica(s)", "Nginx answers /healthz"):
-            if key in line and line.startswith("["):
-                stamps[key] = dt.datetime.fromisoformat(line[1:21].replace("Z", "+00:00"))
-    return (stamps["Nginx answers /healthz"] - stamps["new web replica(s)"]).total_seconds()
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +80,7 @@ def test_a_code_deploy_fails_no_request_through_nginx(world):
     figure("code_deploy_seconds", round(result.seconds, 1))
     figure("code_deploy_requests", loop.total)
     figure("code_deploy_failed_requests", loop.failed)
-    figure("code_deploy_switch_seconds", switch_seconds(world))
+    figure("code_deploy_switch_seconds", world.switch_seconds())
     assert world.state("current") == second and world.state("previous") == world.built[0]
     assert world.image_of("web") == f"admin2:{second}"
     assert world.image_of("celery") == f"admin2:{second}"

@@ -69,18 +69,26 @@ def install_host(checkout: Path, env: dict, root: Path, *args: str) -> subproces
     )  # fmt: skip
 
 
-def test_install_host_records_production_by_default_and_staging_when_asked(checkout, env, tmp_path):
-    root = tmp_path / "root"
+@pytest.mark.parametrize(
+    ("args", "recorded"), [((), "production\n"), (("--stack", "staging"), "staging\n")],
+    ids=["default", "staging-when-asked"],
+)  # fmt: skip
+def test_install_host_records_the_hosts_stack(checkout, env, tmp_path, args, recorded):
     env = {k: v for k, v in env.items() if k != "ADMIN2_HOST_STACK_FILE"}
 
-    result = install_host(checkout, env, root)
+    result = install_host(checkout, env, tmp_path / "root", *args)
 
     assert result.returncode == 0, result.stderr
-    assert (root / "etc" / "admin2" / "stack").read_text() == "production\n"
-    assert install_host(checkout, env, root, "--stack", "staging").returncode == 0
-    assert (root / "etc" / "admin2" / "stack").read_text() == "staging\n"
-    refused = install_host(checkout, env, root, "--stack", "prod")
+    assert (tmp_path / "root" / "etc" / "admin2" / "stack").read_text() == recorded
+
+
+def test_install_host_refuses_an_unknown_stack(checkout, env, tmp_path):
+    env = {k: v for k, v in env.items() if k != "ADMIN2_HOST_STACK_FILE"}
+
+    refused = install_host(checkout, env, tmp_path / "root", "--stack", "prod")
+
     assert refused.returncode != 0 and "--stack takes production or staging" in refused.stderr
+    assert not (tmp_path / "root" / "etc" / "admin2" / "stack").exists()
 
 
 def test_on_a_production_host_the_default_stack_is_production(checkout, env):
