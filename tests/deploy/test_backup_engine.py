@@ -175,41 +175,57 @@ def test_a_backup_taken_while_writes_go_on_is_consistent_complete_and_encrypted(
     world.exec("db", "dropdb", "-U", "admin2", "scratch")
 
 
-def test_restore_across_a_migration_refuses_a_newer_backup_and_restores_an_older_one(world):
+C_TABLES = "select count(*) from pg_tables where tablename = 'e2e_release_c'"
+
+
+@pytest.fixture(scope="module")
+def rolled_back_from_b(world):
+    """Release B adds a migration and is backed up, then the server rolls back to A's code."""
     second = world.release("release B: a migration", {MIGRATION: MIGRATION_TEXT})
     ok(world.deploy())
-    assert sql(world, "select count(*) from pg_tables where tablename = 'e2e_release_c'") == "1"
+    assert sql(world, C_TABLES) == "1"
     b_backup = backup(world, "--label", "with-b").rsplit("/", 1)[-1]
-
     ok(world.deploy("rollback"))
     assert world.state("current") == world.built[0]
+    return second, b_backup
+
+
+def test_a_backup_newer_than_the_code_is_refused_and_nothing_is_restored(world, rolled_back_from_b):
+    second, b_backup = rolled_back_from_b
 
     refused = restore(world, b_backup)
+
     assert refused.returncode != 0
     assert "has migrations the running code does not know" in refused.stderr
     assert "tasks 0002_e2e_release_c" in refused.stderr
     assert f"It was taken with release {second}" in refused.stderr
-    assert sql(world, "select count(*) from pg_tables where tablename = 'e2e_release_c'") == "1", (
-        "nothing was restored"
-    )
+    assert sql(world, C_TABLES) == "1", "nothing was restored"
 
+
+def test_the_backup_of_release_a_restores_with_its_code_and_the_site_works(
+    world, rolled_back_from_b
+):
     result = restore(world, world.a_backup)
 
     ok(result)
-    assert sql(world, "select count(*) from pg_tables where tablename = 'e2e_release_c'") == "0"
-    assert (
-        sql(world, "select count(*) from django_migrations where name = '0002_e2e_release_c'")
-        == "0"
-    )
+    assert sql(world, C_TABLES) == "0"
+    applied = "select count(*) from django_migrations where name = '0002_e2e_release_c'"
+    assert sql(world, applied) == "0"
     assert world.get("/healthz").status_code == 200
     assert world.get("/readyz").status_code == 200
     assert world.get("/admin/login/").status_code == 200
     assert int(sql(world, "select count(*) from auth_group")) >= 3
 
-    # B again: its migration applies again (with --clean's leftovers: "relation already exists")
+
+def test_after_the_restore_release_b_deploys_and_migrates_again(world, rolled_back_from_b):
+    second, _ = rolled_back_from_b
+    assert sql(world, C_TABLES) == "0", "runs after A's backup was restored"
+
+    # with --clean's leftovers this failed: "relation already exists"
     ok(world.deploy())
+
     assert world.state("current") == second
-    assert sql(world, "select count(*) from pg_tables where tablename = 'e2e_release_c'") == "1"
+    assert sql(world, C_TABLES) == "1"
 
 
 def test_disaster_recovery_on_a_fresh_host_directory_brings_back_rows_and_files(world):
