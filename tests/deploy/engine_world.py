@@ -203,6 +203,9 @@ class EngineWorld:
             f"label=com.docker.compose.project={self.stack.project}",
             "--filter",
             f"label=com.docker.compose.service={service}",
+            # not `compose run` one-offs (the backup's media tar): they vanish when done
+            "--filter",
+            "label=com.docker.compose.oneoff=False",
         )
         return result.stdout.decode().split()
 
