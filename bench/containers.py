@@ -2,7 +2,8 @@
 
 On this machine's Docker Engine, each figure from this one run:
 
-- production and staging image sizes (``docker image inspect``), and the venv's share;
+- production and staging image sizes (``docker image inspect``), the venv's share, and what
+  the production image adds to its Python base (the part admin2 controls);
 - cold build: ``docker build --no-cache`` of the production target with BuildKit (base images
   local: the tests' stand-ins where no registry is reachable), dependencies downloaded again;
 - warm build: the same command right after, every layer cached; and after a change to one
@@ -51,6 +52,13 @@ def size_mb(image: str) -> float:
     out = subprocess.run([engine.docker_cli(), "image", "inspect", "--format", "{{.Size}}", image],
                          capture_output=True, text=True, check=True).stdout  # fmt: skip
     return int(out.strip()) / 1e6
+
+
+def python_base() -> str:
+    """The image the Dockerfile's stages start from (its first FROM)."""
+    from tests.containers.dockerfile import stages
+
+    return stages()["base"].base
 
 
 def venv_mb(image: str) -> float:
@@ -124,6 +132,8 @@ def main() -> None:
     run = {
         "production_image_mb": round(size_mb(production), 1),
         "production_venv_mb": round(venv_mb(production), 1),
+        "production_over_base_mb": round(size_mb(production) - size_mb(python_base()), 1),
+        "python_base_mb": round(size_mb(python_base()), 1),
         "staging_image_mb": round(size_mb(staging), 1),
         "staging_venv_mb": round(venv_mb(staging), 1),
         "cold_build_s": round(cold, 1),
@@ -140,6 +150,8 @@ def main() -> None:
         ["figure", "value"],
         [["production image", f"{run['production_image_mb']:.0f} MB "
                                f"(venv {run['production_venv_mb']:.0f} MB)"],
+         ["production image over its Python base",
+          f"{run['production_over_base_mb']:.0f} MB (base {run['python_base_mb']:.0f} MB)"],
          ["staging image", f"{run['staging_image_mb']:.0f} MB "
                             f"(venv {run['staging_venv_mb']:.0f} MB)"],
          ["cold build, production (`--no-cache`)", f"{run['cold_build_s']:.1f} s"],
