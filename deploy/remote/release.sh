@@ -339,6 +339,21 @@ reload_nginx() {
   fi
 }
 
+# The release's Nginx configuration, rendered from its templates and tested with `nginx -t` in
+# a one-off container of the nginx service, before any traffic moves: a configuration that
+# would not start fails the deploy while the running Nginx and the old replicas keep serving.
+# (Only `up -d nginx` at the end of the switch applies it, recreating the container.)
+nginx_config_ok() {
+  local output
+  if output="$(compose_tag "$1" run --rm --no-deps -T nginx nginx -t 2>&1)"; then
+    log "nginx configuration of this release passes nginx -t"
+  else
+    log "nginx configuration of this release FAILS nginx -t:"
+    printf '%s\n' "$output" | tail -n 20 | sed 's/^/    /'
+    return 1
+  fi
+}
+
 # After a reload, Nginx's old workers finish their requests with the old configuration (whose
 # upstream knows only the old replicas) and then exit; keep-alive clients stay on them until
 # then. The old replicas may stop only when no old worker is left (at most 60 s, e.g. a long
@@ -389,8 +404,8 @@ public_health() {
 }
 
 # The health-gated switch. New web replicas start beside the old ones (--no-recreate), must
-# answer their own health checks, then Nginx re-resolves the upstream and the old replicas
-# are stopped gracefully; Nginx retries a refused connection on the next upstream server.
+# answer their own health checks and the release's Nginx configuration must pass `nginx -t`,
+# then Nginx re-resolves the upstream and the old replicas are stopped gracefully; Nginx retries a refused connection on the next upstream server.
 # Returns 1 when the new release never took traffic (old replicas untouched), 2 when it
 # failed after the switch.
 switch_to() {
@@ -411,12 +426,7 @@ switch_to() {
     return 1
   fi
   log "waiting for health of ${new[*]} (deadline ${HEALTH_TIMEOUT}s)"
-  if ! wait_healthy "${new[@]}"; then
-    log "removing the new replicas; the old ones keep serving"
-    docker rm -f "${new[@]}" >/dev/null || true
-    return 1
-  fi
-  if ! reload_nginx; then
+  if ! wait_healthy "${new[@]}" || ! nginx_config_ok "$tag" || ! reload_nginx; then
     log "removing the new replicas; the old ones keep serving"
     docker rm -f "${new[@]}" >/dev/null || true
     return 1
@@ -474,7 +484,7 @@ do_deploy() {
   switch_to "$COMMIT" || result=$?
   if [ "$result" -ne 0 ]; then
     record_release deploy "$COMMIT" failed
-    log "health check failed for $COMMIT"
+    log "health check failed for $COMMIT (its web replicas, its Nginx configuration or the site)"
     roll_back_after_failure "$current" "$result"
     exit 1
   fi

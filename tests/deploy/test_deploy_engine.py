@@ -5,7 +5,8 @@ One server, in order: the first deploy; a code deploy under a request loop throu
 (failed requests counted: the goal is 0); a release that changes nginx.conf, a Redis and a
 PostgreSQL setting and adds a migration (new values read from inside the containers, a
 pre-migration backup labelled with the release); a release whose web fails its health check
-(rolled back automatically while the previous one keeps serving); then `just rollback` with
+(rolled back automatically while the previous one keeps serving); a release whose nginx.conf
+fails `nginx -t` (refused before any traffic moves); then `just rollback` with
 the git server gone, past a dirty checkout with --force, never rebuilding an image.
 Figures go to test-results/deploy-engine.json.
 """
@@ -174,6 +175,37 @@ def test_a_release_whose_web_fails_its_health_check_is_rolled_back_while_the_pre
     assert log[-1][1:4] == ["rollback", good, "ok"]
     assert world.get("/healthz").status_code == 200
     assert "SUBJECT: admin2: deploy on" in world.alerts.read_text(), "the failure was alerted"
+
+
+def test_a_release_whose_nginx_conf_fails_nginx_t_changes_nothing_that_serves(world):
+    good = world.state("current")
+    nginx_before = world.containers("nginx")
+    healthcheck = git(world.laptop, "show", f"{good}:containers/healthcheck.py") + "\n"
+    nginx_conf = world.read("containers/nginx/nginx.conf")
+    broken = world.release(
+        "release E: Nginx configuration that does not start",
+        {
+            "containers/healthcheck.py": healthcheck,  # D's breakage undone: web is healthy
+            "containers/nginx/nginx.conf": nginx_conf.replace(
+                "http {", "http {\n    no_such_directive on;", 1
+            ),
+        },
+    )
+
+    with RequestLoop(world) as loop:
+        result = world.deploy()
+
+    assert result.returncode != 0
+    assert loop.failed == 0, loop.failures[:20]
+    assert world.containers("nginx") == nginx_before, "the running Nginx was not touched"
+    assert "nginx configuration of this release FAILS nginx -t" in result.stdout
+    assert 'unknown directive "no_such_directive"' in result.stdout
+    assert "no_such_directive" not in world.exec("nginx", "nginx", "-T")
+    assert world.state("current") == good
+    assert world.image_of("web") == f"admin2:{good}"
+    log = world.releases_log()
+    assert log[-2][1:4] == ["deploy", broken, "failed"]
+    assert log[-1][1:4] == ["rollback", good, "ok"]
 
 
 def test_rollback_works_offline_past_a_dirty_checkout_and_never_rebuilds(world):
