@@ -165,12 +165,18 @@ kept_images() {
 on_exit() {
   local status=$?
   # A failure between checkout and switch leaves the old containers serving: put the
-  # checkout back so the Compose files on disk match what runs.
+  # checkout back so the Compose files on disk match what runs, and db and redis with it.
   if [ "$status" -ne 0 ] && [ -n "$CHECKED_OUT" ]; then
     local current
     current="$(read_state current)"
     if [ -n "$current" ] && [ "$CHECKED_OUT" != "$current" ]; then
       git checkout --quiet --detach "$current" 2>/dev/null && log "checkout restored to $current"
+      # The failed release may have recreated db or redis with its configuration.
+      if compose_tag "$current" up -d --wait db redis >/dev/null 2>&1; then
+        log "db and redis run $current's configuration"
+      else
+        log "db and redis do not come up healthy on $current's configuration either: 'just logs db', 'just logs redis'"
+      fi
     fi
   fi
   [ "$status" -eq 0 ] || alert "admin2: $ACTION on $(hostname) FAILED (exit $status)"
@@ -271,8 +277,10 @@ migrations_pending() {
 
 migrate() {
   local tag="$1"
-  # `up -d` also recreates db or redis when their configuration changed (config-sum labels).
-  compose_tag "$tag" up -d db redis || die "could not start db and redis"
+  # `up -d` also recreates db or redis when their configuration changed (config-sum labels);
+  # --wait: a configuration they cannot run with fails here, before anything migrates.
+  compose_tag "$tag" up -d --wait db redis \
+    || die "db and redis did not start healthy with this release's configuration ('just logs db', 'just logs redis')"
   if [ "$PRE_MIGRATION_BACKUP" = 1 ] && [ -n "$(read_state current)" ] && migrations_pending "$tag"; then
     local label="pre-migrate-${tag:0:12}"
     log "migrations are pending: database backup first (label $label)"

@@ -6,7 +6,8 @@ One server, in order: the first deploy; a code deploy under a request loop throu
 PostgreSQL setting and adds a migration (new values read from inside the containers, a
 pre-migration backup labelled with the release); a release whose web fails its health check
 (rolled back automatically while the previous one keeps serving); a release whose nginx.conf
-fails `nginx -t` (refused before any traffic moves); then `just rollback` with
+fails `nginx -t` (refused before any traffic moves); one whose redis.conf does not start
+(redis put back); then `just rollback` with
 the git server gone, past a dirty checkout with --force, never rebuilding an image.
 Figures go to test-results/deploy-engine.json.
 """
@@ -206,6 +207,30 @@ def test_a_release_whose_nginx_conf_fails_nginx_t_changes_nothing_that_serves(wo
     log = world.releases_log()
     assert log[-2][1:4] == ["deploy", broken, "failed"]
     assert log[-1][1:4] == ["rollback", good, "ok"]
+
+
+def test_a_release_whose_redis_conf_does_not_start_leaves_redis_as_it_was(world):
+    good = world.state("current")
+    nginx_conf = git(world.laptop, "show", f"{good}:containers/nginx/nginx.conf") + "\n"
+    redis_conf = world.read("containers/redis/redis.production.conf")
+    world.release(
+        "release F: Redis configuration that does not start",
+        {
+            "containers/nginx/nginx.conf": nginx_conf,  # E's breakage undone
+            "containers/redis/redis.production.conf": redis_conf + "\nno-such-option yes\n",
+        },
+    )
+
+    result = world.deploy()
+
+    assert result.returncode != 0
+    assert "db and redis did not start healthy with this release's configuration" in result.stdout
+    assert f"db and redis run {good}'s configuration" in result.stdout
+    maxmemory = world.exec("redis", "redis-cli", "config", "get", "maxmemory").split()[-1]
+    assert maxmemory == str(400 * 1024 * 1024), "release C's setting, still live"
+    assert world.get("/readyz").status_code == 200
+    assert world.state("current") == good
+    assert git(world.server, "rev-parse", "HEAD") == good
 
 
 def test_rollback_works_offline_past_a_dirty_checkout_and_never_rebuilds(world):
