@@ -413,7 +413,8 @@ public_health() {
 
 # The health-gated switch. New web replicas start beside the old ones (--no-recreate), must
 # answer their own health checks and the release's Nginx configuration must pass `nginx -t`,
-# then Nginx re-resolves the upstream and the old replicas are stopped gracefully; Nginx retries a refused connection on the next upstream server.
+# then Nginx re-resolves the upstream and the old replicas are stopped gracefully; Nginx
+# retries a refused connection on the next upstream server.
 # Returns 1 when the new release never took traffic (old replicas untouched), 2 when it
 # failed after the switch.
 switch_to() {
