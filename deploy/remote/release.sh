@@ -169,6 +169,8 @@ on_exit() {
   if [ "$status" -ne 0 ] && [ -n "$CHECKED_OUT" ]; then
     local current
     current="$(read_state current)"
+    # A deploy that failed before its switch (build, db and redis, migration) is history too.
+    [ "$ACTION" != deploy ] || record_release deploy "$CHECKED_OUT" failed
     if [ -n "$current" ] && [ "$CHECKED_OUT" != "$current" ]; then
       git checkout --quiet --detach "$current" 2>/dev/null && log "checkout restored to $current"
       # The failed release may have recreated db or redis with its configuration.

@@ -213,7 +213,7 @@ def test_a_release_whose_redis_conf_does_not_start_leaves_redis_as_it_was(world)
     good = world.state("current")
     nginx_conf = git(world.laptop, "show", f"{good}:containers/nginx/nginx.conf") + "\n"
     redis_conf = world.read("containers/redis/redis.production.conf")
-    world.release(
+    broken = world.release(
         "release F: Redis configuration that does not start",
         {
             "containers/nginx/nginx.conf": nginx_conf,  # E's breakage undone
@@ -231,6 +231,7 @@ def test_a_release_whose_redis_conf_does_not_start_leaves_redis_as_it_was(world)
     assert world.get("/readyz").status_code == 200
     assert world.state("current") == good
     assert git(world.server, "rev-parse", "HEAD") == good
+    assert world.releases_log()[-1][1:4] == ["deploy", broken, "failed"]
 
 
 def test_rollback_works_offline_past_a_dirty_checkout_and_never_rebuilds(world):

@@ -233,7 +233,7 @@ def test_a_failed_migration_keeps_the_running_release(world):
     good = world.commit("v1")
     assert world.deploy().returncode == 0
     web = {c["id"] for c in _web(world)}
-    world.commit("v2 with a broken migration")
+    bad = world.commit("v2 with a broken migration")
     (world.standin_state / "fail-migrate").write_text("")
 
     result = world.deploy()
@@ -242,6 +242,8 @@ def test_a_failed_migration_keeps_the_running_release(world):
     assert world.state("current") == good
     assert world.server_head() == good, "the checkout is put back"
     assert {c["id"] for c in _web(world)} == web
+    releases = (world.server / ".deploy" / "releases.log").read_text().splitlines()
+    assert releases[-1].split()[1:4] == ["deploy", bad, "failed"]
 
 
 def test_uncommitted_changes_are_refused_unless_forced(world):
