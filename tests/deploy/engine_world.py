@@ -286,6 +286,14 @@ def make_world(root: Path) -> EngineWorld:
     sshd = SshServer(root / "sshd")
     (root / "sshd").mkdir()
     sshd.start()
+    try:
+        return _world_on(root, sshd)
+    except BaseException:
+        sshd.stop()  # a setup that fails leaves no listener behind
+        raise
+
+
+def _world_on(root: Path, sshd: SshServer) -> EngineWorld:
     origin, laptop, server = root / "origin.git", root / "laptop", root / "srv-admin2"
     git(root, "init", "-q", "--bare", "-b", "main", str(origin))
     laptop.mkdir()

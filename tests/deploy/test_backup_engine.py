@@ -37,15 +37,15 @@ PSQL = ("psql", "-U", "admin2", "-d", "admin2", "-v", "ON_ERROR_STOP=1", "-Atc")
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     built = make_world(tmp_path_factory.mktemp("backup-engine"))
-    key = built.root / "operator-age-key.txt"  # the operator's, off the server
-    subprocess.run(["age-keygen", "-o", str(key)], check=True, capture_output=True)
-    public = subprocess.run(
-        ["age-keygen", "-y", str(key)], check=True, capture_output=True, text=True
-    ).stdout.strip()
-    with (built.server / "deploy" / ".env").open("a") as env:
-        env.write(f"BACKUP_AGE_RECIPIENTS={public}\n")
-    built.age_key = key  # type: ignore[attr-defined]
-    try:
+    try:  # from here on, a failing setup still stops the world's sshd and stack
+        key = built.root / "operator-age-key.txt"  # the operator's, off the server
+        subprocess.run(["age-keygen", "-o", str(key)], check=True, capture_output=True)
+        public = subprocess.run(
+            ["age-keygen", "-y", str(key)], check=True, capture_output=True, text=True
+        ).stdout.strip()
+        with (built.server / "deploy" / ".env").open("a") as env:
+            env.write(f"BACKUP_AGE_RECIPIENTS={public}\n")
+        built.age_key = key  # type: ignore[attr-defined]
         yield built
     finally:
         destroy(built)
