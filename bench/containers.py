@@ -129,11 +129,12 @@ def main() -> None:
     staging_build = build("staging", staging)
     healthy = up_to_healthy()
     deploy = code_deploy()
+    production_mb, base_mb = size_mb(production), size_mb(python_base())
     run = {
-        "production_image_mb": round(size_mb(production), 1),
+        "production_image_mb": round(production_mb, 1),
         "production_venv_mb": round(venv_mb(production), 1),
-        "production_over_base_mb": round(size_mb(production) - size_mb(python_base()), 1),
-        "python_base_mb": round(size_mb(python_base()), 1),
+        "production_over_base_mb": round(production_mb - base_mb, 1),
+        "python_base_mb": round(base_mb, 1),
         "staging_image_mb": round(size_mb(staging), 1),
         "staging_venv_mb": round(venv_mb(staging), 1),
         "cold_build_s": round(cold, 1),

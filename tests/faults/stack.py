@@ -8,7 +8,9 @@ touches nobody else), prepares the database the way a deploy does (``migrate``,
 
 from __future__ import annotations
 
+import contextlib
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -138,3 +140,23 @@ class WebServer:
     def stop(self) -> None:
         if self.process:
             self.process.stop()
+
+
+@contextlib.contextmanager
+def private_stack(tmp: Path) -> Iterator[tuple[PostgresCluster, RedisServer, WebServer]]:
+    """PostgreSQL, Redis and the web server of the caller's own, stopped in reverse order."""
+    postgres, redis, web = PostgresCluster(), RedisServer(tmp), None
+    try:
+        postgres.start()
+        postgres.create_database(DATABASE)
+        redis.start()
+        env = production_env(tmp, postgres=postgres, redis=redis)
+        prepare(env)
+        web = WebServer(tmp, env)
+        web.start()
+        yield postgres, redis, web
+    finally:
+        if web:
+            web.stop()
+        redis.stop()
+        postgres.destroy()

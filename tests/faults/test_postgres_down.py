@@ -11,18 +11,8 @@ from dataclasses import dataclass, field
 import pytest
 
 from tests.faults.measured import note, timed
-from tests.faults.stack import (
-    ADMIN_PASSWORD,
-    ADMIN_USER,
-    DATABASE,
-    READYZ_TOKEN,
-    WebServer,
-    prepare,
-    production_env,
-)
-from tests.support.postgres import PostgresCluster
+from tests.faults.stack import ADMIN_PASSWORD, ADMIN_USER, READYZ_TOKEN, private_stack
 from tests.support.processes import wait_until
-from tests.support.redis import RedisServer
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
@@ -43,24 +33,8 @@ class Outage:
 
 @pytest.fixture(scope="module")
 def outage(tmp_path_factory) -> Outage:
-    tmp = tmp_path_factory.mktemp("postgres-outage")
-    postgres = PostgresCluster()
-    redis_server = RedisServer(tmp)
-    web = None
-    try:
-        postgres.start()
-        postgres.create_database(DATABASE)
-        redis_server.start()
-        env = production_env(tmp, postgres=postgres, redis=redis_server)
-        prepare(env)
-        web = WebServer(tmp, env)
-        web.start()
+    with private_stack(tmp_path_factory.mktemp("postgres-outage")) as (postgres, _redis, web):
         yield live_through_an_outage(web, postgres)
-    finally:
-        if web:
-            web.stop()
-        redis_server.stop()
-        postgres.destroy()
 
 
 def live_through_an_outage(web, postgres) -> Outage:

@@ -12,19 +12,9 @@ from dataclasses import dataclass, field
 import pytest
 
 from tests.faults.measured import note, timed
-from tests.faults.stack import (
-    ADMIN_PASSWORD,
-    ADMIN_USER,
-    DATABASE,
-    WebServer,
-    prepare,
-    production_env,
-    run_script,
-)
+from tests.faults.stack import ADMIN_PASSWORD, ADMIN_USER, DATABASE, private_stack, run_script
 from tests.support.celery_worker import CeleryWorker
-from tests.support.postgres import PostgresCluster
 from tests.support.processes import wait_until
-from tests.support.redis import RedisServer
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -71,29 +61,15 @@ class Outage:
 @pytest.fixture(scope="module")
 def outage(tmp_path_factory) -> Outage:
     tmp = tmp_path_factory.mktemp("redis-outage")
-    postgres = PostgresCluster()
-    redis_server = RedisServer(tmp)
-    web = worker = None
-    try:
-        postgres.start()
-        postgres.create_database(DATABASE)
-        redis_server.start()
-        env = production_env(tmp, postgres=postgres, redis=redis_server)
-        prepare(env)
-        web = WebServer(tmp, env)
-        web.start()
+    with private_stack(tmp) as (postgres, redis_server, web):
         worker = CeleryWorker(
-            redis_server.url(1), pool="eventlet", concurrency=4, workdir=tmp / "worker", env=env
+            redis_server.url(1), pool="eventlet", concurrency=4, workdir=tmp / "worker", env=web.env
         )
         worker.start()
-        yield live_through_an_outage(web, worker, redis_server, postgres)
-    finally:
-        if worker:
+        try:
+            yield live_through_an_outage(web, worker, redis_server, postgres)
+        finally:
             worker.stop()  # before its Redis goes: see tests/support/celery_worker.py
-        if web:
-            web.stop()
-        redis_server.stop()
-        postgres.destroy()
 
 
 def live_through_an_outage(web, worker, redis_server, postgres) -> Outage:
