@@ -1,20 +1,8 @@
 """Benchmark ``analytics_export``: the project's CSV export path against the engine's own.
 
-For N = 100,000, 1,000,000 and 10,000,000 rows of the demo ``events`` table:
-
-* project: ``admin2_analytics.engine.stream(..., fmt="csv")`` through the formula
-  neutralizing (``exports.export_chunks``, the default) written to a file — the path exports
-  take (guard, limits, read-only session, chunks of up to 1 MiB through Python);
-* raw: the same without the neutralizing (``ANALYTICS_EXPORT_RAW_CELLS``), so the table shows
-  what the rewrite costs;
-* engine (the ceiling): the same query exported by chDB itself,
-  ``INTO OUTFILE ... FORMAT CSVWithNames``, through the seam's internal write session.
-
-The demo table's parts are merged first (no background merge during the turns). Each
-measurement runs in a fresh child process (so ``peak_rss_mb`` is the project path's own
-peak), after one warm-up query so neither side pays for loading the engine library. The three
-sides take turns ``REPEATS`` times and each keeps its fastest run: on a shared machine the
-fastest is the one least disturbed by others.
+Exports 100,000, 1,000,000 and 10,000,000 demo events three ways (the project's path, the
+same without formula neutralizing, chDB's own ``INTO OUTFILE``) and publishes the table.
+How it measures, and why: docs/benchmarks.md, "analytics_export".
 """
 
 from __future__ import annotations
@@ -103,6 +91,7 @@ def _env(engine_path: Path, var_dir: Path) -> dict:
 
 
 def _measure(env: dict, mode: str, rows: int, output: Path) -> dict:
+    # A fresh child process per measurement: its peak RSS is this path's own.
     result = subprocess.run(
         [sys.executable, __file__, "--child", mode, str(rows), str(output)],
         cwd=REPO,
@@ -164,6 +153,7 @@ def main() -> None:
                 engine_file.unlink()
                 turns["raw"].append(_measure(env, "raw", rows, project_file))
                 project_file.unlink()
+            # Each side's fastest turn: on a shared machine, the one least disturbed by others.
             project, ceiling, raw = (min(turns[m], key=lambda r: r["seconds"]) for m in turns)
             project["peak_rss_mb"] = max(r["peak_rss_mb"] for r in turns["project"])
             run = {

@@ -1,9 +1,8 @@
 """Shared benchmark plumbing: machine description, result files and the docs table.
 
-Each benchmark is ``bench/<name>.py`` with a ``main()`` that measures, then calls
-:func:`publish` with its runs and a Markdown table. Results land in
-``bench/results/<name>.json`` as ``{"name", "machine", "runs": [...]}`` and the table replaces
-the block between ``<!-- bench:<name> -->`` markers in ``docs/benchmarks.md``.
+Each ``bench/<name>.py`` measures, then calls :func:`publish` with its runs and a Markdown
+table: the results go to ``bench/results/<name>.json``, the table into docs/benchmarks.md
+between the ``<!-- bench:<name> -->`` markers.
 """
 
 from __future__ import annotations

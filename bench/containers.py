@@ -1,18 +1,8 @@
 """Benchmark ``containers``: image sizes, cold and warm builds, seconds from ``up`` to healthy.
 
-On this machine's Docker Engine, each figure from this one run:
-
-- production and staging image sizes (``docker image inspect``), the venv's share, and what
-  the production image adds to its Python base (the part admin2 controls);
-- cold build: ``docker build --no-cache`` of the production target with BuildKit (base images
-  local: the tests' stand-ins where no registry is reachable), dependencies downloaded again;
-- warm build: the same command right after, every layer cached; and after a change to one
-  source file (a copy of the build context with one line added), which reuses the
-  dependency layer;
-- seconds from ``docker compose up --no-build --wait`` to every service healthy, for the
-  production stack with TLS on (tests/containers/engine_stack.py), then ``down -v``;
-- a code deploy with `just deploy-prod` over the local sshd (tests/deploy/engine_world.py):
-  seconds for the switch and requests failed through Nginx while it ran.
+On this machine's Docker Engine, from one run: image sizes, cold and warm builds, the
+production stack's ``up --wait`` to healthy, and a code deploy over SSH under traffic.
+What each figure is: docs/benchmarks.md, "containers".
 """
 
 from __future__ import annotations

@@ -1,19 +1,8 @@
 """Soak: minutes of mixed staff traffic through the production topology, run natively.
 
-Nginx (the production site rendered from the Compose files, TLS on) → Gunicorn
-(``containers/gunicorn.conf.py``) → PostgreSQL, the analytics pages on the embedded engine
-(chDB), the production Celery worker (eventlet) and beat on a private Redis. Traffic at a
-steady rate: the login form, the user changelist and change pages, the admin index, static
-files, a saved query with varying parameters, /readyz every few seconds like a probe, and a
-task submitted from the admin's "Run now" page every few seconds.
-
-Counts every response that is not what a browser should get as an error (there must be
-none) and samples the resident memory of each process group every few seconds; the table
-compares the first minute with the last. Gunicorn's worker recycling (max_requests) is off
-for the run, so a leak would show instead of being reset.
-
-    just bench soak                                 # 5 minutes at 20 requests/s
-    uv run python bench/soak.py --minutes 10 --rate 40
+Counts every answer a browser should not get as an error and samples each process group's
+memory; exits 1 on an error, a failed task or memory that is not flat. What runs, and why:
+docs/reliability.md, "Soak". ``just bench soak`` runs 5 minutes at 20 requests/s.
 """
 
 from __future__ import annotations

@@ -1,13 +1,8 @@
 """tasks_io: which Celery pool suits admin2's background work?
 
-200 tasks that each wait 0.5 s on I/O, queued at once on one worker: eventlet (concurrency
-100, production), prefork (concurrency 2, staging) and solo; makespan from the first
-submission to the last completion. A CPU-bound control (the same pools, tasks that compute
-instead of wait) shows where eventlet is the wrong choice.
-
-Each worker is the real thing: ``celery -A admin2_tasks worker`` with the development
-settings pointed at a private redis-server, tracking every run in a SQLite TaskRun table.
-The tasks live here too; the worker imports them with ``-I bench.tasks_io``.
+200 tasks that wait on I/O, and a CPU-bound control, on one real ``celery -A admin2_tasks
+worker`` per pool (eventlet, prefork, solo) on a private redis-server; makespan per pool.
+Method and findings: docs/benchmarks.md, "tasks_io".
 """
 
 from __future__ import annotations
@@ -27,6 +22,8 @@ from celery import shared_task
 IO_TASKS, IO_SECONDS = 200, 0.5
 CPU_TASKS, CPU_SECONDS = 12, 0.5
 POOLS = [("eventlet", 100), ("prefork", 2), ("solo", 1)]
+
+# The tasks live here; each worker imports them with ``-I bench.tasks_io``.
 
 
 @shared_task(name="bench.io_wait")
@@ -100,6 +97,7 @@ class Bench:
         _wait(self._redis_up, 15, "redis-server")
         self.env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")},
+            # Development settings: every run tracked in a SQLite TaskRun table in workdir.
             "DJANGO_ENVIRONMENT": "development",
             "DJANGO_LOG_LEVEL": "warning",
             "ADMIN2_VAR_DIR": str(workdir),

@@ -1,10 +1,8 @@
 """Benchmark ``web``: admin2's admin pages against a stock Django admin doing the same work.
 
-The stock side is a ``startproject`` project generated in a temp dir at run time: same Django,
-same PostgreSQL server (its own database), same users and logged-in superuser, served by the
-same Gunicorn configuration (1 sync worker). wrk with 2 connections measures each page in
-short runs alternating between the sides (stock, admin2, stock, ...); each run's ratio to the
-runs beside it cancels the load that other work puts on this shared machine meanwhile.
+The stock side is a ``startproject`` project generated at run time, on the same Django,
+PostgreSQL server, users and Gunicorn configuration. wrk measures each page in short runs
+alternating between the sides; the method: docs/benchmarks.md, "web".
 """
 
 from __future__ import annotations
@@ -30,7 +28,9 @@ from bench.production_app import BIN, SEED_USERS, production_app, psql
 
 CONFIG = REPO / "containers" / "gunicorn.conf.py"
 USERS = 1000
-SLICES = 15  # runs per side and page, alternating
+# Runs per side and page, alternating (stock, admin2, stock, ...): each run's ratio to the runs
+# beside it cancels the load other work puts on this shared machine meanwhile.
+SLICES = 15
 SECONDS = 2
 WARM_UP = 2
 CONNECTIONS = 2

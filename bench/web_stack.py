@@ -1,14 +1,8 @@
 """Benchmark ``web_stack``: the production Nginx in front of Gunicorn and Django, with wrk.
 
-Nginx is rendered from ``containers/nginx/templates/production.conf.template`` exactly as the
-container renders it (TLS on, as in ``.env.production.example``; a throwaway certificate),
-its static volume filled by the release job's publishing step. Behind it, Gunicorn with
-``containers/gunicorn.conf.py`` runs Django under the production settings on PostgreSQL with
-1,000 users (``bench/production_app.py``). One run, each target for the same duration:
-
-- a hashed static file, served by Nginx alone (the ceiling of this stack);
-- ``/healthz`` through Nginx, and straight to Gunicorn (the cost of the Nginx hop);
-- the admin user changelist (first page of 1,000 users), logged in, through Nginx and straight.
+Nginx rendered from the production template as the container renders it (TLS on), Gunicorn
+with ``containers/gunicorn.conf.py`` and production settings on PostgreSQL with 1,000 users.
+Targets: a static file, ``/healthz`` and the user changelist, through Nginx and straight.
 """
 
 from __future__ import annotations

@@ -1,10 +1,8 @@
 """chDB admits one process per data directory: real processes take turns, never fight.
 
-A process keeps the engine open between its queries (each chDB shutdown leaks about 1 MB),
-and hands it over when another process asks.
-
-Children are real ``python`` processes running the same seam against the same directory,
-as the web process, a Celery worker and ``admin2 analytics_query`` would.
+Children are real ``python`` processes running the same seam against the same directory, as
+the web process, a Celery worker and ``admin2 analytics_query`` would. Why a process keeps
+the engine open between its queries: docs/clickhouse.md, "The embedded engine".
 """
 
 import json

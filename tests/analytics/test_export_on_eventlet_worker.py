@@ -1,10 +1,8 @@
 """An export requested in the admin runs to completion on a real eventlet worker.
 
-The worker is started with the exact production command line (docs/tasks.md,
-containers/docker-compose.production.yml) and production settings, on a private Redis, this
-run's PostgreSQL test database, the same MEDIA_ROOT, and the embedded chDB directory of the
-analytics fixture, which the worker and this test process take turns on through the engine's
-cross-process lease (docs/clickhouse.md).
+The worker runs the exact production command line and settings on a private Redis, this
+run's PostgreSQL test database and the analytics fixture's chDB directory, which it shares
+with this test process through the engine's cross-process lease (docs/clickhouse.md).
 """
 
 from __future__ import annotations

@@ -1,9 +1,7 @@
 """Property-based fuzzing of the guard, with ClickHouse's own parser as the referee.
 
-The guard decides on ClickHouse's tokens and sqlglot's tree of the canonical text; the
-dangerous bugs live where the two could still disagree. So every statement the guard
-accepts is parsed by the real engine (``EXPLAIN AST``, which runs nothing), exactly as it
-would run, and the engine's syntax tree must show one SELECT reaching only allowed things.
+Every statement the guard accepts is parsed by the real engine (``EXPLAIN AST``, which runs
+nothing), and the engine's syntax tree must show one SELECT reaching only allowed things.
 The module prints how many cases ran and how many were accepted and refereed.
 """
 

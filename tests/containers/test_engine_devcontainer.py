@@ -1,13 +1,8 @@
-"""The devcontainer on the real Docker Engine, the way VS Code opens it: ``npx
-@devcontainers/cli up --workspace-folder <checkout>`` builds the staging image with
-``docker-compose`` (the legacy builder: this engine has no buildx, so the Dockerfile must not
-use ``RUN --mount``), starts the staging stack with the devcontainer override and runs
-``uv sync --locked`` as the image user; then ``devcontainer exec`` runs ``uv run admin2
-check`` and a small pytest selection as that user (uid 10001), who owns ``/opt/venv`` and
-keeps uv's cache in ``/tmp`` (the mounted checkout, its HOME, belongs to root here).
+"""The devcontainer on the real Docker Engine, the way VS Code opens it.
 
-The checkout is a copy of this one with a ``containers/.env.staging`` that publishes on free
-ports of 127.0.0.1 only; ``down -v`` removes the stack afterwards.
+``devcontainer up`` (the CLI VS Code uses) builds and starts the staging stack with the
+devcontainer override on a copy of the checkout; ``devcontainer exec`` then runs ``admin2
+check`` and a small pytest selection as the image user (uid 10001).
 """
 
 from __future__ import annotations
@@ -35,6 +30,8 @@ def devcontainer(checkout: Path, command: str, *args: str, timeout: float = 1200
     """``devcontainer COMMAND --workspace-folder CHECKOUT ARGS...`` (options before the
     command that ``exec`` runs)."""
     npx = shutil.which("npx") or pytest.fail("npx is missing (Node 20)")
+    # The CLI builds with the venv's docker-compose: the legacy builder, as this engine has
+    # no buildx (so the Dockerfile must not use RUN --mount).
     env = {**os.environ, "PATH": f"{Path(venv_tool('docker-compose')).parent}:{os.environ['PATH']}"}
     return subprocess.run(
         [npx, "-y", CLI, command, "--workspace-folder", str(checkout), *args],

@@ -1,13 +1,8 @@
-"""The images from containers/Dockerfile, built on the real Docker Engine with BuildKit and no
-registry (local stand-ins for the base images), checked where each defect showed up:
+"""The images from containers/Dockerfile, built on the real Docker Engine with BuildKit.
 
-- a new named volume mounted at production's /srv/static (the migrate job's target) or at
-  staging's /app/static (its collectstatic target) inherits the image's mount point, which
-  must belong to the image user: otherwise migrate failed with PermissionError on
-  /srv/static/admin and no web, worker or Nginx started;
-- the staging venv (/opt/venv) belongs to the image user, so the devcontainer's ``uv sync``
-  (run as that user) can write it;
-- both images run the Python the test suite runs on (3.11) as the unprivileged user.
+Built with no registry (local stand-ins for the base images) and checked where defects
+showed up: new named volumes at the static roots and staging's venv belong to the image
+user, and both images run Python 3.11 as that unprivileged user.
 """
 
 from __future__ import annotations

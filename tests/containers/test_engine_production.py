@@ -1,14 +1,8 @@
-"""The production stack on the real Docker Engine: the image from containers/Dockerfile, the
-Compose file as written, every service in its container (registry images replaced by the
-local stand-ins of tests/support/engine.py), reached only through Nginx's ports published on
-127.0.0.1, TLS on with a throwaway certificate.
+"""The production stack on the real Docker Engine, reached only through Nginx on 127.0.0.1.
 
-What differs from a server, and only for the test (engine_stack.py): free loopback ports,
-generated secrets, ClickHouse and SMTP at a closed port on the container's own loopback, a
-15 s visibility timeout so faults show within seconds, and one test-only task
-(engine_tasks.py) mounted into the worker so a kill mid-task can be counted.
-
-The tests run in order on one stack (module fixture): first what staff do, then faults.
+The image from containers/Dockerfile and the Compose file as written, TLS on; only what a
+test machine must change differs (engine_stack.py). The tests run in order on one stack
+(module fixture): first what staff do, then faults.
 """
 
 from __future__ import annotations
@@ -82,7 +76,7 @@ def prod():
         # into the queue only when a poll of the broker comes back empty, and a message every
         # 2-5 s left it no such moment (docs/containers.md, "Found by running").
         ADMIN2_TASKS_HEARTBEAT_SECONDS="30",
-        CELERY_VISIBILITY_TIMEOUT="15",
+        CELERY_VISIBILITY_TIMEOUT="15",  # a lost worker's task comes back within seconds
         CELERY_TASK_TIME_LIMIT="12",
         CELERY_TASK_SOFT_TIME_LIMIT="10",
         ADMIN2_READYZ_TIMEOUT="3",

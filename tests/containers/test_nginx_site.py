@@ -1,9 +1,8 @@
-"""The Nginx sites, rendered from the templates exactly as the container renders them and run
-by Debian's nginx on loopback: configuration checks, static and media, proxy headers, the login
-rate limit, error pages, the TLS switch and the JSON access log.
+"""The Nginx sites, rendered as the container renders them and run by Debian's nginx.
 
-Behind Nginx stands an echo server (tests/containers/upstream.py) so every header Nginx sends
-can be seen; tests/containers/test_production_stack.py runs the same site in front of Django.
+Configuration checks, static and media, proxy headers, the login rate limit, error pages, the
+TLS switch and the JSON access log, in front of an echo server (upstream.py) that shows every
+header Nginx sends. test_production_stack.py runs the same site in front of Django.
 """
 
 from __future__ import annotations

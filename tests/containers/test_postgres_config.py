@@ -1,10 +1,8 @@
 """The custom postgresql.conf and the init script, run by a real PostgreSQL server.
 
-A private cluster (initdb as the ``postgres`` system user, the Compose file's initdb
-arguments) started with ``-c config_file=containers/postgres/postgresql.conf`` as the db
-service starts it; only the port, the listen address and the socket directory are moved to
-loopback/temp. Then the init script runs as the image would run it, and the seed's health
-check answers.
+A private cluster started as the db service starts it (the Compose file's initdb arguments,
+``-c config_file=...``), moved to loopback and a temporary directory only. Then the init
+script runs as the image would run it, and the seed's health check answers.
 """
 
 from __future__ import annotations

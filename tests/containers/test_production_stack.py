@@ -1,22 +1,8 @@
 """The production topology, run as native processes on loopback from the Compose file itself.
 
-Every process gets the command and environment the production Compose file gives its
-container (``docker-compose config`` resolves them, with the example env file), moved to this
-machine only where a container and a laptop must differ:
-
-- ``db`` is the local PostgreSQL (a database of its own, owned by the role ``admin2``);
-  ``redis`` is a private redis-server run from ``containers/redis/redis.production.conf``;
-- ``/app/...`` is the repository (code) or a temporary directory (state); Docker secrets are
-  generated files; ``web:PORT_WEB`` and published ports are loopback ports;
-- ``CLICKHOUSE_HOST`` of the example (a placeholder) is emptied and the database is the
-  embedded engine's ``default``: nothing may leave this machine; Gunicorn binds 127.0.0.1;
-- the host names Django accepts are those a client on this machine uses.
-
-Static files are collected by the Dockerfile's own build step, published by the ``migrate``
-job's command, and served by the Nginx rendered from the production template with TLS on
-(a throwaway certificate), exactly as ``NGINX_TLS=on`` in the example. So the login runs
-over HTTPS through Nginx to Gunicorn with production's secure cookies, HSTS and SSL redirect
-left as they are: no setting is relaxed for the test.
+Every process gets the command and environment Compose gives its container, changed only
+where a container and a laptop must differ (listed in docs/testing.md). Nginx with TLS on
+stands in front, and no production setting is relaxed for the test.
 """
 
 from __future__ import annotations
@@ -123,6 +109,9 @@ def stack():
         image_static = root / "image-static"  # the image's /app/static, collected at build
         (root / "redis").mkdir()
         redis_url = f"redis://127.0.0.1:{ports['redis']}"
+        # Only where a container and a laptop must differ (docs/testing.md): ports on loopback,
+        # no ClickHouse host (the embedded engine: nothing may leave this machine), the host
+        # names a client on this machine uses.
         common = {
             "POSTGRES_DB": database,
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",

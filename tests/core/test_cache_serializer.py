@@ -1,9 +1,8 @@
 """The Redis cache never runs what it reads (security issue 12, finding 3).
 
-Each test talks to a real, password-protected redis-server through the project's own
-settings (components/cache.py with REDIS_URL and REDIS_PASSWORD) in a child ``admin2``
-process, as the web and worker processes do. A value planted in Redis by any local process
-with access to it must never execute; what admin2 itself caches must round-trip exactly.
+Each test talks to a real, password-protected redis-server through the project's own cache
+settings in a child ``admin2`` process. A value planted in Redis must never execute; what
+admin2 itself caches must round-trip exactly.
 """
 
 from __future__ import annotations

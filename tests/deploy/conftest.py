@@ -1,9 +1,8 @@
 """A throwaway "production server" on this machine for the deploy tests.
 
-Real parts: OpenSSH's sshd on 127.0.0.1, git repositories (origin, the laptop's clone, the
-server's clone at DEPLOY_PATH), deploy/deploy.sh and the release script it ships over SSH,
-curl against a loopback HTTP server standing where Nginx would be. The one stand-in is the
-`docker` executable (tests/deploy/standin_docker.py): no Docker engine exists here.
+Real sshd on 127.0.0.1, git repositories, deploy/deploy.sh and its release script, curl
+against a loopback server where Nginx would be. The one stand-in is the `docker` executable
+(tests/deploy/standin_docker.py).
 """
 
 from __future__ import annotations

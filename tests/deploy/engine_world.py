@@ -1,17 +1,8 @@
 """A production server on this machine for the deploy tests on the real Docker Engine.
 
-Real parts, all of them: OpenSSH's sshd on 127.0.0.1 (tests/support/sshd.py), git (an origin,
-the laptop's clone, the server's clone at DEPLOY_PATH), deploy/deploy.sh and the release
-script it ships over SSH, Debian's docker CLI with BuildKit, Compose v2 and the engine, the
-production Compose file with the registry images replaced by the containers harness's local
-stand-ins (tests/support/engine.py). The server's env file, secrets and certificate are the
-ones the harness generates for its own production stack (tests/containers/engine_stack.py),
-written where an operator writes them (containers/.env.production, containers/secrets,
-containers/certs), plus COMPOSE_PROJECT_NAME so the stack is this test's alone.
-
-The code deployed is a snapshot of this working tree (tracked and new files, no env files,
-secrets or certificates) committed as the first release; a test makes further releases by
-changing files in the laptop's clone and committing them.
+Every part is real: sshd on 127.0.0.1, git, deploy/deploy.sh, Docker with Compose v2, and the
+production Compose file with local stand-ins for registry images. The first release is a
+snapshot of this working tree; a test makes further releases in the laptop's clone.
 """
 
 from __future__ import annotations

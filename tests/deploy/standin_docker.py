@@ -1,19 +1,8 @@
-"""A stand-in `docker` CLI for the deploy tests: no Docker engine exists on our machines.
+"""A stand-in `docker` CLI for the deploy tests that run without a Docker engine.
 
-It is NOT a fake of the deploy itself: the real deploy script runs over real SSH against it.
-It only replaces the one thing that cannot exist here, the engine, and it does so with just
-enough memory (a JSON state file) to answer what the deploy asks: which web containers run,
-whether an image exists, what health a container reports. Every invocation is appended to a
-JSON-lines log with what the "server" looked like at that moment (checked-out commit, whether
-the deploy lock is held), so the tests can assert the order of operations.
-
-Failure switches (files in the state directory):
-- `unhealthy-tag`: containers of the image tag written in it report `unhealthy` and their
-  in-container /readyz probe fails.
-- `fail-migrate`: `compose run --rm migrate` exits 1.
-
-Found through STANDIN_DOCKER_STATE (the wrapper script the tests put on the remote PATH sets
-it, because environment variables do not cross SSH).
+Not a fake of the deploy: the real deploy script runs over real SSH against it. It replaces
+only the engine, with just enough state (a JSON file) to answer what the deploy asks, and
+logs every call so the tests can assert the order of operations.
 """
 
 from __future__ import annotations
@@ -25,6 +14,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+# Set by the wrapper script the tests put on the remote PATH: environment variables do not
+# cross SSH.
 STATE_DIR = Path(os.environ["STANDIN_DOCKER_STATE"])
 STATE_FILE = STATE_DIR / "state.json"
 LOG_FILE = STATE_DIR / "calls.jsonl"
@@ -64,6 +55,8 @@ def lock_held(cwd: Path) -> bool | None:
 
 
 def record(argv: list[str]) -> None:
+    # Each call with what the "server" looked like at that moment (checked-out commit, whether
+    # the deploy lock is held), so the tests can assert the order of operations.
     cwd = Path.cwd()
     entry = {
         "argv": argv,
@@ -79,6 +72,9 @@ def record(argv: list[str]) -> None:
         log.write(json.dumps(entry) + "\n")
 
 
+# Failure switches, files in the state directory: `unhealthy-tag` (containers of the image tag
+# written in it report unhealthy and their in-container /readyz probe fails) and
+# `fail-migrate` (`compose run --rm migrate` exits 1).
 def unhealthy_tag() -> str | None:
     flag = STATE_DIR / "unhealthy-tag"
     return flag.read_text().strip() if flag.exists() else None

@@ -1,18 +1,8 @@
-"""Backups and restores on the real engine, as an operator runs them on the server
-(deploy/backup.sh and deploy/restore.sh in the server's checkout, Compose mode: pg_dump in the
-db container, the media volume through a one-off web container), and the disaster-recovery
-runbook of docs/operations.md followed on this machine.
+"""Backups and restores on the real engine, as an operator runs them on the server.
 
-In order, on one server (engine_world.py):
-1. release A deployed; rows and media files written; a backup taken while writes go on:
-   the dump is one consistent snapshot, media/exports/ is left out, the env file, secrets and
-   certificates are in it encrypted with age;
-2. release B adds a migration; B's own backup cannot be restored with A's code (refused,
-   naming B); A's backup restored after `just rollback` to A: the site works, B's table is gone;
-   B deploys again (its migration applies again: no "relation already exists");
-3. disaster recovery: the server is gone; a fresh host directory gets the repository, the
-   config back from the backup with the operator's age key, a first deploy, the restore:
-   a healthy stack with the original rows and files.
+deploy/backup.sh and deploy/restore.sh in Compose mode, then the disaster-recovery runbook of
+docs/operations.md, in order on one server (engine_world.py): a backup under writes, restores
+across a migration, and a fresh host rebuilt from a backup.
 """
 
 from __future__ import annotations

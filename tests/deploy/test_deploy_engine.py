@@ -1,15 +1,8 @@
-"""`just deploy-prod` (deploy/deploy.sh) over the local sshd to a server checkout on this
-machine, with real `docker build`, real `docker compose` and the real engine (engine_world.py).
+"""`just deploy-prod` over the local sshd to a server checkout, on the real Docker Engine.
 
-One server, in order: the first deploy; a code deploy under a request loop through Nginx
-(failed requests counted: the goal is 0); a release that changes nginx.conf, a Redis and a
-PostgreSQL setting and adds a migration (new values read from inside the containers, a
-pre-migration backup labelled with the release); a release whose web fails its health check
-(rolled back automatically while the previous one keeps serving); a release whose nginx.conf
-fails `nginx -t` (refused before any traffic moves); one whose redis.conf does not start
-(redis put back); then `just rollback` with
-the git server gone, past a dirty checkout with --force, never rebuilding an image.
-Figures go to test-results/deploy-engine.json.
+One server, in order: the first deploy, a code deploy under traffic (0 failed requests is
+the goal), releases that change configuration, fail their health check or fail `nginx -t`,
+then `just rollback`. Figures go to test-results/deploy-engine.json.
 """
 
 from __future__ import annotations

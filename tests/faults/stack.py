@@ -1,9 +1,8 @@
 """admin2 under the production settings on loopback, with services the test owns.
 
-Every fault test starts its own PostgreSQL cluster and Redis on free ports (so stopping them
-touches nobody else), prepares the database the way a deploy does (``migrate``,
-``collectstatic``, a superuser), and runs the production web server: Gunicorn with
-``containers/gunicorn.conf.py``. Settings reach the server only through its environment.
+Every fault test starts its own PostgreSQL and Redis on free ports, prepares the database as
+a deploy does and runs Gunicorn with ``containers/gunicorn.conf.py``. Settings reach the
+server only through its environment.
 """
 
 from __future__ import annotations

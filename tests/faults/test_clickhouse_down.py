@@ -1,9 +1,8 @@
 """ClickHouse unreachable, hung or busy: analytics pages explain it in time, the rest works.
 
-No ClickHouse server runs here (docs/clickhouse.md), so the server faults are the two a real
-one shows from the outside: a closed port and a server that accepts and never answers. The
-embedded engine's fault is real end to end: another process (a long export) holds the data
-directory, then lets it go.
+The server faults are the two a real server shows from outside: a closed port and a server
+that accepts and never answers. The embedded engine's fault is real end to end: another
+process (a long export) holds the data directory, then lets it go.
 """
 
 from __future__ import annotations

@@ -1,9 +1,8 @@
 """Budget and bookkeeping for the fuzz tests: how many inputs each property tried, what came back.
 
-Every property records each input it sends and the status it got; the session ends with a
-table of inputs and server errors per property (see ``conftest.py``), the figures
-docs/reliability.md quotes. A server error also fails its property right away, and
-Hypothesis shrinks it to the smallest input that still fails.
+Every property records each input and the status it got; the session ends with a table per
+property (``conftest.py``), the figures docs/reliability.md quotes. A server error also fails
+its property at once, and Hypothesis shrinks it to the smallest failing input.
 """
 
 from __future__ import annotations

@@ -1,9 +1,8 @@
 """Raw, malformed HTTP over a real socket to Gunicorn running admin2: never a server error.
 
-The test client cannot send what only a socket can: broken request lines, bad header names,
-bare LF line endings, conflicting lengths, broken chunking, oversized lines. Gunicorn with
-the production configuration must answer each with a 4xx (or close the connection), keep
-its workers, and go on serving.
+Broken request lines, bad header names, bare LF, conflicting lengths, broken chunking and
+oversized lines, which the test client cannot send. Gunicorn with the production
+configuration answers each with a 4xx (or closes), keeps its workers and goes on serving.
 """
 
 from __future__ import annotations

@@ -1,11 +1,8 @@
-"""scripts/audit-dependencies end to end: the real script, uv's export of the real uv.lock and
-the real pip-audit, pointed by ADMIN2_AUDIT_OSV_URL at a vulnerability service.
+"""scripts/audit-dependencies end to end: the real script, uv.lock and the real pip-audit.
 
-The one stand-in is that service. osv.dev (like PyPI's per-version JSON API) cannot be reached
-from these registry-only machines, so a small threaded HTTP server on loopback takes its place:
-it answers pip-audit's POST /v1/query from an advisory table the test fills, in the OSV v1
-shape pip-audit parses (id, aliases, summary/details, affected package with ECOSYSTEM ranges,
-fixed events and the list of affected versions), and records every query it gets.
+The one stand-in is the vulnerability service (ADMIN2_AUDIT_OSV_URL): osv.dev cannot be
+reached from these machines, so a threaded HTTP server on loopback answers pip-audit's
+POST /v1/query from an advisory table the test fills, and records every query.
 """
 
 from __future__ import annotations
@@ -68,6 +65,8 @@ def locked_runtime_packages() -> dict[str, str]:
 LOCKED = locked_runtime_packages()
 
 
+# The OSV v1 shape pip-audit parses: id, aliases, summary/details, the affected package with
+# ECOSYSTEM ranges and fixed events, and the list of affected versions.
 def advisory(package: str, affected_versions: list[str], fixed: str) -> dict:
     return {
         "schema_version": "1.6.0",

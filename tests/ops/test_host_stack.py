@@ -1,9 +1,9 @@
-"""The server knows what it is: deploy/install-host.sh records the host's stack, the recipes
-default to it, staging on a production host needs an explicit flag, and a missing env file is
-an error naming it (never a silent fallback to the committed example).
+"""The server knows what it is: deploy/install-host.sh records the host's stack.
 
-The scripts run from a copy of deploy/ and the Compose files in a temporary checkout, with a
-recording `docker` first on PATH: what matters is which stack and env file reach Compose."""
+The recipes default to it, staging on a production host needs an explicit flag, and a
+missing env file is an error naming it (never a silent fallback to the committed example).
+Run from a temporary checkout with a recording `docker` first on PATH.
+"""
 
 from __future__ import annotations
 

@@ -1,18 +1,8 @@
 """Real Celery worker and beat processes for tests: start, wait until ready, stop or kill.
 
-    worker = CeleryWorker(redis_url, pool="eventlet", concurrency=100, workdir=tmp_path,
-                          env={"DJANGO_ENVIRONMENT": "production", ...})
-    worker.start()          # returns when the node answers a ping (Redis) or logs "ready."
-    ...
-    worker.stop()           # warm shutdown (TERM to the main process), then SIGKILL
-    worker.kill()           # SIGKILL to the whole process group, no shutdown at all
-
-The child runs in its own process group from the repository root with ``django_env()``
-plus ``CELERY_BROKER_URL``/``CELERY_RESULT_BACKEND`` and ``ADMIN2_VAR_DIR=workdir``;
-``env`` overrides any of them (pass the database and ``DJANGO_ENVIRONMENT`` there: the
-default environment is development, whose database is SQLite under ``workdir``).
-``argv`` replaces the whole command line, e.g. the exact production one. Stop workers
-before their Redis: with the broker gone a worker may ignore TERM for a minute.
+``CeleryWorker(redis_url, pool="eventlet", concurrency=100, workdir=..., env=...)`` and
+``CeleryBeat``: ``start()`` returns once the node is ready, ``stop()`` is a warm shutdown and
+``kill()`` SIGKILLs the whole process group. More: docs/testing.md, "Support helpers".
 """
 
 from __future__ import annotations
@@ -37,6 +27,8 @@ class CeleryProcess:
         self.broker_url = broker_url
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
+        # `env` overrides any of these: pass the database and DJANGO_ENVIRONMENT there (the
+        # default, development, uses SQLite under workdir). `argv` replaces the command line.
         base = {"CELERY_BROKER_URL": broker_url, "ADMIN2_VAR_DIR": str(self.workdir)}
         results = result_backend or _default_results(broker_url)
         if results:
@@ -74,6 +66,8 @@ class CeleryProcess:
 
     def stop(self, timeout: float = 30) -> None:
         """Warm shutdown: running tasks finish, reserved ones go back to the broker."""
+        # Stop workers before their Redis: with the broker gone a worker may ignore TERM for
+        # a minute.
         if self.process is None:
             return
         if self.alive():

@@ -1,14 +1,8 @@
 """The Docker Engine for the container tests: CLIs, local stand-ins for registry images, builds.
 
-No container registry is reachable on our machines, so every image a stack or the Dockerfile
-names must exist locally. ``ensure_images`` looks each one up locally, then tries
-``docker pull``, and only then builds the stand-in from ``tests/containers/images/<name>`` on
-a Debian rootfs made by debootstrap (see that directory's README). Stand-ins carry a label
-with the hash of their inputs and are rebuilt only when it changes; a cold run prints what it
-builds. The application image is built with BuildKit (Debian's ``/usr/bin/docker`` with
-``DOCKER_BUILDKIT=1``) and tagged for the tests; its layer cache makes a warm build seconds.
-
-Test infrastructure only: operators pull the real images.
+No registry is reachable here, so ``ensure_images`` takes a local image, a ``docker pull`` or
+a stand-in built from ``tests/containers/images/<name>`` on a debootstrap rootfs; the app
+image is built with BuildKit. Test infrastructure only: operators pull the real images.
 """
 
 from __future__ import annotations

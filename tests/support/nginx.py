@@ -1,11 +1,8 @@
 """Debian's nginx, run natively for tests: render templates, check a configuration, serve.
 
-- :func:`envsubst` / :func:`render_templates` do what the official nginx image does at start
-  (``20-envsubst-on-templates.sh``): ``envsubst`` with the list of defined variable names
-  (optionally filtered by a regular expression), so ``$nginx_variables`` stay untouched.
-- :class:`Nginx` runs a master with ``daemon off;`` and its pid file, error log and temp
-  paths under a work directory, checks the configuration with ``nginx -t -c FILE -e ERRLOG``
-  and serves on loopback until :meth:`Nginx.stop`.
+:func:`render_templates` does what the official nginx image does at start; :class:`Nginx`
+runs a foreground master with its pid file, logs and temp paths under a work directory,
+checks the configuration with ``nginx -t`` and serves on loopback until :meth:`Nginx.stop`.
 """
 
 from __future__ import annotations
@@ -25,6 +22,8 @@ _TOP_LEVEL = re.compile(r"^(user|pid|daemon|error_log|master_process)\s[^;]*;[^\
 def envsubst(text: str, env: Mapping[str, str], name_filter: str | None = None) -> str:
     """Substitute ``${NAME}``/``$NAME`` for the names in ``env`` (matching ``name_filter``)."""
     binary = require_binary("envsubst", "apt-get install gettext-base")
+    # As the image's 20-envsubst-on-templates.sh: only the defined names are listed, so
+    # $nginx_variables stay untouched.
     names = sorted(n for n in env if name_filter is None or re.search(name_filter, n))
     shell_format = " ".join(f"${{{name}}}" for name in names)
     result = subprocess.run(

@@ -1,9 +1,8 @@
 """A private PostgreSQL cluster on a free loopback port, for tests that stop and start it.
 
-The machine's own server on 5432 is shared by everyone and must never be stopped; a fault test
-gets a cluster of its own instead: ``initdb`` into a temporary directory, ``pg_ctl`` to start
-and stop it. PostgreSQL refuses to run as root, so under root the cluster belongs to the
-``postgres`` system user and every command runs through ``runuser``.
+The machine's own server on 5432 is shared by everyone and must never be stopped; a fault
+test gets a cluster of its own: ``initdb`` into a temporary directory, ``pg_ctl`` to start
+and stop it.
 """
 
 from __future__ import annotations
@@ -48,6 +47,8 @@ class PostgresCluster:
         self.data = self.root / "data"
         self.log = self.root / "server.log"
         self._as_user: list[str] = []
+        # PostgreSQL refuses to run as root: under root the cluster belongs to the postgres
+        # system user and every command runs through runuser.
         if os.geteuid() == 0:
             try:
                 account = pwd.getpwnam(SERVICE_USER)

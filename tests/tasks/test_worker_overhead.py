@@ -1,10 +1,8 @@
 """What the production (eventlet) worker spends on each task besides the task itself.
 
 Every green thread is a new thread to Django and Celery, so per-thread state is per-task
-state there: these tests count what a task makes (database connections, result backends,
-stored results) in a real eventlet worker with production settings, on this test run's
-PostgreSQL database and a private Redis. The worker opens its database connections through
-Django, so ``connection_created`` in the worker (tests/tasks/worker_tasks.py) counts them all.
+state there: these tests count the database connections, result backends and stored results
+a task makes in a real eventlet worker with production settings and a private Redis.
 """
 
 from __future__ import annotations
@@ -70,6 +68,8 @@ def _worker_backends() -> int:
 @pytest.mark.timeout(120)
 def test_tasks_share_one_tracking_connection_closed_when_idle(worker, redis_server, effects):
     client, effect_url = effects
+    # The worker opens its database connections through Django, so ``connection_created`` in
+    # the worker (tests/tasks/worker_tasks.py) counts them all.
     before = _report(redis_server, client, effect_url, "tests.connections_opened", "opened")
     _submit_and_finish(redis_server, TASKS)
     after = _report(redis_server, client, effect_url, "tests.connections_opened", "opened")
