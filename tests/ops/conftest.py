@@ -6,6 +6,7 @@ import os
 import subprocess
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -22,9 +23,9 @@ def _admin_connection() -> psycopg.Connection:
     return psycopg.connect(dbname="postgres", autocommit=True, **PG)
 
 
-@pytest.fixture
-def new_database() -> Iterator:
-    """Factory: an empty database with a unique name, dropped after the test."""
+@contextmanager
+def throwaway_databases() -> Iterator:
+    """Factory: an empty database with a unique name each call, all dropped on leaving."""
     created: list[str] = []
 
     def create() -> str:
@@ -34,10 +35,18 @@ def new_database() -> Iterator:
         created.append(name)
         return name
 
-    yield create
-    with _admin_connection() as admin:
-        for name in created:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    try:
+        yield create
+    finally:
+        with _admin_connection() as admin:
+            for name in created:
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def new_database() -> Iterator:
+    with throwaway_databases() as create:
+        yield create
 
 
 def connect(dbname: str, **kwargs) -> psycopg.Connection:

@@ -7,12 +7,14 @@ from __future__ import annotations
 import hashlib
 import random
 import threading
-import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from tests.ops.conftest import connect, run_script, script_env
+from tests.ops.conftest import connect, run_script, script_env, throwaway_databases
+from tests.support.processes import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -93,135 +95,192 @@ def only_backup(tmp_path: Path) -> Path:
     return backups[0]
 
 
-def test_backup_then_restore_into_a_fresh_database_is_identical(tmp_path, new_database):
-    source = new_database()
-    with connect(source) as conn:
-        conn.execute(SCHEMA)
-    media = tmp_path / "media"
-    make_media(media)
-    before = fingerprint(source)
-    assert sum(before[t][0] for t in TABLES) == 100_000
+@dataclass
+class RoundTrip:
+    """One backup of a database and media tree, restored into a fresh database and tree."""
 
-    backup = run_script("backup.sh", env=script_env(tmp_path, source, MEDIA_DIR=str(media)))
+    directory: Path
+    stdout: str
+    database_before: dict
+    database_after: dict
+    media_before: dict[str, str]
+    media_after: dict[str, str]
 
-    assert backup.returncode == 0, backup.stderr
-    directory = only_backup(tmp_path)
-    assert backup.stdout.strip() == str(directory)
-    assert sorted(p.name for p in directory.iterdir()) == [
+
+@pytest.fixture(scope="module")
+def round_trip(tmp_path_factory) -> Iterator[RoundTrip]:
+    tmp = tmp_path_factory.mktemp("round-trip")
+    with throwaway_databases() as new_database:
+        source, fresh = new_database(), new_database()
+        with connect(source) as conn:
+            conn.execute(SCHEMA)
+        media, restored_media = tmp / "media", tmp / "restored-media"
+        make_media(media)
+        database_before = fingerprint(source)
+        backup = run_script("backup.sh", env=script_env(tmp, source, MEDIA_DIR=str(media)))
+        assert backup.returncode == 0, backup.stderr
+        directory = only_backup(tmp)
+        restore = run_script(
+            "restore.sh",
+            "--yes",
+            str(directory),
+            env=script_env(tmp, fresh, MEDIA_DIR=str(restored_media)),
+        )
+        assert restore.returncode == 0, restore.stderr
+        yield RoundTrip(
+            directory=directory,
+            stdout=backup.stdout,
+            database_before=database_before,
+            database_after=fingerprint(fresh),
+            media_before=media_fingerprint(media),
+            media_after=media_fingerprint(restored_media),
+        )
+
+
+def test_a_backup_is_a_directory_of_dump_media_info_and_checksums(round_trip):
+    assert round_trip.stdout.strip() == str(round_trip.directory)
+    assert sorted(p.name for p in round_trip.directory.iterdir()) == [
         "INFO",
         "SHA256SUMS",
         "db.dump",
         "media.tar.gz",
     ]
-    assert directory.joinpath("db.dump").read_bytes()[:5] == b"PGDMP"
+    assert round_trip.directory.joinpath("db.dump").read_bytes()[:5] == b"PGDMP"
 
-    fresh = new_database()
-    restored_media = tmp_path / "restored-media"
-    restore = run_script(
-        "restore.sh",
-        "--yes",
-        str(directory),
-        env=script_env(tmp_path, fresh, MEDIA_DIR=str(restored_media)),
-    )
 
-    assert restore.returncode == 0, restore.stderr
-    assert fingerprint(fresh) == before
+def test_a_restored_database_is_identical_to_the_one_backed_up(round_trip):
+    assert sum(round_trip.database_before[t][0] for t in TABLES) == 100_000
+    assert round_trip.database_after == round_trip.database_before
+
+
+def test_restored_media_is_identical_except_the_temporary_exports(round_trip):
     # temporary exports are left out of backups (re-creatable, and they bloat every archive)
-    expected = {k: v for k, v in media_fingerprint(media).items() if not k.startswith("exports/")}
-    assert "exports/report.csv" in media_fingerprint(media)
-    assert media_fingerprint(restored_media) == expected
+    assert "exports/report.csv" in round_trip.media_before
+    expected = {k: v for k, v in round_trip.media_before.items() if not k.startswith("exports/")}
+    assert round_trip.media_after == expected
 
 
-def test_a_backup_taken_during_writes_restores_a_consistent_state(tmp_path, new_database):
-    source = new_database()
-    accounts, opening = 500, 1_000
-    with connect(source) as conn:
-        conn.execute(
-            "CREATE TABLE accounts (id int PRIMARY KEY, balance bigint NOT NULL);"
-            "CREATE TABLE transfers (id bigserial PRIMARY KEY, src int, dst int, amount int);"
-            "CREATE TABLE transfer_legs (id bigserial PRIMARY KEY,"
-            " transfer_id bigint REFERENCES transfers (id), account int, delta int);"
-            # bulk, so that the dump takes long enough for many transactions to commit
-            "CREATE TABLE filler (id bigserial PRIMARY KEY, body text);"
-            "INSERT INTO filler (body) SELECT repeat(md5(g::text), 8)"
-            " FROM generate_series(1, 150000) g;"
-        )
-        conn.execute(
-            "INSERT INTO accounts SELECT g, %s FROM generate_series(1, %s) g", (opening, accounts)
-        )
+@dataclass
+class BackupDuringWrites:
+    """A backup taken while a writer moves money between accounts, restored elsewhere."""
 
-    committed = 0
-    stop = threading.Event()
-    errors: list[BaseException] = []
+    accounts: int
+    opening: int
+    committed_before: int = 0
+    committed_during: int = 0
+    committed_in_all: int = 0
+    writer_errors: list[BaseException] = field(default_factory=list)
+    restored: dict[str, int] = field(default_factory=dict)
 
-    def writer():
-        # each transaction moves money and writes one transfer with two legs
-        nonlocal committed
-        rng = random.Random(7)
-        try:
-            with connect(source, autocommit=False) as conn:
-                while not stop.is_set():
-                    src, dst = rng.sample(range(1, accounts + 1), 2)
-                    amount = rng.randint(1, 50)
-                    with conn.transaction():
-                        conn.execute(
-                            "UPDATE accounts SET balance = balance - %s WHERE id = %s",
-                            (amount, src),
-                        )
-                        transfer = conn.execute(
-                            "INSERT INTO transfers (src, dst, amount) VALUES (%s, %s, %s)"
-                            " RETURNING id",
-                            (src, dst, amount),
-                        ).fetchone()[0]
-                        conn.execute(
-                            "INSERT INTO transfer_legs (transfer_id, account, delta)"
-                            " VALUES (%s, %s, %s), (%s, %s, %s)",
-                            (transfer, src, -amount, transfer, dst, amount),
-                        )
-                        conn.execute(
-                            "UPDATE accounts SET balance = balance + %s WHERE id = %s",
-                            (amount, dst),
-                        )
-                    committed += 1
-        except BaseException as error:  # surfaced in the test thread
-            errors.append(error)
 
-    thread = threading.Thread(target=writer, daemon=True)
-    thread.start()
+def move_money(source: str, accounts: int, stop: threading.Event, record: BackupDuringWrites):
+    """Each transaction moves money and writes one transfer with two legs."""
+    rng = random.Random(7)
     try:
-        deadline = time.monotonic() + 30
-        while committed < 50 and time.monotonic() < deadline and not errors:
-            time.sleep(0.05)
-        before = committed
-        backup = run_script("backup.sh", "--no-media", env=script_env(tmp_path, source))
-        during = committed - before
-    finally:
-        stop.set()
-        thread.join(30)
-    assert not errors, errors
-    assert backup.returncode == 0, backup.stderr
-    assert during > 0, "the writer must have committed while the backup ran"
+        with connect(source, autocommit=False) as conn:
+            while not stop.is_set():
+                src, dst = rng.sample(range(1, accounts + 1), 2)
+                amount = rng.randint(1, 50)
+                with conn.transaction():
+                    conn.execute(
+                        "UPDATE accounts SET balance = balance - %s WHERE id = %s", (amount, src)
+                    )
+                    transfer = conn.execute(
+                        "INSERT INTO transfers (src, dst, amount) VALUES (%s, %s, %s) RETURNING id",
+                        (src, dst, amount),
+                    ).fetchone()[0]
+                    conn.execute(
+                        "INSERT INTO transfer_legs (transfer_id, account, delta)"
+                        " VALUES (%s, %s, %s), (%s, %s, %s)",
+                        (transfer, src, -amount, transfer, dst, amount),
+                    )
+                    conn.execute(
+                        "UPDATE accounts SET balance = balance + %s WHERE id = %s", (amount, dst)
+                    )
+                record.committed_in_all += 1
+    except BaseException as error:  # surfaced in the tests
+        record.writer_errors.append(error)
 
-    fresh = new_database()
-    restore = run_script(
-        "restore.sh", "--yes", str(only_backup(tmp_path)), env=script_env(tmp_path, fresh)
-    )
-    assert restore.returncode == 0, restore.stderr
 
-    with connect(fresh) as conn:
-        (total,) = conn.execute("SELECT sum(balance) FROM accounts").fetchone()
-        (transfers,) = conn.execute("SELECT count(*) FROM transfers").fetchone()
-        (legs,) = conn.execute("SELECT count(*) FROM transfer_legs").fetchone()
-        (drifted,) = conn.execute(
-            "SELECT count(*) FROM accounts a WHERE a.balance <> %s + coalesce("
-            " (SELECT sum(delta) FROM transfer_legs l WHERE l.account = a.id), 0)",
-            (opening,),
-        ).fetchone()
-    assert total == accounts * opening, "money is neither created nor destroyed"
-    assert legs == 2 * transfers, "no transfer without both legs"
-    assert drifted == 0, "every balance matches its ledger"
-    assert before <= transfers < committed, "one snapshot: later commits are not in the dump"
-    print(f"writes: {before} committed before the backup, {during} during it; restored {transfers}")
+@pytest.fixture(scope="module")
+def during_writes(tmp_path_factory) -> Iterator[BackupDuringWrites]:
+    tmp = tmp_path_factory.mktemp("during-writes")
+    record = BackupDuringWrites(accounts=500, opening=1_000)
+    with throwaway_databases() as new_database:
+        source, fresh = new_database(), new_database()
+        with connect(source) as conn:
+            conn.execute(
+                "CREATE TABLE accounts (id int PRIMARY KEY, balance bigint NOT NULL);"
+                "CREATE TABLE transfers (id bigserial PRIMARY KEY, src int, dst int, amount int);"
+                "CREATE TABLE transfer_legs (id bigserial PRIMARY KEY,"
+                " transfer_id bigint REFERENCES transfers (id), account int, delta int);"
+                # bulk, so that the dump takes long enough for many transactions to commit
+                "CREATE TABLE filler (id bigserial PRIMARY KEY, body text);"
+                "INSERT INTO filler (body) SELECT repeat(md5(g::text), 8)"
+                " FROM generate_series(1, 150000) g;"
+            )
+            conn.execute(
+                "INSERT INTO accounts SELECT g, %s FROM generate_series(1, %s) g",
+                (record.opening, record.accounts),
+            )
+        stop = threading.Event()
+        thread = threading.Thread(
+            target=move_money, args=(source, record.accounts, stop, record), daemon=True
+        )
+        thread.start()
+        try:
+            wait_until(
+                lambda: record.committed_in_all >= 50 or record.writer_errors, 30, "50 transfers"
+            )
+            record.committed_before = record.committed_in_all
+            backup = run_script("backup.sh", "--no-media", env=script_env(tmp, source))
+            record.committed_during = record.committed_in_all - record.committed_before
+        finally:
+            stop.set()
+            thread.join(30)
+        assert backup.returncode == 0, backup.stderr
+        restore = run_script(
+            "restore.sh", "--yes", str(only_backup(tmp)), env=script_env(tmp, fresh)
+        )
+        assert restore.returncode == 0, restore.stderr
+        with connect(fresh) as conn:
+            record.restored = {
+                "total": conn.execute("SELECT sum(balance) FROM accounts").fetchone()[0],
+                "transfers": conn.execute("SELECT count(*) FROM transfers").fetchone()[0],
+                "legs": conn.execute("SELECT count(*) FROM transfer_legs").fetchone()[0],
+                "drifted": conn.execute(
+                    "SELECT count(*) FROM accounts a WHERE a.balance <> %s + coalesce("
+                    " (SELECT sum(delta) FROM transfer_legs l WHERE l.account = a.id), 0)",
+                    (record.opening,),
+                ).fetchone()[0],
+            }
+        print(
+            f"writes: {record.committed_before} committed before the backup, "
+            f"{record.committed_during} during it; restored {record.restored['transfers']}"
+        )
+        yield record
+
+
+def test_the_writer_commits_while_the_backup_runs(during_writes):
+    assert not during_writes.writer_errors, during_writes.writer_errors
+    assert during_writes.committed_during > 0
+
+
+def test_money_restored_from_a_backup_during_writes_is_neither_created_nor_lost(during_writes):
+    assert during_writes.restored["total"] == during_writes.accounts * during_writes.opening
+
+
+def test_every_restored_transfer_has_both_its_legs(during_writes):
+    assert during_writes.restored["legs"] == 2 * during_writes.restored["transfers"]
+
+
+def test_every_restored_balance_matches_its_ledger(during_writes):
+    assert during_writes.restored["drifted"] == 0
+
+
+def test_a_backup_is_one_snapshot_without_the_commits_after_it_began(during_writes):
+    restored = during_writes.restored["transfers"]
+    assert during_writes.committed_before <= restored < during_writes.committed_in_all
 
 
 def test_restore_refuses_without_confirmation_and_changes_nothing(tmp_path, new_database):
