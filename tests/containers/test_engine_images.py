@@ -17,6 +17,11 @@ pytestmark = [pytest.mark.slow, pytest.mark.engine, pytest.mark.timeout(1200)]
 
 PRODUCTION = f"admin2:{engine.TEST_TAG}"
 STAGING = f"admin2-staging:{engine.TEST_TAG}"
+# The embedded engine and what only it pulls in: an extra that production leaves out.
+EMBEDDED = ("chdb", "pyarrow", "pandas", "numpy")
+# Budgets for the production image; the stand-in base weighs about what the official one does
+# (docs/containers.md, "Stand-ins for registry images").
+VENV_BUDGET_MB, IMAGE_BUDGET_MB = 150, 400
 
 
 @pytest.fixture(scope="module")
@@ -64,3 +69,26 @@ def test_the_image_runs_python_311_as_the_unprivileged_user(images, stack):
     code = "import os, sys; print(sys.version_info[:2], os.getuid())"
     result = run(images[stack], "python", "-c", code, check=True)
     assert result.stdout.decode().strip() == "(3, 11) 10001"
+
+
+def importable(image: str, modules: tuple[str, ...]) -> list[str]:
+    code = f"import importlib.util as u; print(*[m for m in {modules!r} if u.find_spec(m)])"
+    return run(image, "python", "-c", code, check=True).stdout.decode().split()
+
+
+def test_the_production_image_has_no_embedded_engine(images):
+    assert importable(images["production"], EMBEDDED) == []
+
+
+def test_the_staging_image_has_the_embedded_engine(images):
+    assert importable(images["staging"], EMBEDDED) == list(EMBEDDED)
+
+
+def test_the_production_venv_fits_its_budget(images):
+    du = run(images["production"], "du", "-sm", "/opt/venv", check=True)
+    assert int(du.stdout.split()[0]) <= VENV_BUDGET_MB
+
+
+def test_the_production_image_fits_its_budget(images):
+    size = engine.docker("image", "inspect", "--format", "{{.Size}}", images["production"])
+    assert int(size.stdout) / 1e6 <= IMAGE_BUDGET_MB

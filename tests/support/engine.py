@@ -26,7 +26,7 @@ from tests.support.processes import REPO, venv_tool
 
 IMAGES = REPO / "tests" / "containers" / "images"
 BASE = "admin2-test/debian:bookworm"
-BASE_RECIPE = "debootstrap minbase bookworm v1"  # change to force a new rootfs
+BASE_RECIPE = "debootstrap minbase bookworm slim v3"  # change to force a new rootfs
 LABEL = "admin2.standin.inputs"
 STATE = Path(os.environ.get("ADMIN2_ENGINE_STATE", "/var/tmp/admin2-engine"))
 HOST_CA = Path("/etc/ssl/certs/ca-certificates.crt")
@@ -127,6 +127,36 @@ def _digest(paths: list[Path], extra: str = "") -> str:
     return h.hexdigest()[:16]
 
 
+# What Debian's official slim images leave out, so stand-ins weigh what the images they replace do.
+SLIM_EXCLUDES = ("usr/share/doc", "usr/share/info", "usr/share/locale", "usr/share/man",
+                 "usr/share/lintian", "usr/share/linda")  # fmt: skip
+
+
+def _slim(rootfs: Path) -> None:
+    """Drop the package lists, docs, manuals and translations, now and for every later install."""
+    rules = [f"path-exclude /{directory}/*" for directory in SLIM_EXCLUDES]
+    rules.append("path-include /usr/share/doc/*/copyright")
+    (rootfs / "etc/dpkg/dpkg.cfg.d/slim").write_text("\n".join(rules) + "\n")
+    for directory in SLIM_EXCLUDES:
+        for entry in (rootfs / directory).glob("*"):
+            if directory == "usr/share/doc" and entry.is_dir():
+                for item in entry.iterdir():
+                    if item.name != "copyright":
+                        _remove(item)
+            else:
+                _remove(entry)
+    for lists in (rootfs / "var/lib/apt/lists").glob("*"):
+        if lists.is_file():
+            lists.unlink()
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink()
+
+
 def ensure_base() -> None:
     """``admin2-test/debian:bookworm``: a debootstrap minbase rootfs with the machine's apt
     sources (plain http) and policy-rc.d (no service starts during builds), imported."""
@@ -154,11 +184,13 @@ def ensure_base() -> None:
         policy.write_text("#!/bin/sh\nexit 101\n")
         policy.chmod(0o755)
         (rootfs / "etc/apt/apt.conf.d/docker-clean").write_text(
-            'DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb || true"; };\n'
+            'DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/*.bin"; };\n'
+            'Dir::Cache::pkgcache ""; Dir::Cache::srcpkgcache "";\n'
             'APT::Install-Recommends "false";\n'
         )
         shutil.rmtree(rootfs / "var/cache/apt/archives", ignore_errors=True)
         (rootfs / "var/cache/apt/archives/partial").mkdir(parents=True)
+        _slim(rootfs)
         tar = subprocess.Popen(["tar", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE)
         imported = subprocess.run(
             [docker_cli(), "import", "--change", f'LABEL {LABEL}="{BASE_RECIPE}"',
