@@ -29,7 +29,7 @@ class AdminLink:
 @dataclass(frozen=True)
 class PeriodicJob:
     name: str
-    task: str  # registered task name, e.g. "admin2_analytics.cleanup_expired_exports"
+    task: str  # registered task name, e.g. "myplugin.cleanup"
     every_seconds: float
     kwargs: dict = field(default_factory=dict)
     queue: str | None = None
