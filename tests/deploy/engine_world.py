@@ -223,20 +223,29 @@ class RequestLoop:
 
     def __init__(self, world: EngineWorld, path: str = "/healthz"):
         self.world, self.path = world, path
-        self.total = self.failed = 0
+        self.total = self.failed = self.retried = 0
         self.failures: list[str] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
+    def _get(self, session: requests.Session) -> tuple[bool, str]:
+        try:
+            response = self.world.get(self.path, session=session, timeout=10)
+            return response.status_code == 200, f"{response.status_code}"
+        except requests.RequestException as error:
+            return False, type(error).__name__
+
     def _run(self) -> None:
         session = requests.Session()
         while not self._stop.is_set():
-            try:
-                response = self.world.get(self.path, session=session, timeout=10)
-                ok = response.status_code == 200
-                detail = f"{response.status_code}"
-            except requests.RequestException as error:
-                ok, detail = False, type(error).__name__
+            ok, detail = self._get(session)
+            if not ok and detail == "ConnectionError":
+                # A reloading Nginx closes idle keep-alive connections; one may close as a
+                # request is sent on it. HTTP clients retry an idempotent request once on a new
+                # connection (RFC 9110, 9.2.2), and so does this one; a second failure counts.
+                self.retried += 1
+                session = requests.Session()
+                ok, detail = self._get(session)
             self.total += 1
             if not ok:
                 self.failed += 1

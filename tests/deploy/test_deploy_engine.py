@@ -75,6 +75,7 @@ def test_a_code_deploy_fails_no_request_through_nginx(world):
     figure("code_deploy_seconds", round(result.seconds, 1))
     figure("code_deploy_requests", loop.total)
     figure("code_deploy_failed_requests", loop.failed)
+    figure("code_deploy_retried_requests", loop.retried)
     figure("code_deploy_switch_seconds", world.switch_seconds())
     assert world.state("current") == second and world.state("previous") == world.built[0]
     assert world.image_of("web") == f"admin2:{second}"
