@@ -1,10 +1,85 @@
+"""Fixtures every area shares, and the hooks that time the run and spread it over workers."""
+
 from __future__ import annotations
 
+import importlib
 import os
+import time
+from pathlib import Path
 
 import pytest
 
+from tests.support import tiers
+from tests.support.budget import Timings
 from tests.support.processes import port_open
+
+# Figures that tests gather in module-level state, printed as sections at the end of the run.
+# Under pytest-xdist each worker gathers its own; the controller merges them (below).
+FIGURES = {
+    "tests.fuzz.tally": "fuzz: inputs tried and server errors seen",
+    "tests.faults.measured": "faults: what the tests measured",
+}
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--database-facing", action="store_true",
+        help="run only the tests that use the Django database (the SQLite pass)",
+    )  # fmt: skip
+
+
+_timings = Timings()
+_started = time.monotonic()
+
+
+def _is_worker(config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("database_facing"):
+        kept = [item for item in items if tiers.database_facing(item)]
+        config.hook.pytest_deselected(items=[item for item in items if item not in kept])
+        items[:] = kept
+    if config.getoption("dist", "no") == "loadgroup":
+        for item in items:
+            group = tiers.xdist_group(item)
+            if group:
+                item.add_marker(pytest.mark.xdist_group(group))
+    tiers.heaviest_first(items)
+
+
+def pytest_runtest_logreport(report):
+    _timings.add(report)
+
+
+def pytest_sessionfinish(session):
+    config = session.config
+    if _is_worker(config):
+        config.workeroutput["admin2_figures"] = {
+            name: importlib.import_module(name).export() for name in FIGURES
+        }
+        return
+    target = os.environ.get("ADMIN2_TEST_TIMINGS")
+    if target:
+        label = os.environ.get("ADMIN2_TEST_DB", "postgres")
+        _timings.write(Path(target), label, time.monotonic() - _started)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    for name, exported in getattr(node, "workeroutput", {}).get("admin2_figures", {}).items():
+        importlib.import_module(name).merge(exported)
+
+
+def pytest_terminal_summary(terminalreporter):
+    for name, title in FIGURES.items():
+        lines = importlib.import_module(name).summary_lines()
+        if lines:
+            terminalreporter.section(title)
+            for line in lines:
+                terminalreporter.write_line(line)
 
 
 @pytest.fixture(autouse=True)
@@ -22,12 +97,17 @@ def redis_url(tmp_path_factory):
         yield _with_stack_password(configured)
         return
     if port_open(6379):
-        yield "redis://127.0.0.1:6379/15"
+        yield f"redis://127.0.0.1:6379/{15 - _worker_number()}"
         return
     server = RedisServer(tmp_path_factory.mktemp("redis"))
     server.start()
     yield server.url(15)
     server.stop()
+
+
+def _worker_number() -> int:
+    """0 without pytest-xdist; n on worker ``gw<n>``, so workers never share a Redis database."""
+    return int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
 
 
 def _with_stack_password(url: str) -> str:

@@ -42,13 +42,3 @@ def web(tmp_path, stack_env):
     server.start()
     yield server
     server.stop()
-
-
-def pytest_terminal_summary(terminalreporter):
-    from tests.faults import measured
-
-    lines = measured.summary_lines()
-    if lines:
-        terminalreporter.section("faults: what the tests measured")
-        for line in lines:
-            terminalreporter.write_line(line)

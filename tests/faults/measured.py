@@ -23,6 +23,15 @@ def timed(what: str):
     note(what, time.monotonic() - started)
 
 
+def export() -> list:
+    """This process's durations, for the xdist controller (see ``tests/conftest.py``)."""
+    return [list(entry) for entry in seen]
+
+
+def merge(exported: list) -> None:
+    seen.extend((what, seconds) for what, seconds in exported)
+
+
 def summary_lines() -> list[str]:
     width = max((len(what) for what, _ in seen), default=0)
     return [f"{what:<{width}}  {seconds:7.2f} s" for what, seconds in seen]

@@ -1,11 +1,10 @@
-"""Fuzz fixtures: a test client that returns server errors instead of raising them."""
+"""Fuzz fixtures: a test client that returns server errors instead of raising them, and an
+engine of the fuzz tests' own."""
 
 from __future__ import annotations
 
 import pytest
 from django.test import Client
-
-from tests.fuzz import tally
 
 
 @pytest.fixture
@@ -44,11 +43,3 @@ def fuzz_engine(settings, _fuzz_engine_path):
     settings.CLICKHOUSE_EMBEDDED_PATH = _fuzz_engine_path
     settings.CLICKHOUSE_EMBEDDED_LOCK_TIMEOUT = 10.0
     return _fuzz_engine_path
-
-
-def pytest_terminal_summary(terminalreporter):
-    lines = tally.summary_lines()
-    if lines:
-        terminalreporter.section("fuzz: inputs tried and server errors seen")
-        for line in lines:
-            terminalreporter.write_line(line)

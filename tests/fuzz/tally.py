@@ -32,6 +32,21 @@ def record(prop: str, status: int | str, outcome: str | None = None) -> None:
         outcomes[prop][outcome] += 1
 
 
+def export() -> dict:
+    """This process's counts, for the xdist controller (see ``tests/conftest.py``)."""
+    return {
+        "statuses": {prop: list(counts.items()) for prop, counts in statuses.items()},
+        "outcomes": {prop: list(counts.items()) for prop, counts in outcomes.items()},
+    }
+
+
+def merge(exported: dict) -> None:
+    for prop, pairs in exported["statuses"].items():
+        statuses[prop].update(dict(pairs))
+    for prop, pairs in exported["outcomes"].items():
+        outcomes[prop].update(dict(pairs))
+
+
 def server_errors(counts: Counter) -> int:
     return sum(n for status, n in counts.items() if isinstance(status, int) and status >= 500)
 
