@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import tempfile
 import time
 from pathlib import Path
 
@@ -19,6 +20,13 @@ FIGURES = {
     "tests.fuzz.tally": "fuzz: inputs tried and server errors seen",
     "tests.faults.measured": "faults: what the tests measured",
 }
+
+
+def pytest_configure(config):
+    if not _is_worker(config) and config.getoption("numprocesses", None):
+        # Workers inherit the environment: they tell the scheduler here how tests group.
+        units = Path(tempfile.mkdtemp(prefix="admin2-units-")) / "units.json"
+        os.environ[tiers.UNITS_FILE] = str(units)
 
 
 def pytest_addoption(parser):
@@ -42,12 +50,15 @@ def pytest_collection_modifyitems(config, items):
         kept = [item for item in items if tiers.database_facing(item)]
         config.hook.pytest_deselected(items=[item for item in items if item not in kept])
         items[:] = kept
-    if config.getoption("dist", "no") == "loadgroup":
-        for item in items:
-            group = tiers.xdist_group(item)
-            if group:
-                item.add_marker(pytest.mark.xdist_group(group))
     tiers.heaviest_first(items)
+    if _is_worker(config):
+        tiers.publish_units(items)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    config.option.loadscopereorder = False  # keep heaviest_first's order
+    return tiers.UnitScheduling(config, log)
 
 
 def pytest_runtest_logreport(report):

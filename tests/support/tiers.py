@@ -1,11 +1,17 @@
 """Which tests a pass runs, and how pytest-xdist may spread them over workers.
 
-``database_facing`` picks the SQLite pass's tests; ``xdist_group`` keeps a module's shared
+``database_facing`` picks the SQLite pass's tests; ``work_unit`` keeps a module's shared
 scenario on one worker and all engine scenarios on one worker; ``heaviest_first`` orders
-collection so that the longest groups start first. docs/testing.md says why.
+collection so that the longest units start first. docs/testing.md says why.
 """
 
 from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from xdist.scheduler import LoadScopeScheduling
 
 # Fixtures through which a test reaches the Django test database (pytest-django's own); every
 # fixture built on them (admin_client, logged_in, live_server...) has them in its closure.
@@ -28,21 +34,49 @@ def shares_a_scenario(item) -> bool:
     info = getattr(item, "_fixtureinfo", None)
     if info is None:
         return False
+    # Only the suite's own fixtures: plugins' autouse class fixtures (pytest-django's unittest
+    # glue) are no-ops for plain test functions.
     return any(
-        definitions[-1].scope in SHARED_SCOPES
+        definitions[-1].scope in SHARED_SCOPES and definitions[-1].baseid.startswith("tests")
         for name, definitions in info.name2fixturedefs.items()
         if definitions and name in item.fixturenames
     )
 
 
-def xdist_group(item) -> str | None:
+def work_unit(item) -> str:
     """One engine worker at a time (the scenarios share the engine, its build cache and the two
-    cores); a shared scenario stays on one worker, so it is set up once."""
+    cores); a shared scenario stays on one worker, so it is set up once; any other test is a
+    unit of its own."""
     if item.get_closest_marker("engine") is not None:
         return ENGINE_GROUP
     if shares_a_scenario(item):
         return item.nodeid.split("::", 1)[0]
-    return None
+    return item.nodeid
+
+
+# Only workers collect, and pytest 9 ignores xdist's own way of tagging groups (it rewrites
+# ``item._nodeid``), so a worker writes each test's unit to this file for the controller.
+UNITS_FILE = "ADMIN2_TEST_UNITS"
+
+
+def publish_units(items) -> None:
+    target = os.environ.get(UNITS_FILE)
+    if not target:
+        return
+    units = {item.nodeid: work_unit(item) for item in items}
+    partial = Path(f"{target}.{os.getpid()}")
+    partial.write_text(json.dumps(units))
+    partial.replace(target)  # atomic: every worker writes the same map
+
+
+class UnitScheduling(LoadScopeScheduling):
+    """xdist's scope scheduling over :func:`work_unit` instead of modules, in collection order
+    (``heaviest_first``); a worker gets a new unit when it has two tests or fewer left."""
+
+    def _split_scope(self, nodeid: str) -> str:
+        if not hasattr(self, "_units"):
+            self._units = json.loads(Path(os.environ[UNITS_FILE]).read_text())
+        return self._units.get(nodeid, nodeid)
 
 
 def weight(item) -> int:
