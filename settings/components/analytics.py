@@ -50,6 +50,8 @@ CLICKHOUSE_PING_TIMEOUT = env_float("CLICKHOUSE_PING_TIMEOUT", 2.0, minimum=0.1)
 ANALYTICS_MAX_EXECUTION_TIME = env_float("ANALYTICS_MAX_EXECUTION_TIME", 30.0, minimum=0.1)
 ANALYTICS_MAX_RESULT_ROWS = env_int("ANALYTICS_MAX_RESULT_ROWS", 100_000, minimum=1)
 ANALYTICS_MAX_MEMORY_USAGE = env_int("ANALYTICS_MAX_MEMORY_USAGE", 2_000_000_000, minimum=1_000_000)
+# User SQL longer than this (UTF-8 bytes) is refused before anything reads it.
+ANALYTICS_MAX_SQL_BYTES = env_int("ANALYTICS_MAX_SQL_BYTES", 65_536, minimum=1024)
 # Exports stream to a file or the browser: longer, larger, same memory ceiling by default.
 ANALYTICS_EXPORT_MAX_EXECUTION_TIME = env_float(
     "ANALYTICS_EXPORT_MAX_EXECUTION_TIME", 600.0, minimum=0.1
