@@ -20,7 +20,7 @@ ALLOWED_CATEGORIES = frozenset(
     }
 )
 # In an allowed category, yet they tell about the server or the engine.
-EXCLUDED = frozenset({"chdb", "serverTimezone"})
+EXCLUDED = frozenset({"chDB".lower(), "serverTimezone"})  # chDB: the embedded engine's version
 # Reviewed one by one in other categories ("Other", "Internal", none): pure computations.
 REVIEWED = frozenset(
     {
