@@ -194,7 +194,7 @@ def test_ordinary_reads_pass(analytics_engine, sql):
         ("SELECT arrayMap(x -> hostName(), [1])", r"function hostName\(\)"),
         ("WITH hostName() AS h SELECT h", r"function hostName\(\)"),
         ("SELECT 1 WINDOW w AS (ORDER BY demangle('x'))", "named WINDOW"),
-        ("SELECT 1 AS `a\nFunction plus`", "control character"),
+        ("SELECT 1 AS `a\nFunction plus`", "line break inside the quoted name"),
         ("SELECT 1 FROM events WHERE 1 IN format(CSV, '1')", r"table function format\(\)"),
         ("SELECT * FROM default.numbers(1)", r"table function numbers\(\)"),
     ],

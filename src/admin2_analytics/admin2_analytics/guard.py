@@ -302,9 +302,10 @@ def _canonical_token(sql: str, token: Token) -> tuple[str | None, str]:
                 f"{_position(sql, token.start)}; use plain quotes: '...' for strings, "
                 "`...` for names."
             )
-        if kind == "QuotedIdentifier" and any(ord(c) < 32 or ord(c) == 127 for c in text):
+        if kind == "QuotedIdentifier" and ("\n" in text or "\r" in text):
+            # EXPLAIN AST prints names as they are: a line break would forge tree lines.
             raise QueryRefused(
-                f"Refused: a control character (a line break, a tab) inside the quoted name at "
+                f"Refused: a line break inside the quoted name at "
                 f"{_position(sql, token.start)}; write the name on one line."
             )
         if kind == "QuotedIdentifier" and "\\" in text:
