@@ -89,7 +89,11 @@ ANALYTICS_REPORT_MAX_ATTACHMENT_BYTES = env_int(
     "ANALYTICS_REPORT_MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024, minimum=0
 )
 # Scheduled reports mail only to addresses in these domains (comma-separated, matched
-# exactly and case-insensitively: "example.com" does not admit "sub.example.com"). Empty: any.
+# exactly and case-insensitively: "example.com" does not admit "sub.example.com"). Empty: any
+# domain, except in production, where empty means none (reports are then only stored).
 ANALYTICS_REPORT_ALLOWED_DOMAINS = [
     domain.lower().lstrip("@") for domain in env_list("ANALYTICS_REPORT_ALLOWED_DOMAINS", [])
 ]
+ANALYTICS_REPORT_ANY_DOMAIN = not ANALYTICS_REPORT_ALLOWED_DOMAINS and (
+    ENVIRONMENT != "production"  # noqa: F821 (defined by __init__)
+)
