@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from admin2_analytics.engine import config, embedded, failures
+from admin2_analytics.engine import config, embedded, failures, slots
 from admin2_analytics.engine.checking import prepare_in
 from admin2_analytics.engine.sessions import Session, open_session, read_timeout
 from admin2_analytics.engine.tags import QueryTag
@@ -55,7 +55,14 @@ def execute(
         keep = None
     if timeout is not None:
         engine_settings["max_execution_time"] = float(timeout)
-    with open_session(engine_settings, tag, readonly=True) as session:
+    if limits.max_block_size:
+        # The time limit is checked as blocks pass: small blocks bound what one row costs.
+        engine_settings["max_block_size"] = limits.max_block_size
+    seconds = float(engine_settings["max_execution_time"])
+    with (
+        slots.slot(tag.user, seconds),
+        open_session(engine_settings, tag, readonly=True) as session,
+    ):
         statement, values = prepare_in(session, sql, params)
         result = _run(session, statement, values)
     if keep is not None and len(result.rows) > keep:

@@ -6,7 +6,7 @@ import contextlib
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from admin2_analytics.engine import config, failures
+from admin2_analytics.engine import config, failures, slots
 from admin2_analytics.engine.checking import prepare_in
 from admin2_analytics.engine.sessions import Session, open_session, read_timeout
 from admin2_analytics.engine.tags import QueryTag
@@ -74,6 +74,7 @@ class ResultStream:
         self._closed = False
         self._stack = contextlib.ExitStack()
         try:
+            self._stack.enter_context(slots.slot(tag.user, float(limits["max_execution_time"])))
             session = self._stack.enter_context(open_session(limits, tag, readonly=True))
             statement, values = prepare_in(session, sql, params)
             if max_rows is not None:
