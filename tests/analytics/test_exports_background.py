@@ -180,9 +180,9 @@ def test_a_large_result_offers_only_the_background_export(client, exporter, sett
     settings.ANALYTICS_EXPORT_BACKGROUND_ROWS = 20
     query = make_query(exporter)
     url = reverse("analytics:run", args=[query.pk])
-    large = client.get(url, {**PARAMS, "run": "1"}).content.decode()
+    large = client.post(url, {**PARAMS, "run": "1"}).content.decode()
     assert 'id="export-background"' in large and 'id="export-csv"' not in large
-    small = client.get(url, {"start": "2025-01-01", "end": "2025-01-05", "run": "1"})
+    small = client.post(url, {"start": "2025-01-01", "end": "2025-01-05", "run": "1"})
     assert 'id="export-csv"' in small.content.decode()
 
 
