@@ -273,7 +273,7 @@ def test_oversized_sql_is_refused_before_it_is_read(analytics_engine, settings):
     with pytest.raises(QueryRefused, match="ANALYTICS_MAX_SQL_BYTES"):
         engine.prepare(sql, None, tag=TAG)
     with pytest.raises(QueryRefused, match="ANALYTICS_MAX_SQL_BYTES"):
-        guard.check_sql(sql)
+        guard.check_size(sql)
     assert time.perf_counter() - started < 1.0
 
 

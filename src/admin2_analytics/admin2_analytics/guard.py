@@ -1,28 +1,19 @@
 """The SQL guard: user SQL must be one read-only statement that stays inside the warehouse.
 
-It judges a canonical text built from ClickHouse's own tokens (:func:`clean_sql`), and only
-that text runs. The model and the refusals: docs/security.md and docs/clickhouse.md.
+It builds a canonical text from ClickHouse's own tokens (:func:`clean_sql`) and decides on
+ClickHouse's syntax tree of it (:func:`judge`); only that text runs. docs/clickhouse.md.
 """
 
 from __future__ import annotations
 
 import itertools
-import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import sqlglot
-from sqlglot import exp
-from sqlglot.errors import ParseError, TokenError
-
 from admin2_analytics import function_list, syntax_tree
 from admin2_analytics.errors import ParameterError, QueryRefused
 from admin2_analytics.parameters import PLACEHOLDER, find_parameters, normalise_type
-
-# sqlglot warns on every statement it keeps as an opaque Command (SHOW, SYSTEM, ...); the
-# guard refuses those with its own message, so the warning is noise in the web logs.
-logging.getLogger("sqlglot").setLevel(logging.ERROR)
 
 ALLOWED_TABLE_FUNCTIONS = frozenset(n.lower() for n in function_list.allowed_table_functions())
 
@@ -115,27 +106,6 @@ OUTBOUND_TABLE_FUNCTIONS = (
 )
 _OUTBOUND = frozenset(name.lower() for name in OUTBOUND_TABLE_FUNCTIONS) - {"format", "values"}
 
-# Advice for forms only (:func:`check_sql`): what runs is judged by the allow-list.
-REFUSED_FUNCTIONS = frozenset(
-    {
-        "file",  # the scalar file('path') reads a server file into a string
-        "joinget",
-        "joingetornull",
-        "catboostevaluate",
-        "modelevaluate",
-        "evalmlmethod",
-        "addresstoline",
-        "addresstolinewithinlines",
-        "addresstosymbol",
-        "demangle",
-        "getclienthttpheader",
-        "filesystemavailable",
-        "filesystemcapacity",
-        "filesystemunreserved",
-    }
-)
-REFUSED_FUNCTION_PREFIXES = ("dictget", "dicthas", "dictisin")
-
 SYSTEM_DATABASES = frozenset({"system", "information_schema"})
 # Harmless system tables people use in ad-hoc SQL.
 ALLOWED_SYSTEM_TABLES = frozenset(
@@ -153,8 +123,7 @@ ALLOWED_SYSTEM_TABLES = frozenset(
     }
 )
 
-_READ_ROOTS = (exp.Select, exp.SetOperation, exp.Subquery)
-# Statement keywords sqlglot may not parse: named in the refusal instead of a syntax error.
+# Statements that are not reads: named in the refusal before ClickHouse is asked.
 _NOT_READS = frozenset(
     {
         *("INSERT", "UPDATE", "DELETE", "ALTER", "CREATE", "DROP", "TRUNCATE", "RENAME"),
@@ -203,20 +172,6 @@ def check_size(sql: str) -> None:
             f"Refused: the query is {len(sql.encode())} bytes; the limit is {limit} "
             "(ANALYTICS_MAX_SQL_BYTES)."
         )
-
-
-def check_sql(sql: str) -> None:
-    """Early advice for forms: sqlglot's reading of ``sql`` alone (raises QueryRefused).
-
-    Not a decision: what runs is decided by :func:`judge` on ClickHouse's own syntax tree.
-    """
-    if not isinstance(sql, str) or not sql.strip():
-        raise QueryRefused("Refused: the query is empty.")
-    check_size(sql)
-    tokens = _tokens(sql)
-    if not tokens:
-        raise QueryRefused("Refused: the query holds only comments.")
-    _judge(sql, tokens)
 
 
 def clean_sql(sql: str, lexed: Sequence[Token]) -> Canonical:
@@ -362,136 +317,11 @@ def _check_placeholders(canonical: str, spans: Sequence[Token]) -> None:
         )
 
 
-def _judge(sql: str, tokens: list) -> None:
-    """sqlglot's checks on text both readers agree on (or, for forms, on the raw text)."""
-    _check_tokens(tokens)
-    try:
-        trees = sqlglot.parse(sql, read="clickhouse")
-    except ParseError as exc:
-        first = tokens[0].text.upper()
-        if first in _NOT_READS:
-            raise QueryRefused(_not_a_read(first)) from None
-        raise QueryRefused(f"Refused: the SQL does not parse ({_parse_position(exc)}).") from None
-    except (TokenError, RecursionError, ValueError) as exc:
-        raise QueryRefused(f"Refused: the SQL does not parse ({exc}).") from None
-    # A trailing comment after the last ';' parses as a bare Semicolon: not a statement.
-    statements = [t for t in trees if t is not None and not isinstance(t, exp.Semicolon)]
-    if len(statements) != 1:
-        raise QueryRefused(
-            f"Refused: {len(statements)} statements; run exactly one SELECT at a time."
-        )
-    _check_statement(statements[0])
-
-
-def _tokens(sql: str) -> list:
-    from sqlglot.dialects.clickhouse import ClickHouse
-
-    try:
-        return ClickHouse().tokenize(sql)
-    except (TokenError, ValueError) as exc:
-        raise QueryRefused(f"Refused: the SQL does not parse ({exc}).") from None
-
-
-def _check_tokens(tokens: list) -> None:
-    """Clauses the parser rejects anyway, refused here with a reason a person can act on."""
-    for previous, token in itertools.pairwise(tokens):
-        if previous.token_type == sqlglot.TokenType.INTO and token.text.upper() == "OUTFILE":
-            raise QueryRefused(
-                "Refused: INTO OUTFILE writes a file on the server; use the export buttons."
-            )
-        if previous.token_type == sqlglot.TokenType.FROM and token.text.upper() == "INFILE":
-            raise QueryRefused("Refused: FROM INFILE reads a file on the server.")
-
-
-def _parse_position(exc: ParseError) -> str:
-    if exc.errors:
-        first = exc.errors[0]
-        description = first.get("description") or "syntax error"
-        return f"{description} at line {first.get('line')}, column {first.get('col')}"
-    return str(exc).splitlines()[0]
-
-
-def _check_statement(tree: exp.Expression) -> None:
-    if not isinstance(tree, _READ_ROOTS) or (
-        isinstance(tree, exp.Subquery) and not isinstance(tree.unnest(), _READ_ROOTS[:2])
-    ):
-        raise QueryRefused(_not_a_read(_statement_name(tree)))
-    for node in tree.walk():
-        if isinstance(node, (exp.DML, exp.DDL, exp.Command, exp.Set)):
-            raise QueryRefused(
-                f"Refused: {_statement_name(node)} inside the query; only reads may run here."
-            )
-        if node.args.get("settings"):
-            raise QueryRefused(
-                "Refused: a SETTINGS clause could change the engine's limits; "
-                "the limits are set by the administrator."
-            )
-        if node.args.get("format"):
-            raise QueryRefused(
-                "Refused: a FORMAT clause; results are formatted by admin2 "
-                "(use the CSV/TSV/JSON lines exports)."
-            )
-        if isinstance(node, exp.Aliases):
-            # sqlglot's ``x AS (a, b)``; ClickHouse has no such form and reads a call there.
-            raise QueryRefused(
-                f"Refused: {node.this.sql(dialect='clickhouse')}(...) reads as a call to "
-                "ClickHouse but not to the guard; rename or rewrite it."
-            )
-        if isinstance(node, exp.Table):
-            _check_table(node)
-        elif isinstance(node, exp.Column):
-            _check_qualified_name(node)
-        elif isinstance(node, exp.Func):
-            _check_function(node)
-
-
 def _not_a_read(statement: str) -> str:
     return (
         f"Refused: {statement} is not allowed; "
         "only a read (SELECT, WITH ... SELECT, UNION) may run here."
     )
-
-
-def _statement_name(tree: exp.Expression) -> str:
-    if isinstance(tree, exp.Command):
-        return str(tree.this).upper()
-    key = tree.key.upper()
-    return {"TRUNCATETABLE": "TRUNCATE", "ALTERTABLE": "ALTER"}.get(key, key)
-
-
-def _function_name(node: exp.Expression) -> str:
-    if isinstance(node, exp.Anonymous):
-        return node.name
-    if isinstance(node, exp.Func):
-        return node.sql_name()
-    return node.sql(dialect="clickhouse")
-
-
-def _check_table(table: exp.Table) -> None:
-    target = table.this
-    if isinstance(target, exp.Func):
-        name = _function_name(target)
-        if table.args.get("db") or name.lower() not in ALLOWED_TABLE_FUNCTIONS:
-            raise QueryRefused(_table_function_reason(name))
-        return
-    if isinstance(target, exp.Identifier):
-        alias = table.args.get("alias")
-        if isinstance(alias, exp.TableAlias) and alias.columns and not alias.name:
-            # sqlglot reads some calls (``dictionary('x')``) as a table with nameless
-            # column aliases; ClickHouse sees a table function call. Judge it as one.
-            if table.db or table.name.lower() not in ALLOWED_TABLE_FUNCTIONS:
-                raise QueryRefused(_table_function_reason(table.name))
-            return
-        _check_named_table(table.db, table.name)
-
-
-def _check_qualified_name(column: exp.Column) -> None:
-    """Judge ``system.users`` as the table wherever it stands: ClickHouse reads a qualified
-    name as a table after ``IN`` and in ``globalIn(x, ...)``, ``notIn``, ``nullIn``, ..."""
-    if column.args.get("db"):
-        _check_named_table(column.args["db"].name, column.table)
-    elif column.table:
-        _check_named_table(column.table, column.name)
 
 
 def _check_named_table(database: str, name: str) -> None:
@@ -512,17 +342,6 @@ def _table_function_reason(name: str) -> str:
     else:
         why = "only generator table functions are allowed"
     return f"Refused: table function {name}() — {why}. Allowed: {allowed}."
-
-
-def _check_function(node: exp.Func) -> None:
-    name = _function_name(node).lower()
-    if name in REFUSED_FUNCTIONS or name.startswith(REFUSED_FUNCTION_PREFIXES):
-        raise QueryRefused(
-            f"Refused: function {_function_name(node)}() reads outside the query's tables "
-            "(files, dictionaries, models or server internals)."
-        )
-    if isinstance(node, exp.Anonymous) and name in _OUTBOUND:
-        raise QueryRefused(_table_function_reason(_function_name(node)))
 
 
 # --- the decision: ClickHouse's own syntax tree of the canonical text -------------------------
