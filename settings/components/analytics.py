@@ -50,6 +50,13 @@ CLICKHOUSE_PING_TIMEOUT = env_float("CLICKHOUSE_PING_TIMEOUT", 2.0, minimum=0.1)
 ANALYTICS_MAX_EXECUTION_TIME = env_float("ANALYTICS_MAX_EXECUTION_TIME", 30.0, minimum=0.1)
 ANALYTICS_MAX_RESULT_ROWS = env_int("ANALYTICS_MAX_RESULT_ROWS", 100_000, minimum=1)
 ANALYTICS_MAX_MEMORY_USAGE = env_int("ANALYTICS_MAX_MEMORY_USAGE", 2_000_000_000, minimum=1_000_000)
+# Rows per block for user queries from pages and the CLI: ClickHouse checks the time limit
+# as blocks pass, so smaller blocks stop a query that is costly per row sooner (0: default).
+ANALYTICS_MAX_BLOCK_SIZE = env_int("ANALYTICS_MAX_BLOCK_SIZE", 1024, minimum=0)
+# User queries one person may have running at once (pages, CLI, exports); 0: no cap.
+ANALYTICS_MAX_CONCURRENT_QUERIES = env_int("ANALYTICS_MAX_CONCURRENT_QUERIES", 2, minimum=0)
+# User SQL longer than this (UTF-8 bytes) is refused before anything reads it.
+ANALYTICS_MAX_SQL_BYTES = env_int("ANALYTICS_MAX_SQL_BYTES", 65_536, minimum=1024)
 # Exports stream to a file or the browser: longer, larger, same memory ceiling by default.
 ANALYTICS_EXPORT_MAX_EXECUTION_TIME = env_float(
     "ANALYTICS_EXPORT_MAX_EXECUTION_TIME", 600.0, minimum=0.1
@@ -87,7 +94,11 @@ ANALYTICS_REPORT_MAX_ATTACHMENT_BYTES = env_int(
     "ANALYTICS_REPORT_MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024, minimum=0
 )
 # Scheduled reports mail only to addresses in these domains (comma-separated, matched
-# exactly and case-insensitively: "example.com" does not admit "sub.example.com"). Empty: any.
+# exactly and case-insensitively: "example.com" does not admit "sub.example.com"). Empty: any
+# domain, except in production, where empty means none (reports are then only stored).
 ANALYTICS_REPORT_ALLOWED_DOMAINS = [
     domain.lower().lstrip("@") for domain in env_list("ANALYTICS_REPORT_ALLOWED_DOMAINS", [])
 ]
+ANALYTICS_REPORT_ANY_DOMAIN = not ANALYTICS_REPORT_ALLOWED_DOMAINS and (
+    ENVIRONMENT != "production"  # noqa: F821 (defined by __init__)
+)

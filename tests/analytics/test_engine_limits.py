@@ -66,7 +66,9 @@ def test_the_engine_session_carries_the_limits_readonly_and_tag(analytics_engine
     settings.ANALYTICS_MAX_RESULT_ROWS = 1234
     settings.ANALYTICS_MAX_EXECUTION_TIME = 7
     settings.ANALYTICS_MAX_MEMORY_USAGE = 123_456_789
-    result = engine.execute(
+    # getSetting() is not on the list user SQL may call: read through the trusted path, which
+    # opens the same session (limits, readonly, tag) as execute().
+    result = engine.run_trusted(
         "SELECT getSetting('max_result_rows'), getSetting('result_overflow_mode'), "
         "getSetting('max_execution_time'), getSetting('max_memory_usage'), "
         "getSetting('readonly'), getSetting('log_comment')",

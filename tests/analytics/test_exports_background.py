@@ -180,9 +180,9 @@ def test_a_large_result_offers_only_the_background_export(client, exporter, sett
     settings.ANALYTICS_EXPORT_BACKGROUND_ROWS = 20
     query = make_query(exporter)
     url = reverse("analytics:run", args=[query.pk])
-    large = client.get(url, {**PARAMS, "run": "1"}).content.decode()
+    large = client.post(url, {**PARAMS, "run": "1"}).content.decode()
     assert 'id="export-background"' in large and 'id="export-csv"' not in large
-    small = client.get(url, {"start": "2025-01-01", "end": "2025-01-05", "run": "1"})
+    small = client.post(url, {"start": "2025-01-01", "end": "2025-01-05", "run": "1"})
     assert 'id="export-csv"' in small.content.decode()
 
 
@@ -234,3 +234,18 @@ def test_an_expired_export_is_not_offered(client, exporter, analytics_engine):
     tasks.run_export(export_id=export.pk)
     Export.objects.filter(pk=export.pk).update(expires_at=timezone.now())
     assert client.get(reverse("analytics:download", args=[export.pk])).status_code == 404
+
+
+def test_the_task_refuses_a_requester_who_lost_the_export_permission(exporter, analytics_engine):
+    """Issue 19: the permission was checked when the export was queued, not when it ran."""
+    from django.contrib.auth.models import Permission
+
+    query = make_query(exporter)
+    export = Export.objects.create(saved_query=query, requested_by=exporter)
+    exporter.user_permissions.remove(Permission.objects.get(codename="export_savedquery"))
+    exporter.groups.clear()
+    outcome = tasks.run_export(export_id=export.pk)
+    assert "may no longer export saved queries" in outcome
+    export.refresh_from_db()
+    assert export.state == Export.State.FAILED and not export.file
+    assert not QueryRun.objects.exists()

@@ -167,7 +167,9 @@ def exporter(logged_in):
 
 
 def _download(client, query, fmt: str) -> bytes:
-    response = client.get(reverse("analytics:export", args=[query.pk]), {"format": fmt})
+    response = client.post(
+        reverse("analytics:export", args=[query.pk]), {"stream": "1", "format": fmt}
+    )
     assert response.status_code == 200, response.content[:500]
     return b"".join(response.streaming_content)
 

@@ -31,7 +31,9 @@ def _download(response) -> bytes:
 
 def test_csv_streams_with_header_and_every_row(client, exporter, analytics_engine):
     query = make_query(exporter)
-    response = client.get(reverse("analytics:export", args=[query.pk]), {**PARAMS, "format": "csv"})
+    response = client.post(
+        reverse("analytics:export", args=[query.pk]), {"stream": "1", **PARAMS, "format": "csv"}
+    )
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     disposition = response["Content-Disposition"]
     assert disposition.startswith('attachment; filename="daily-revenue-test-')
@@ -47,10 +49,12 @@ def test_csv_streams_with_header_and_every_row(client, exporter, analytics_engin
 def test_tsv_and_json_lines_carry_the_same_rows(client, exporter, analytics_engine):
     query = make_query(exporter)
     url = reverse("analytics:export", args=[query.pk])
-    tsv = _download(client.get(url, {**PARAMS, "format": "tsv"})).decode().splitlines()
+    tsv = _download(client.post(url, {**PARAMS, "format": "tsv", "stream": "1"}))
+    tsv = tsv.decode().splitlines()
     assert tsv[0].split("\t") == ["day", "revenue", "events"]
     assert len(tsv) == 46
-    lines = _download(client.get(url, {**PARAMS, "format": "jsonl"})).decode().splitlines()
+    lines = _download(client.post(url, {**PARAMS, "format": "jsonl", "stream": "1"}))
+    lines = lines.decode().splitlines()
     first = json.loads(lines[0])
     assert set(first) == {"day", "revenue", "events"} and first["day"] == "2025-01-01"
     assert len(lines) == 45
@@ -61,7 +65,9 @@ def test_an_export_over_the_whole_table_matches_the_engine(client, exporter, ana
         exporter, sql="SELECT * FROM events ORDER BY event_time", parameter_defaults={},
         chart_kind="none",
     )  # fmt: skip
-    data = _download(client.get(reverse("analytics:export", args=[query.pk]), {"format": "csv"}))
+    data = _download(
+        client.post(reverse("analytics:export", args=[query.pk]), {"stream": "1", "format": "csv"})
+    )
     rows = read_csv(data)
     assert len(rows) - 1 == analytics_engine.rows
     assert QueryRun.objects.get().row_count == analytics_engine.rows
@@ -72,8 +78,8 @@ def test_a_refused_export_returns_to_the_page_with_the_reason(client, exporter, 
         exporter, sql="SELECT * FROM s3('http://127.0.0.1/x')", parameter_defaults={},
         chart_kind="none",
     )  # fmt: skip
-    response = client.get(
-        reverse("analytics:export", args=[query.pk]), {"format": "csv"}, follow=True
+    response = client.post(
+        reverse("analytics:export", args=[query.pk]), {"stream": "1", "format": "csv"}, follow=True
     )
     assert response.redirect_chain[-1][0].startswith(reverse("analytics:run", args=[query.pk]))
     assert "Refused:" in response.content.decode()
@@ -82,9 +88,9 @@ def test_a_refused_export_returns_to_the_page_with_the_reason(client, exporter, 
 
 def test_a_bad_parameter_returns_to_the_page_with_the_reason(client, exporter, analytics_engine):
     query = make_query(exporter)
-    response = client.get(
+    response = client.post(
         reverse("analytics:export", args=[query.pk]),
-        {"start": "2025-13-01", "end": "2025-01-31", "format": "csv"},
+        {"stream": "1", "start": "2025-13-01", "end": "2025-01-31", "format": "csv"},
         follow=True,
     )
     assert "Cannot export: start:" in response.content.decode()
@@ -93,7 +99,9 @@ def test_a_bad_parameter_returns_to_the_page_with_the_reason(client, exporter, a
 
 def test_an_unknown_format_is_a_bad_request(client, exporter):
     query = make_query(exporter)
-    response = client.get(reverse("analytics:export", args=[query.pk]), {"format": "xml"})
+    response = client.post(
+        reverse("analytics:export", args=[query.pk]), {"stream": "1", "format": "xml"}
+    )
     assert response.status_code == 400
 
 

@@ -20,11 +20,11 @@ def _pages(query_pk: int, dashboard_pk: int):
             reverse("analytics:schema_columns", args=["default", "events"]),
         ),
         ("analytics.run_savedquery", "get", reverse("analytics:run", args=[query_pk])),
+        ("analytics.run_savedquery", "post", reverse("analytics:run", args=[query_pk])),
         ("analytics.run_savedquery", "get", reverse("analytics:dashboards")),
         ("analytics.run_savedquery", "get", reverse("analytics:dashboard", args=[dashboard_pk])),
         ("analytics.run_adhoc_sql", "get", reverse("analytics:console")),
         ("analytics.run_adhoc_sql", "post", reverse("analytics:console")),
-        ("analytics.export_savedquery", "get", reverse("analytics:export", args=[query_pk])),
         ("analytics.export_savedquery", "post", reverse("analytics:export", args=[query_pk])),
     ]
 
@@ -79,9 +79,9 @@ def test_someone_elses_private_query_is_not_found(client, analytics_engine):
     private = make_query(owner, shared=False)
     client.force_login(make_user("colleague", *ALL_ANALYTICS))
     run = reverse("analytics:run", args=[private.pk])
-    assert client.get(run, {"run": "1", **private.parameter_defaults}).status_code == 404
+    assert client.post(run, {"run": "1", **private.parameter_defaults}).status_code == 404
     export = reverse("analytics:export", args=[private.pk])
-    assert client.get(export, {"format": "csv"}).status_code == 404
+    assert client.post(export, {"format": "csv", "stream": "1"}).status_code == 404
     assert private.name not in client.get(reverse("analytics:index")).content.decode()
     client.force_login(owner)
     assert client.get(run).status_code == 200

@@ -41,7 +41,7 @@ def test_the_parameter_form_has_typed_inputs_and_defaults(client, runner, analyt
 def test_running_shows_rows_duration_and_a_line_chart(client, runner, analytics_engine):
     query = make_query(runner)
     params = {"start": "2025-01-10", "end": "2025-01-19"}
-    response = client.get(reverse("analytics:run", args=[query.pk]), {**params, "run": "1"})
+    response = client.post(reverse("analytics:run", args=[query.pk]), {**params, "run": "1"})
     page = response.content.decode()
     assert response.status_code == 200
     expected = direct_count(DAILY_SQL, params)
@@ -62,7 +62,7 @@ def test_a_bar_chart_draws_one_bar_per_category(client, runner, analytics_engine
         runner, sql=COUNTRY_SQL, parameter_defaults={"event_type": "purchase"},
         chart_kind="bar", chart_x="country", chart_y=["events"],
     )  # fmt: skip
-    page = client.get(
+    page = client.post(
         reverse("analytics:run", args=[query.pk]), {"event_type": "click", "run": "1"}
     ).content.decode()
     countries = direct_count(COUNTRY_SQL, {"event_type": "click"})
@@ -74,17 +74,17 @@ def test_results_are_paginated(client, runner, settings, analytics_engine):
     query = make_query(runner)
     url = reverse("analytics:run", args=[query.pk])
     params = {"start": "2025-01-01", "end": "2025-01-20", "run": "1"}
-    first = client.get(url, params).content.decode()
+    first = client.post(url, params).content.decode()
     assert "page 1 of 3" in first
     assert first.count("<tr><td>2025-01-") == 7
-    third = client.get(url, {**params, "page": "3"}).content.decode()
+    third = client.post(url, {**params, "page": "3"}).content.decode()
     assert third.count("<tr><td>2025-01-") == 6
     assert "<tr><td>2025-01-20</td>" in third
 
 
 def test_a_bad_parameter_value_is_a_form_error_and_nothing_runs(client, runner, analytics_engine):
     query = make_query(runner)
-    response = client.get(
+    response = client.post(
         reverse("analytics:run", args=[query.pk]),
         {"start": "yesterday", "end": "2025-01-31", "run": "1"},
     )
@@ -99,7 +99,7 @@ def test_a_quote_filled_string_parameter_stays_a_value(client, runner, analytics
         runner, sql=COUNTRY_SQL, parameter_defaults={"event_type": "click"}, chart_kind="none"
     )
     evil = "x' OR 1=1 --"
-    response = client.get(
+    response = client.post(
         reverse("analytics:run", args=[query.pk]), {"event_type": evil, "run": "1"}
     )
     assert '<strong id="row-count">0</strong>' in response.content.decode()
@@ -110,7 +110,7 @@ def test_a_refused_statement_is_explained_on_the_page(client, runner, analytics_
     query = make_query(
         runner, sql="SELECT * FROM file('/etc/passwd')", parameter_defaults={}, chart_kind="none"
     )
-    response = client.get(reverse("analytics:run", args=[query.pk]), {"run": "1"})
+    response = client.post(reverse("analytics:run", args=[query.pk]), {"run": "1"})
     page = response.content.decode()
     assert response.status_code == 200
     assert "<strong>Refused:</strong>" in page
@@ -127,7 +127,7 @@ def test_a_timeout_is_explained_on_the_page(client, runner, settings, analytics_
         parameter_defaults={},
         chart_kind="none",
     )
-    response = client.get(reverse("analytics:run", args=[query.pk]), {"run": "1"})
+    response = client.post(reverse("analytics:run", args=[query.pk]), {"run": "1"})
     page = response.content.decode()
     assert response.status_code == 200
     assert "<strong>Timed out:</strong>" in page
@@ -140,7 +140,7 @@ def test_an_unreachable_engine_is_explained_on_the_page(client, runner, settings
     settings.CLICKHOUSE_PORT = free_port()
     settings.CLICKHOUSE_CONNECT_TIMEOUT = 1.0
     query = make_query(runner)
-    response = client.get(
+    response = client.post(
         reverse("analytics:run", args=[query.pk]), {"run": "1", **query.parameter_defaults}
     )
     page = response.content.decode()
@@ -156,7 +156,7 @@ def test_more_rows_than_the_page_limit_are_cut_with_a_note(
         runner, sql="SELECT user_id, revenue FROM events ORDER BY event_time",
         parameter_defaults={}, chart_kind="none",
     )  # fmt: skip
-    page = client.get(reverse("analytics:run", args=[query.pk]), {"run": "1"}).content.decode()
+    page = client.post(reverse("analytics:run", args=[query.pk]), {"run": "1"}).content.decode()
     assert '<strong id="row-count">25</strong>' in page
     assert "cut at 25 rows" in page
 
@@ -170,7 +170,7 @@ def test_a_datetime_parameter_takes_the_browsers_local_value(client, runner, ana
     )
     page = client.get(reverse("analytics:run", args=[query.pk])).content.decode()
     assert re.search(r'<input type="datetime-local" name="since"', page)
-    page = client.get(
+    page = client.post(
         reverse("analytics:run", args=[query.pk]), {"since": "2025-03-31T12:00", "run": "1"}
     ).content.decode()
     expected = direct_count(
@@ -179,3 +179,31 @@ def test_a_datetime_parameter_takes_the_browsers_local_value(client, runner, ana
     )
     assert expected > 0
     assert f'<td class="analytics-num">{expected}</td>' in page
+
+
+def test_a_get_never_runs_the_query(client, runner, analytics_engine):
+    """Issue 19: running a saved query was a GET, so a link or an <img> could make it work."""
+    query = make_query(runner)
+    url = reverse("analytics:run", args=[query.pk])
+    page = client.get(url, {"start": "2025-01-10", "end": "2025-01-19", "run": "1"})
+    assert page.status_code == 200 and 'id="result"' not in page.content.decode()
+    assert not QueryRun.objects.exists()
+
+
+def test_running_and_exporting_need_the_csrf_token(runner, analytics_engine):
+    from django.test import Client
+
+    checked = Client(enforce_csrf_checks=True)
+    checked.force_login(runner)
+    query = make_query(runner)
+    params = {"start": "2025-01-10", "end": "2025-01-19", "run": "1"}
+    assert checked.post(reverse("analytics:run", args=[query.pk]), params).status_code == 403
+    export = reverse("analytics:export", args=[query.pk])
+    assert checked.get(export, {"format": "csv"}).status_code in (403, 405)
+    assert not QueryRun.objects.exists()
+    form = checked.get(reverse("analytics:run", args=[query.pk])).content.decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form).group(1)
+    page = checked.post(
+        reverse("analytics:run", args=[query.pk]), {**params, "csrfmiddlewaretoken": token}
+    )
+    assert '<strong id="row-count">10</strong>' in page.content.decode()

@@ -51,3 +51,26 @@ def test_an_unreachable_engine_is_explained(client, browser_user, settings):
     response = client.get(reverse("analytics:schema"))
     assert response.status_code == 200
     assert "<strong>ClickHouse is unavailable:</strong>" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        ("system", "users"),
+        ("system", "query_log"),
+        ("SYSTEM", "users"),
+        ("information_schema", "tables"),
+        ("INFORMATION_SCHEMA", "columns"),
+    ],
+)
+def test_hidden_databases_show_no_columns(client, browser_user, analytics_engine, path):
+    """Issue 19: /admin/analytics/schema/system/users/ listed the columns of a hidden table."""
+    page = client.get(reverse("analytics:schema_columns", args=list(path)))
+    assert page.status_code == 404
+    assert b"auth_type" not in page.content
+
+
+@pytest.mark.parametrize("database", ["system", "System", "information_schema"])
+def test_hidden_databases_list_no_tables(client, browser_user, analytics_engine, database):
+    page = client.get(reverse("analytics:schema_tables", args=[database]))
+    assert page.status_code == 404

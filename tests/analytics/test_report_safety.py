@@ -104,3 +104,25 @@ def test_a_report_with_no_recipient_in_the_allowed_domains_does_not_run(
     assert mail.outbox == [] and not QueryRun.objects.exists()
     report.refresh_from_db()
     assert "spy@elsewhere.test" in report.last_error
+
+
+def test_an_empty_domain_list_admits_no_recipient_where_any_domain_is_off(exporter, settings):
+    """Issue 19: empty ANALYTICS_REPORT_ALLOWED_DOMAINS meant any domain, also in production."""
+    settings.ANALYTICS_REPORT_ALLOWED_DOMAINS = []
+    settings.ANALYTICS_REPORT_ANY_DOMAIN = False  # what production derives from an empty list
+    form = ScheduledReportForm(
+        data=_form_data(make_query(exporter), recipients="boss@example.com"), owner=exporter
+    )
+    assert not form.is_valid()
+    (error,) = form.errors["recipients"]
+    assert "boss@example.com is outside the allowed mail domains" in error
+    assert "set ANALYTICS_REPORT_ALLOWED_DOMAINS" in error
+
+
+def test_an_empty_domain_list_admits_any_domain_outside_production(exporter, settings):
+    settings.ANALYTICS_REPORT_ALLOWED_DOMAINS = []
+    settings.ANALYTICS_REPORT_ANY_DOMAIN = True
+    form = ScheduledReportForm(
+        data=_form_data(make_query(exporter), recipients="boss@example.com"), owner=exporter
+    )
+    assert form.is_valid(), form.errors

@@ -33,7 +33,7 @@ def runner(logged_in):
 
 
 def _run(client, query, **params):
-    return client.get(reverse("analytics:run", args=[query.pk]), {**PARAMS, **params})
+    return client.post(reverse("analytics:run", args=[query.pk]), {**PARAMS, **params})
 
 
 def test_a_second_run_is_answered_from_the_cache(client, runner, analytics_engine):

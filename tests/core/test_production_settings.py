@@ -147,3 +147,14 @@ def test_urls_that_carry_their_own_password_are_accepted():
         CELERY_RESULT_BACKEND="redis://:in-the-url@127.0.0.1:6379/0",
     )
     assert _printed(run_admin2("shell", "-c", REDIS_SETTINGS, env=env)) == ["None"] * 3
+
+
+def test_production_admits_no_report_domain_until_one_is_listed():
+    """Issue 19: an empty ANALYTICS_REPORT_ALLOWED_DOMAINS meant any domain in production."""
+    show = "from django.conf import settings; print(settings.ANALYTICS_REPORT_ANY_DOMAIN)"
+    result = run_admin2("shell", "-c", show, env=production_env())
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "False"
+    listed = production_env(ANALYTICS_REPORT_ALLOWED_DOMAINS="example.com")
+    result = run_admin2("shell", "-c", show, env=listed)
+    assert result.stdout.strip().splitlines()[-1] == "False"

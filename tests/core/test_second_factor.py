@@ -55,3 +55,27 @@ def test_a_session_without_its_second_factor_opens_no_admin2_page(client, superu
         if response.status_code != 302 or urlsplit(response["Location"]).path != login:
             let_in[page] = response.status_code
     assert let_in == {}, "answered without the second factor"
+
+
+def test_turning_the_requirement_on_refuses_a_session_opened_before(client, superuser, settings):
+    """Issue 19: ADMIN2_OTP_REQUIRED was enforced only at the login form."""
+    settings.ADMIN2_OTP_REQUIRED = False
+    client.force_login(superuser)  # no device, no code: let in while the flag is off
+    assert client.get("/admin/").status_code == 200
+    settings.ADMIN2_OTP_REQUIRED = True
+    response = client.get("/admin/")
+    assert response.status_code == 302
+    assert urlsplit(response["Location"]).path == reverse("admin:login")
+    assert client.get("/admin/auth/user/").status_code == 302
+
+
+def test_a_verified_session_stays_in_when_the_requirement_is_on(client, superuser, settings):
+    from django_otp import login as otp_login
+
+    settings.ADMIN2_OTP_REQUIRED = True
+    device = TOTPDevice.objects.create(user=superuser, name="phone", confirmed=True)
+    client.force_login(superuser)
+    request = type("R", (), {"session": client.session, "user": superuser})()
+    otp_login(request, device)
+    request.session.save()
+    assert client.get("/admin/").status_code == 200

@@ -80,7 +80,9 @@ def test_unreachable_clickhouse_is_explained_at_once(tmp_path, postgres, redis_s
     try:
         staff = web.browser()
         staff.log_in(ADMIN_USER, ADMIN_PASSWORD)
-        page = staff.get(f"/admin/analytics/queries/{query_id}/?run=1&since=2024-01-01")
+        page = staff.post_form(
+            f"/admin/analytics/queries/{query_id}/", {"run": "1", "since": "2024-01-01"}
+        )
         title, message = analytics_error(page)
         assert title == "ClickHouse is unavailable"
         assert "cannot connect to ClickHouse" in message
@@ -113,8 +115,11 @@ def test_hung_clickhouse_times_out_within_the_read_timeout(tmp_path, postgres, r
 
             # While one request waits on ClickHouse, other staff are served.
             waiting: dict = {}
-            query_page = f"/admin/analytics/queries/{query_id}/?run=1&since=2024-01-01"
-            worker = threading.Thread(target=lambda: waiting.update(reply=staff.get(query_page)))
+            query_page = f"/admin/analytics/queries/{query_id}/"
+            fields = {"run": "1", "since": "2024-01-01"}
+            worker = threading.Thread(
+                target=lambda: waiting.update(reply=staff.post_form(query_page, fields))
+            )
             worker.start()
             wait_until(lambda: hung.accepted >= 1, 10, "the web to reach the hung ClickHouse")
             other = web.browser()
@@ -164,7 +169,8 @@ def test_busy_embedded_engine_is_explained_then_works_when_released(
     assert "2,000 rows" in demo
     staff = web.browser()
     staff.log_in(ADMIN_USER, ADMIN_PASSWORD)
-    query_page = f"/admin/analytics/queries/{query_id}/?run=1&since=2000-01-01"
+    query_page = f"/admin/analytics/queries/{query_id}/"
+    run_fields = {"run": "1", "since": "2000-01-01"}
     release = tmp_path / "release-engine"
     holder = ManagedProcess(
         [venv_tool("admin2"), "shell", "-c", HOLDER.format(release=str(release))],
@@ -173,7 +179,7 @@ def test_busy_embedded_engine_is_explained_then_works_when_released(
     try:
         wait_until(lambda: "HOLDING" in holder.output(), 60, "the exporter to hold the engine")
 
-        busy = staff.get(query_page)
+        busy = staff.post_form(query_page, run_fields)
         title, message = analytics_error(busy)
         assert title == "ClickHouse is unavailable"
         assert "embedded engine busy" in message and "admin2 shell" in message  # who holds it
@@ -183,7 +189,7 @@ def test_busy_embedded_engine_is_explained_then_works_when_released(
 
         release.touch()
         wait_until(lambda: "RELEASED" in holder.output(), 30, "the exporter to let go")
-        page = staff.get(query_page)
+        page = staff.post_form(query_page, run_fields)
         note("embedded engine released: the same page runs the query", page.seconds)
         assert page.status == 200
         assert '<strong id="row-count">1</strong>' in page.text

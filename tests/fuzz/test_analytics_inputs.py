@@ -117,7 +117,9 @@ def test_typed_parameters_from_the_form_are_run_or_explained(admin_client_500, a
     user, query = analyst
     values = {**BASELINE, **dict(replaced)}
     admin_client_500.force_login(user)
-    response = admin_client_500.get(f"/admin/analytics/queries/{query.pk}/", {"run": "1", **values})
+    response = admin_client_500.post(
+        f"/admin/analytics/queries/{query.pk}/", {"run": "1", **values}
+    )
     page = response.content.decode()
     outcome = page_outcome(page)
     record("analytics: parameter form", response.status_code, outcome)

@@ -1,8 +1,8 @@
-"""Whether a session may use the admin: a user with a confirmed second factor must have used it.
+"""Whether a session may use the admin: a user with a confirmed second factor must have used it,
+and with ``ADMIN2_OTP_REQUIRED`` every session must have verified one, whenever it was opened.
 
 The device lookup is remembered in the session for at most a minute, next to a devices
-generation kept in the cache: a saved or deleted device moves the generation on once its
-transaction commits, so every session asks the database again at its next page.
+generation in the cache that moves on when a device is saved or deleted (once committed).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import logging
 import secrets
 import time
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
@@ -29,9 +30,17 @@ log = logging.getLogger(__name__)
 
 
 def satisfied(request) -> bool:
-    """The session verified a device, or its user has no confirmed device to verify."""
+    """The session verified a device, or its user has none to verify and none is required.
+
+    The flag is read at each page: a session opened before ``ADMIN2_OTP_REQUIRED`` was turned
+    on is refused from its next page, not only at the login form.
+    """
     user = request.user
-    return user.is_verified() or not has_device(request)
+    if user.is_verified():
+        return True
+    if settings.ADMIN2_OTP_REQUIRED:
+        return False
+    return not has_device(request)
 
 
 def has_device(request) -> bool:

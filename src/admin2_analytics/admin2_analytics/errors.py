@@ -61,3 +61,9 @@ class QueryFailed(AnalyticsError):
     """Any other engine error (unknown column, type mismatch, ...), cleaned up for humans."""
 
     kind = "failed"
+
+
+class TooManyQueries(AnalyticsError):
+    """This person already has ``ANALYTICS_MAX_CONCURRENT_QUERIES`` queries running."""
+
+    kind = "busy"

@@ -27,6 +27,7 @@ from admin2_analytics.running import tag_for
 logger = logging.getLogger(__name__)
 
 EXPORT_TASK = "admin2_analytics.run_export"
+EXPORT_PERMISSION = "analytics.export_savedquery"
 EXPORT_QUEUE = "exports"
 CONTENT_TYPES = {
     "csv": "text/csv; charset=utf-8",
@@ -222,6 +223,11 @@ def run_export(export_id: int) -> str:
         return _fail(export, "the saved query was deleted")
     if user is None or not user.is_active or not query.is_visible_to(user):
         return _fail(export, "the requesting user may no longer see this saved query")
+    # Asked again when the task runs: the permission may have gone since the export was queued.
+    if not user.has_perm(EXPORT_PERMISSION):
+        return _fail(
+            export, f"the requesting user may no longer export saved queries ({EXPORT_PERMISSION})"
+        )
     Export.objects.filter(pk=export.pk).update(state=Export.State.RUNNING, error="")
     run = history.start(sql=query.sql, source="task", user=user, saved_query=query)
     try:

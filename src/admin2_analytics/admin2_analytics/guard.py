@@ -1,39 +1,21 @@
 """The SQL guard: user SQL must be one read-only statement that stays inside the warehouse.
 
-It judges a canonical text built from ClickHouse's own tokens (:func:`clean_sql`), and only
-that text runs. The model and the refusals: docs/security.md and docs/clickhouse.md.
+It builds a canonical text from ClickHouse's own tokens (:func:`clean_sql`) and decides on
+ClickHouse's syntax tree of it (:func:`judge`); only that text runs. docs/clickhouse.md.
 """
 
 from __future__ import annotations
 
 import itertools
-import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import sqlglot
-from sqlglot import exp
-from sqlglot.errors import ParseError, TokenError
-
+from admin2_analytics import function_list, syntax_tree
 from admin2_analytics.errors import ParameterError, QueryRefused
 from admin2_analytics.parameters import PLACEHOLDER, find_parameters, normalise_type
 
-# sqlglot warns on every statement it keeps as an opaque Command (SHOW, SYSTEM, ...); the
-# guard refuses those with its own message, so the warning is noise in the web logs.
-logging.getLogger("sqlglot").setLevel(logging.ERROR)
-
-ALLOWED_TABLE_FUNCTIONS = frozenset(
-    {
-        "numbers",
-        "numbers_mt",
-        "generate_series",
-        "generateseries",
-        "generaterandom",
-        "values",
-        "primes",
-    }
-)
+ALLOWED_TABLE_FUNCTIONS = frozenset(n.lower() for n in function_list.allowed_table_functions())
 
 # Every table function of ClickHouse 26.x (server and chDB) that reads files, talks to
 # another server or service, runs a program, reads the client's input or inspects storage.
@@ -124,27 +106,6 @@ OUTBOUND_TABLE_FUNCTIONS = (
 )
 _OUTBOUND = frozenset(name.lower() for name in OUTBOUND_TABLE_FUNCTIONS) - {"format", "values"}
 
-# Scalar functions that leave the query's own data: refused wherever they appear.
-REFUSED_FUNCTIONS = frozenset(
-    {
-        "file",  # the scalar file('path') reads a server file into a string
-        "joinget",
-        "joingetornull",
-        "catboostevaluate",
-        "modelevaluate",
-        "evalmlmethod",
-        "addresstoline",
-        "addresstolinewithinlines",
-        "addresstosymbol",
-        "demangle",
-        "getclienthttpheader",
-        "filesystemavailable",
-        "filesystemcapacity",
-        "filesystemunreserved",
-    }
-)
-REFUSED_FUNCTION_PREFIXES = ("dictget", "dicthas", "dictisin")
-
 SYSTEM_DATABASES = frozenset({"system", "information_schema"})
 # Harmless system tables people use in ad-hoc SQL.
 ALLOWED_SYSTEM_TABLES = frozenset(
@@ -162,8 +123,7 @@ ALLOWED_SYSTEM_TABLES = frozenset(
     }
 )
 
-_READ_ROOTS = (exp.Select, exp.SetOperation, exp.Subquery)
-# Statement keywords sqlglot may not parse: named in the refusal instead of a syntax error.
+# Statements that are not reads: named in the refusal before ClickHouse is asked.
 _NOT_READS = frozenset(
     {
         *("INSERT", "UPDATE", "DELETE", "ALTER", "CREATE", "DROP", "TRUNCATE", "RENAME"),
@@ -172,6 +132,14 @@ _NOT_READS = frozenset(
         *("RESTORE", "UNDROP", "MOVE", "WATCH"),
     }
 )
+
+
+@dataclass(frozen=True)
+class Canonical:
+    """The text that is explained and run, with ClickHouse's tokens of it (no blanks)."""
+
+    text: str
+    spans: tuple[Token, ...]
 
 
 @dataclass(frozen=True)
@@ -185,46 +153,34 @@ class Token:
 
 # Token kinds whose text is data or a name, not code: both readers must agree on their spans.
 _OPAQUE = frozenset({"StringLiteral", "QuotedIdentifier"})
-_SQLGLOT_OPAQUE = frozenset(
-    {
-        sqlglot.TokenType.STRING,
-        sqlglot.TokenType.IDENTIFIER,
-        sqlglot.TokenType.HEREDOC_STRING,
-        sqlglot.TokenType.NATIONAL_STRING,
-        sqlglot.TokenType.RAW_STRING,
-        sqlglot.TokenType.BIT_STRING,
-        sqlglot.TokenType.HEX_STRING,
-        sqlglot.TokenType.BYTE_STRING,
-        sqlglot.TokenType.UNICODE_STRING,
-    }
-)
 _BLANK = frozenset({"Whitespace", "Comment"})
+EXPLAIN_PREFIX = "EXPLAIN AST "
+EXPLAIN_FORMAT = "TabSeparatedRaw"  # names with line breaks are refused; literals are escaped
 _PLAIN_SPACE = frozenset(" \t\n\r")
 # A client-side formatting marker: never meaningful in ClickHouse SQL, and the one thing a
 # client library would substitute into the text.
 _FORMAT_MARKER = re.compile(r"%\([^)]*\)[a-z]")
 
 
-def check_sql(sql: str) -> None:
-    """Early advice for forms: sqlglot's reading of ``sql`` alone (raises QueryRefused).
+def check_size(sql: str) -> None:
+    """Refuse user SQL over ``ANALYTICS_MAX_SQL_BYTES`` before any reader spends time on it."""
+    from django.conf import settings
 
-    Not a decision: what runs is decided by :func:`clean_sql` on ClickHouse's tokens.
-    """
-    if not isinstance(sql, str) or not sql.strip():
-        raise QueryRefused("Refused: the query is empty.")
-    tokens = _tokens(sql)
-    if not tokens:
-        raise QueryRefused("Refused: the query holds only comments.")
-    _judge(sql, tokens)
+    limit = int(getattr(settings, "ANALYTICS_MAX_SQL_BYTES", 65_536))
+    if isinstance(sql, str) and len(sql) > limit // 4 and len(sql.encode()) > limit:
+        raise QueryRefused(
+            f"Refused: the query is {len(sql.encode())} bytes; the limit is {limit} "
+            "(ANALYTICS_MAX_SQL_BYTES)."
+        )
 
 
-def clean_sql(sql: str, lexed: Sequence[Token]) -> str:
-    """The canonical text of ``sql`` when it is one safe read; raise QueryRefused otherwise.
+def clean_sql(sql: str, lexed: Sequence[Token]) -> Canonical:
+    """The canonical text of ``sql`` and its tokens; QueryRefused when no read can come of it.
 
     ``lexed`` is ClickHouse's tokenization of ``sql``. The canonical text keeps every token
     ClickHouse sees, drops comments and the final ``;``, turns ``$tag$`` strings into quoted
     ones and refuses what other readers could take differently (typographic quotes,
-    escapes in quoted names). Run the returned text, never ``sql``.
+    escapes in quoted names). Only this text is explained (:func:`judge`) and run.
     """
     if not isinstance(sql, str) or not sql.strip():
         raise QueryRefused("Refused: the query is empty.")
@@ -232,11 +188,9 @@ def clean_sql(sql: str, lexed: Sequence[Token]) -> str:
     first = canonical[spans[0].start : spans[0].end].upper()
     if first in _NOT_READS:
         raise QueryRefused(_not_a_read("DESCRIBE" if first == "DESC" else first))
-    glot = _tokens(canonical)
-    _check_same_reading(canonical, spans, glot)
+    _check_output_tokens(canonical, spans)
     _check_placeholders(canonical, spans)
-    _judge(canonical, glot)
-    return canonical
+    return Canonical(canonical, tuple(spans))
 
 
 def _canonical(sql: str, lexed: Sequence[Token]) -> tuple[str, list[Token]]:
@@ -303,6 +257,12 @@ def _canonical_token(sql: str, token: Token) -> tuple[str | None, str]:
                 f"{_position(sql, token.start)}; use plain quotes: '...' for strings, "
                 "`...` for names."
             )
+        if kind == "QuotedIdentifier" and ("\n" in text or "\r" in text):
+            # EXPLAIN AST prints names as they are: a line break would forge tree lines.
+            raise QueryRefused(
+                f"Refused: a line break inside the quoted name at "
+                f"{_position(sql, token.start)}; write the name on one line."
+            )
         if kind == "QuotedIdentifier" and "\\" in text:
             raise QueryRefused(
                 f"Refused: a backslash inside the quoted name {text} at "
@@ -331,32 +291,6 @@ def _position(text: str, offset: int) -> str:
     return f"line {line}, column {column}"
 
 
-def _check_same_reading(canonical: str, spans: Sequence[Token], glot: Sequence) -> None:
-    """sqlglot must see code, strings and names exactly where ClickHouse does."""
-    ours = bytearray(len(canonical))
-    for span in spans:
-        ours[span.start : span.end] = b"\1" * (span.end - span.start)
-    theirs = bytearray(len(canonical))
-    for token in glot:
-        theirs[token.start : token.end + 1] = b"\1" * (token.end + 1 - token.start)
-    opaque_ours = {(s.start, s.end) for s in spans if s.kind in _OPAQUE}
-    opaque_theirs = {(t.start, t.end + 1) for t in glot if t.token_type in _SQLGLOT_OPAQUE}
-    # sqlglot reads some keyword pairs (GROUP BY) as one token across ClickHouse's blanks.
-    differ = [
-        i
-        for i in range(len(canonical))
-        if ours[i] != theirs[i] and (ours[i] or canonical[i] not in _PLAIN_SPACE)
-    ]
-    if not differ and opaque_ours == opaque_theirs:
-        return
-    differ += [start for start, _ in opaque_ours ^ opaque_theirs]
-    raise QueryRefused(
-        "Refused: the guard and ClickHouse read this SQL differently near "
-        f"{_position(canonical, min(differ))}; write it plainly (no nested comments, "
-        "plain quotes)."
-    )
-
-
 def _check_placeholders(canonical: str, spans: Sequence[Token]) -> None:
     """Every ``{`` opens a ``{name:Type}`` the client binds server-side, and nothing else."""
     closings = {s.end for s in spans if s.kind == "ClosingCurlyBrace"}
@@ -383,136 +317,11 @@ def _check_placeholders(canonical: str, spans: Sequence[Token]) -> None:
         )
 
 
-def _judge(sql: str, tokens: list) -> None:
-    """sqlglot's checks on text both readers agree on (or, for forms, on the raw text)."""
-    _check_tokens(tokens)
-    try:
-        trees = sqlglot.parse(sql, read="clickhouse")
-    except ParseError as exc:
-        first = tokens[0].text.upper()
-        if first in _NOT_READS:
-            raise QueryRefused(_not_a_read(first)) from None
-        raise QueryRefused(f"Refused: the SQL does not parse ({_parse_position(exc)}).") from None
-    except (TokenError, RecursionError, ValueError) as exc:
-        raise QueryRefused(f"Refused: the SQL does not parse ({exc}).") from None
-    # A trailing comment after the last ';' parses as a bare Semicolon: not a statement.
-    statements = [t for t in trees if t is not None and not isinstance(t, exp.Semicolon)]
-    if len(statements) != 1:
-        raise QueryRefused(
-            f"Refused: {len(statements)} statements; run exactly one SELECT at a time."
-        )
-    _check_statement(statements[0])
-
-
-def _tokens(sql: str) -> list:
-    from sqlglot.dialects.clickhouse import ClickHouse
-
-    try:
-        return ClickHouse().tokenize(sql)
-    except (TokenError, ValueError) as exc:
-        raise QueryRefused(f"Refused: the SQL does not parse ({exc}).") from None
-
-
-def _check_tokens(tokens: list) -> None:
-    """Clauses the parser rejects anyway, refused here with a reason a person can act on."""
-    for previous, token in itertools.pairwise(tokens):
-        if previous.token_type == sqlglot.TokenType.INTO and token.text.upper() == "OUTFILE":
-            raise QueryRefused(
-                "Refused: INTO OUTFILE writes a file on the server; use the export buttons."
-            )
-        if previous.token_type == sqlglot.TokenType.FROM and token.text.upper() == "INFILE":
-            raise QueryRefused("Refused: FROM INFILE reads a file on the server.")
-
-
-def _parse_position(exc: ParseError) -> str:
-    if exc.errors:
-        first = exc.errors[0]
-        description = first.get("description") or "syntax error"
-        return f"{description} at line {first.get('line')}, column {first.get('col')}"
-    return str(exc).splitlines()[0]
-
-
-def _check_statement(tree: exp.Expression) -> None:
-    if not isinstance(tree, _READ_ROOTS) or (
-        isinstance(tree, exp.Subquery) and not isinstance(tree.unnest(), _READ_ROOTS[:2])
-    ):
-        raise QueryRefused(_not_a_read(_statement_name(tree)))
-    for node in tree.walk():
-        if isinstance(node, (exp.DML, exp.DDL, exp.Command, exp.Set)):
-            raise QueryRefused(
-                f"Refused: {_statement_name(node)} inside the query; only reads may run here."
-            )
-        if node.args.get("settings"):
-            raise QueryRefused(
-                "Refused: a SETTINGS clause could change the engine's limits; "
-                "the limits are set by the administrator."
-            )
-        if node.args.get("format"):
-            raise QueryRefused(
-                "Refused: a FORMAT clause; results are formatted by admin2 "
-                "(use the CSV/TSV/JSON lines exports)."
-            )
-        if isinstance(node, exp.Aliases):
-            # sqlglot's ``x AS (a, b)``; ClickHouse has no such form and reads a call there.
-            raise QueryRefused(
-                f"Refused: {node.this.sql(dialect='clickhouse')}(...) reads as a call to "
-                "ClickHouse but not to the guard; rename or rewrite it."
-            )
-        if isinstance(node, exp.Table):
-            _check_table(node)
-        elif isinstance(node, exp.Column):
-            _check_qualified_name(node)
-        elif isinstance(node, exp.Func):
-            _check_function(node)
-
-
 def _not_a_read(statement: str) -> str:
     return (
         f"Refused: {statement} is not allowed; "
         "only a read (SELECT, WITH ... SELECT, UNION) may run here."
     )
-
-
-def _statement_name(tree: exp.Expression) -> str:
-    if isinstance(tree, exp.Command):
-        return str(tree.this).upper()
-    key = tree.key.upper()
-    return {"TRUNCATETABLE": "TRUNCATE", "ALTERTABLE": "ALTER"}.get(key, key)
-
-
-def _function_name(node: exp.Expression) -> str:
-    if isinstance(node, exp.Anonymous):
-        return node.name
-    if isinstance(node, exp.Func):
-        return node.sql_name()
-    return node.sql(dialect="clickhouse")
-
-
-def _check_table(table: exp.Table) -> None:
-    target = table.this
-    if isinstance(target, exp.Func):
-        name = _function_name(target)
-        if table.args.get("db") or name.lower() not in ALLOWED_TABLE_FUNCTIONS:
-            raise QueryRefused(_table_function_reason(name))
-        return
-    if isinstance(target, exp.Identifier):
-        alias = table.args.get("alias")
-        if isinstance(alias, exp.TableAlias) and alias.columns and not alias.name:
-            # sqlglot reads some calls (``dictionary('x')``) as a table with nameless
-            # column aliases; ClickHouse sees a table function call. Judge it as one.
-            if table.db or table.name.lower() not in ALLOWED_TABLE_FUNCTIONS:
-                raise QueryRefused(_table_function_reason(table.name))
-            return
-        _check_named_table(table.db, table.name)
-
-
-def _check_qualified_name(column: exp.Column) -> None:
-    """Judge ``system.users`` as the table wherever it stands: ClickHouse reads a qualified
-    name as a table after ``IN`` and in ``globalIn(x, ...)``, ``notIn``, ``nullIn``, ..."""
-    if column.args.get("db"):
-        _check_named_table(column.args["db"].name, column.table)
-    elif column.table:
-        _check_named_table(column.table, column.name)
 
 
 def _check_named_table(database: str, name: str) -> None:
@@ -526,6 +335,7 @@ def _check_named_table(database: str, name: str) -> None:
 
 
 def _table_function_reason(name: str) -> str:
+    name = name.rpartition(".")[2]  # database.function(...): judged as the function
     allowed = "numbers, generate_series, generateRandom, values, primes"
     if name.lower() in _OUTBOUND:
         why = "it reaches files, other servers or programs outside the warehouse"
@@ -534,12 +344,204 @@ def _table_function_reason(name: str) -> str:
     return f"Refused: table function {name}() — {why}. Allowed: {allowed}."
 
 
-def _check_function(node: exp.Func) -> None:
-    name = _function_name(node).lower()
-    if name in REFUSED_FUNCTIONS or name.startswith(REFUSED_FUNCTION_PREFIXES):
+# --- the decision: ClickHouse's own syntax tree of the canonical text -------------------------
+
+# AST nodes whose every part EXPLAIN AST prints as a child (or that have no parts).
+_TRANSPARENT = frozenset(
+    {
+        *("SelectWithUnionQuery", "SelectIntersectExceptQuery", "SelectQuery", "Subquery"),
+        *("ExpressionList", "TablesInSelectQuery", "TablesInSelectQueryElement"),
+        *("TableExpression", "TableJoin", "ArrayJoin", "Function", "Identifier", "Literal"),
+        *("TableIdentifier", "Asterisk", "QualifiedAsterisk", "ColumnsRegexpMatcher"),
+        *("QualifiedColumnsRegexpMatcher", "ColumnsListMatcher", "QualifiedColumnsListMatcher"),
+        *("ColumnsTransformerList", "ColumnsExceptTransformer", "ColumnsReplaceTransformer"),
+        *("ColumnsReplaceTransformer::Replacement", "OrderByElement", "InterpolateElement"),
+        *("WindowDefinition", "WithElement", "SampleRatio"),
+    }
+)
+_IN_FUNCTIONS = re.compile(r"(global)?(not)?(null)?in(ignoreset)?", re.IGNORECASE)
+_CLIENT_FORMAT = ("Identifier", EXPLAIN_FORMAT)  # the client's FORMAT after the statement
+_SYNTAX_POSITION = re.compile(r"failed at position (\d+)")
+
+
+def judge(canonical: Canonical, explained: Sequence[str]) -> None:
+    """Refuse unless ClickHouse's tree of the canonical text is one read of allowed things.
+
+    ``explained`` is the output of ``EXPLAIN AST`` on that text, one line per row.
+    """
+    try:
+        root = syntax_tree.parse(explained)
+    except syntax_tree.UnreadableTree as exc:
         raise QueryRefused(
-            f"Refused: function {_function_name(node)}() reads outside the query's tables "
-            "(files, dictionaries, models or server internals)."
+            f"Refused: the guard cannot read ClickHouse's syntax tree of this query ({exc}); "
+            "write it more plainly."
+        ) from None
+    if root.kind != "SelectWithUnionQuery":
+        raise QueryRefused(_not_a_read(root.kind.removesuffix("Query").upper()))
+    clauses = root.children[1:]
+    if clauses and (clauses[-1].kind, clauses[-1].name) == _CLIENT_FORMAT:
+        clauses = clauses[:-1]
+    for clause in clauses:
+        raise QueryRefused(_output_clause(clause.kind))
+    applied = 0
+    for node, parent in root.walk():
+        if node.kind == "Set":
+            raise QueryRefused(_SETTINGS_REFUSED)
+        if node.kind == "WindowListElement":
+            raise QueryRefused(
+                "Refused: a named WINDOW clause (the guard cannot see inside it); write the "
+                "window after OVER (...) instead."
+            )
+        if node.kind == "ColumnsApplyTransformer":
+            applied += 1
+            continue
+        if node.kind not in _TRANSPARENT:
+            raise QueryRefused(
+                f"Refused: the guard does not know ClickHouse's {node.kind} syntax; "
+                "write the query without it."
+            )
+        if node.kind == "Function":
+            _judge_function(node, parent, root)
+        elif node.kind == "TableIdentifier":
+            database, _, name = node.name.partition(".")
+            if name:
+                _check_named_table(database, name)
+        elif node.kind == "Identifier" and "." in node.name:
+            database, _, rest = node.name.partition(".")
+            _check_named_table(database, rest.partition(".")[0])
+    if applied:
+        _judge_apply(canonical, applied)
+
+
+def explain_refusal(canonical: Canonical, message: str, code: int | None) -> QueryRefused:
+    """The refusal when ClickHouse cannot explain the canonical text (fail closed)."""
+    words = {
+        canonical.text[s.start : s.end].upper() for s in canonical.spans if s.kind == "BareWord"
+    }
+    if code == 164 and "SETTINGS" in words:  # READONLY: the explain tried to apply them
+        return QueryRefused(_SETTINGS_REFUSED)
+    if code == 62:  # SYNTAX_ERROR
+        match = _SYNTAX_POSITION.search(message)
+        where = "a syntax error"
+        if match:
+            encoded = (EXPLAIN_PREFIX + canonical.text).encode()
+            offset = len(encoded[: int(match.group(1))].decode(errors="ignore"))
+            offset = max(0, min(offset - len(EXPLAIN_PREFIX), len(canonical.text)))
+            where = f"a syntax error at {_position(canonical.text, offset)}"
+        return QueryRefused(f"Refused: the SQL does not parse ({where}).")
+    return QueryRefused(f"Refused: ClickHouse could not read the query ({message}).")
+
+
+_SETTINGS_REFUSED = (
+    "Refused: a SETTINGS clause could change the engine's limits; "
+    "the limits are set by the administrator."
+)
+
+
+def _output_clause(kind: str) -> str:
+    if kind == "Literal":
+        return "Refused: INTO OUTFILE writes a file on the server; use the export buttons."
+    if kind == "Set":
+        return _SETTINGS_REFUSED
+    return (
+        "Refused: a FORMAT clause; results are formatted by admin2 "
+        "(use the CSV/TSV/JSON lines exports)."
+    )
+
+
+def _check_output_tokens(canonical: str, spans: Sequence[Token]) -> None:
+    """Clauses ClickHouse's tree shows too, named here with a reason a person can act on."""
+    words = [canonical[s.start : s.end].upper() if s.kind == "BareWord" else "" for s in spans]
+    for previous, word in itertools.pairwise(words):
+        if previous == "INTO" and word == "OUTFILE":
+            raise QueryRefused(_output_clause("Literal"))
+        if previous == "FROM" and word == "INFILE":
+            raise QueryRefused("Refused: FROM INFILE reads a file on the server.")
+    if len(words) >= 2 and words[-2] == "FORMAT" and spans[-1].kind == "BareWord":
+        raise QueryRefused(_output_clause("Identifier"))
+
+
+def _judge_function(node: syntax_tree.Node, parent, root) -> None:
+    name = node.name
+    if " " in name or not name:
+        raise QueryRefused(f"Refused: a function named {name!r}; write plain function names.")
+    if parent is not None and parent.kind == "TableExpression":
+        if not function_list.table_function_allowed(name):
+            raise QueryRefused(_table_function_reason(name))
+        return
+    if (
+        _is_in_table_argument(node, parent, root)
+        and function_list.is_table_function(name)
+        and not function_list.table_function_allowed(name)
+    ):
+        raise QueryRefused(_table_function_reason(name))
+    if not function_list.scalar_or_aggregate_allowed(name):
+        raise QueryRefused(_function_reason(name))
+
+
+def _is_in_table_argument(node, parent, root) -> bool:
+    """``x IN f(...)``: ClickHouse may read ``f`` as a table function there."""
+    if parent is None or parent.kind != "ExpressionList" or len(parent.children) != 2:
+        return False
+    if parent.children[1] is not node:
+        return False
+    for candidate, above in root.walk():
+        if candidate is parent:
+            return (
+                above is not None
+                and above.kind == "Function"
+                and bool(_IN_FUNCTIONS.fullmatch(above.name))
+            )
+    return False
+
+
+def _function_reason(name: str) -> str:
+    return (
+        f"Refused: function {name}() is not on admin2's list of allowed functions (it reads "
+        "files, dictionaries, settings or server internals, or this server added it); "
+        "docs/clickhouse.md says how the list is extended."
+    )
+
+
+def _judge_apply(canonical: Canonical, expected: int) -> None:
+    """``APPLY(f)``: EXPLAIN AST prints no function name there; read it from the tokens."""
+    text, spans = canonical.text, canonical.spans
+    found = 0
+    for index, span in enumerate(spans):
+        if span.kind != "BareWord" or text[span.start : span.end].upper() != "APPLY":
+            continue
+        at = index + 1
+        if at < len(spans) and spans[at].kind == "OpeningRoundBracket":
+            at += 1
+        if at >= len(spans) or spans[at].kind not in ("BareWord", "QuotedIdentifier"):
+            continue
+        name = text[spans[at].start : spans[at].end]
+        if spans[at].kind == "QuotedIdentifier":
+            name = name[1:-1]
+        following = spans[at + 1].kind if at + 1 < len(spans) else ""
+        if following == "Arrow":
+            raise QueryRefused(
+                "Refused: APPLY with a lambda (the guard cannot see inside it); "
+                "apply a named function, e.g. * APPLY(toString)."
+            )
+        if following == "OpeningRoundBracket":
+            _check_apply_parameters(text, spans, at + 2)
+        if not function_list.scalar_or_aggregate_allowed(name):
+            raise QueryRefused(_function_reason(name))
+        found += 1
+    if found < expected:
+        raise QueryRefused(
+            "Refused: the guard cannot tell which function an APPLY calls; "
+            "write * APPLY(function_name)."
         )
-    if isinstance(node, exp.Anonymous) and name in _OUTBOUND:
-        raise QueryRefused(_table_function_reason(_function_name(node)))
+
+
+def _check_apply_parameters(text: str, spans: Sequence[Token], at: int) -> None:
+    plain = {"Number", "StringLiteral", "Comma", "Minus", "Plus"}
+    while at < len(spans) and spans[at].kind != "ClosingRoundBracket":
+        if spans[at].kind not in plain:
+            raise QueryRefused(
+                "Refused: APPLY parameters other than plain numbers and strings; "
+                "write them as literals."
+            )
+        at += 1

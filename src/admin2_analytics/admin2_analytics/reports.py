@@ -32,15 +32,18 @@ class ReportRefused(Exception):
 
 
 def allowed_domains() -> str:
+    if not settings.ANALYTICS_REPORT_ALLOWED_DOMAINS:
+        return "none: set ANALYTICS_REPORT_ALLOWED_DOMAINS to the domains reports may mail to"
     return ", ".join(settings.ANALYTICS_REPORT_ALLOWED_DOMAINS)
 
 
 def outside_allowed_domains(addresses: list[str]) -> list[str]:
-    """The addresses whose domain is not in ANALYTICS_REPORT_ALLOWED_DOMAINS (none when the
-    setting is empty). Domains match exactly, ignoring case."""
+    """The addresses whose domain is not in ANALYTICS_REPORT_ALLOWED_DOMAINS. Domains match
+    exactly, ignoring case. An empty setting admits any domain only where
+    ``ANALYTICS_REPORT_ANY_DOMAIN`` says so (not in production)."""
     allowed = settings.ANALYTICS_REPORT_ALLOWED_DOMAINS
     if not allowed:
-        return []
+        return [] if getattr(settings, "ANALYTICS_REPORT_ANY_DOMAIN", False) else list(addresses)
     return [address for address in addresses if address.rpartition("@")[2].lower() not in allowed]
 
 

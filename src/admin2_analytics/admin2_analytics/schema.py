@@ -35,6 +35,11 @@ class Column:
     position: int
 
 
+def is_hidden(database: str) -> bool:
+    """A bookkeeping database the browser never shows, in any letter case."""
+    return database.lower() in {name.lower() for name in HIDDEN_DATABASES}
+
+
 def _tag(tag: QueryTag | None) -> QueryTag:
     return tag or QueryTag(source="web")
 
@@ -49,6 +54,8 @@ def databases(*, tag: QueryTag | None = None) -> list[str]:
 
 
 def tables(database: str, *, tag: QueryTag | None = None) -> list[Table]:
+    if is_hidden(database):
+        return []
     result = run_trusted(
         "SELECT database, name, engine, total_rows, total_bytes, comment FROM system.tables "
         "WHERE database = {database:String} AND NOT is_temporary ORDER BY name",
@@ -59,6 +66,8 @@ def tables(database: str, *, tag: QueryTag | None = None) -> list[Table]:
 
 
 def columns(database: str, table: str, *, tag: QueryTag | None = None) -> list[Column]:
+    if is_hidden(database):
+        return []
     result = run_trusted(
         "SELECT name, type, default_kind, default_expression, comment, position "
         "FROM system.columns WHERE database = {database:String} AND table = {table:String} "

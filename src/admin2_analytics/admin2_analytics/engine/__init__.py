@@ -6,7 +6,7 @@ describes the limits, the read-only modes and the guard.
 """
 
 from admin2_analytics.engine.api import QueryResult, execute, ping, run_trusted
-from admin2_analytics.engine.checking import lex, prepare
+from admin2_analytics.engine.checking import explain_ast, lex, prepare
 from admin2_analytics.engine.streaming import CHUNK_SIZE, ResultStream, stream
 from admin2_analytics.engine.tags import QueryTag
 from admin2_analytics.engine.writes import maintenance_session
@@ -17,6 +17,7 @@ __all__ = [
     "QueryTag",
     "ResultStream",
     "execute",
+    "explain_ast",
     "lex",
     "maintenance_session",
     "ping",

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from admin2_analytics.engine import config, embedded, failures
+from admin2_analytics.engine import config, embedded, failures, slots, watchdog
 from admin2_analytics.engine.checking import prepare_in
 from admin2_analytics.engine.sessions import Session, open_session, read_timeout
 from admin2_analytics.engine.tags import QueryTag
@@ -55,9 +56,20 @@ def execute(
         keep = None
     if timeout is not None:
         engine_settings["max_execution_time"] = float(timeout)
-    with open_session(engine_settings, tag, readonly=True) as session:
+    if limits.max_block_size:
+        # The time limit is checked as blocks pass: small blocks bound what one row costs.
+        engine_settings["max_block_size"] = limits.max_block_size
+    seconds = float(engine_settings["max_execution_time"])
+    query_id = watchdog.new_query_id()
+    if not config.is_embedded():
+        engine_settings["query_id"] = query_id
+    with (
+        slots.slot(tag.user, seconds),
+        open_session(engine_settings, tag, readonly=True) as session,
+    ):
         statement, values = prepare_in(session, sql, params)
-        result = _run(session, statement, values)
+        with _deadline(session, query_id, seconds):
+            result = _run(session, statement, values)
     if keep is not None and len(result.rows) > keep:
         result.rows = result.rows[:keep]
         result.truncated = True
@@ -101,6 +113,13 @@ def ping(timeout: float) -> str:
     with open_session(limits, tag, readonly=True, server=server) as session:
         session.query("SELECT 1", {})
     return f"{'https' if server.secure else 'http'}://{server.host}:{server.port}"
+
+
+def _deadline(session: Session, query_id: str, seconds: float):
+    """On a server, kill the query if it outlives its limit (see :mod:`.watchdog`)."""
+    if config.is_embedded():
+        return contextlib.nullcontext()
+    return watchdog.deadline(query_id, seconds, watchdog.kill_on_server(session.client))
 
 
 def _query(sql: str, params: dict, limits: Mapping[str, Any], tag: QueryTag) -> QueryResult:

@@ -11,7 +11,7 @@ from admin2_analytics import guard
 from admin2_analytics.engine import config, failures
 from admin2_analytics.engine.sessions import Session, open_session, read_timeout
 from admin2_analytics.engine.tags import QueryTag
-from admin2_analytics.errors import EngineUnavailable, QueryRefused
+from admin2_analytics.errors import EngineUnavailable, QueryFailed, QueryRefused
 from admin2_analytics.parameters import bind
 
 
@@ -33,11 +33,37 @@ def lex(sql: str, *, tag: QueryTag) -> list[guard.Token]:
         return lex_in(session, sql)
 
 
+def explain_ast(sql: str, params: Mapping[str, Any] | None = None, *, tag: QueryTag) -> list[str]:
+    """ClickHouse's syntax tree of ``sql`` (``EXPLAIN AST``, which runs nothing), by line."""
+    with open_session(config.query_limits().as_settings(), tag, readonly=True) as session:
+        return explain_ast_in(session, sql, dict(params or {}))
+
+
 def prepare_in(session: Session, sql: str, params: Mapping[str, Any] | None):
-    statement = guard.clean_sql(sql, lex_in(session, sql))
+    guard.check_size(sql)
+    canonical = guard.clean_sql(sql, lex_in(session, sql))
+    statement = canonical.text
     values = bind(statement, params)
     _check_server_binding(statement, values)
+    try:
+        explained = explain_ast_in(session, statement, values)
+    except QueryFailed as failed:
+        raise guard.explain_refusal(canonical, str(failed), failed.code) from None
+    except QueryRefused as refused:  # READONLY: the explain tried to apply SETTINGS
+        raise guard.explain_refusal(canonical, str(refused), refused.code) from None
+    guard.judge(canonical, explained)
     return statement, values
+
+
+def explain_ast_in(session: Session, sql: str, values: Mapping[str, Any]) -> list[str]:
+    """The lines of ``EXPLAIN AST`` for ``sql`` with ``values`` bound as the run binds them."""
+    # Raw text: the client's own reading of a query (a trailing LIMIT 0 as a metadata probe)
+    # must not apply to the explain. Its FORMAT lands after the explained query.
+    try:
+        raw = session.raw_query(guard.EXPLAIN_PREFIX + sql, dict(values), guard.EXPLAIN_FORMAT)
+    except Exception as exc:
+        raise failures.translate(exc, read_timeout=read_timeout()) from exc
+    return raw.decode().split("\n")
 
 
 def lex_in(session: Session, sql: str) -> list[guard.Token]:

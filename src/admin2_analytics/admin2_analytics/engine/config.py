@@ -18,6 +18,7 @@ class Limits:
     max_result_rows: int
     max_memory_usage: int
     result_overflow_mode: str = "throw"
+    max_block_size: int = 0  # user queries from pages and the CLI; 0: the engine's default
 
     def as_settings(self) -> dict[str, object]:
         return {
@@ -78,6 +79,7 @@ def query_limits() -> Limits:
         max_execution_time=float(settings.ANALYTICS_MAX_EXECUTION_TIME),
         max_result_rows=int(settings.ANALYTICS_MAX_RESULT_ROWS),
         max_memory_usage=int(settings.ANALYTICS_MAX_MEMORY_USAGE),
+        max_block_size=int(getattr(settings, "ANALYTICS_MAX_BLOCK_SIZE", 0)),
     )
 
 

@@ -22,6 +22,11 @@ class Session:
     def query(self, sql: str, params: dict):
         return self.client.query(sql, parameters=params or None, settings=self._settings)
 
+    def raw_query(self, sql: str, params: dict, fmt: str) -> bytes:
+        return self.client.raw_query(
+            sql, parameters=params or None, settings=self._settings, fmt=fmt
+        )
+
     def raw_stream(self, sql: str, params: dict, fmt: str):
         return self.client.raw_stream(
             sql, parameters=params or None, settings=self._settings, fmt=fmt

@@ -6,7 +6,7 @@ import contextlib
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from admin2_analytics.engine import config, failures
+from admin2_analytics.engine import config, failures, slots, watchdog
 from admin2_analytics.engine.checking import prepare_in
 from admin2_analytics.engine.sessions import Session, open_session, read_timeout
 from admin2_analytics.engine.tags import QueryTag
@@ -73,8 +73,16 @@ class ResultStream:
         self._chunks: Iterator[bytes] = iter(())
         self._closed = False
         self._stack = contextlib.ExitStack()
+        seconds = float(limits["max_execution_time"])
+        query_id = watchdog.new_query_id()
+        if not config.is_embedded():
+            limits = {**limits, "query_id": query_id}
         try:
+            self._stack.enter_context(slots.slot(tag.user, seconds))
             session = self._stack.enter_context(open_session(limits, tag, readonly=True))
+            if not config.is_embedded():
+                kill = watchdog.kill_on_server(session.client)
+                self._stack.enter_context(watchdog.deadline(query_id, seconds, kill))
             statement, values = prepare_in(session, sql, params)
             if max_rows is not None:
                 # The checked statement, wrapped: the engine stops after max_rows rows.

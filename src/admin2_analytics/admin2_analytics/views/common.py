@@ -53,6 +53,7 @@ ERROR_TITLES = (
     (errors.ResultTooLarge, "Result too large"),
     (errors.EngineUnavailable, "ClickHouse is unavailable"),
     (errors.QueryFailed, "The query failed"),
+    (errors.TooManyQueries, "Too many queries running"),
 )
 
 

@@ -33,16 +33,17 @@ def parameter_form(query: SavedQuery, data=None) -> ParameterForm:
 
 
 @requires("analytics.run_savedquery")
-@require_http_methods(["GET"])
+@require_http_methods(["GET", "POST"])
 def run(request, pk):
+    """GET shows the query and its parameters; only a POST (CSRF-checked) runs it."""
     query = visible_query(request, pk)
     context = {"query": query, "result": None, "error": None, "can_edit": False}
     context["can_edit"] = query.is_editable_by(request.user) and request.user.has_perm(
         "analytics.change_savedquery"
     )
-    submitted = "run" in request.GET
+    submitted = request.method == "POST" and "run" in request.POST
     try:
-        form = parameter_form(query, request.GET if submitted else None)
+        form = parameter_form(query, request.POST if submitted else None)
     except ParameterError as exc:  # the stored SQL no longer parses: say so, do not crash
         form = None
         context.update(error=exc, error_title=error_title(exc))
@@ -56,7 +57,7 @@ def run(request, pk):
                 form.typed,
                 user=request.user,
                 max_rows=max_rows,
-                refresh="refresh" in request.GET,
+                refresh="refresh" in request.POST,
             )
         except AnalyticsError as exc:
             context.update(error=exc, error_title=error_title(exc))
@@ -72,7 +73,7 @@ def run(request, pk):
 
 
 def _result_context(request, query, result, raw, max_rows):
-    page = Paginator(result.rows, settings.ANALYTICS_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(result.rows, settings.ANALYTICS_PAGE_SIZE).get_page(request.POST.get("page"))
     chart = charts.build(
         query.chart_kind,
         query.chart_x,
@@ -81,7 +82,6 @@ def _result_context(request, query, result, raw, max_rows):
         result.rows,
         max_points=settings.ANALYTICS_CHART_MAX_POINTS,
     )
-    params_qs = urlencode(raw)
     can_queue = background.is_available()
     large = result.truncated or result.row_count >= settings.ANALYTICS_EXPORT_BACKGROUND_ROWS
     return {
@@ -91,9 +91,6 @@ def _result_context(request, query, result, raw, max_rows):
         "chart": chart,
         "max_rows": max_rows,
         "raw_params": raw,
-        "run_qs": urlencode({**raw, "run": "1"}),
-        "refresh_qs": urlencode({**raw, "run": "1", "refresh": "1"}),
-        "export_qs": params_qs,
         "formats": list(exports.CONTENT_TYPES),
         "can_export": request.user.has_perm("analytics.export_savedquery"),
         "can_queue": can_queue,
@@ -103,12 +100,12 @@ def _result_context(request, query, result, raw, max_rows):
 
 
 @requires("analytics.export_savedquery")
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["POST"])
 def export(request, pk):
-    """GET streams the export now; POST queues it for the worker (or streams when there is
-    no worker: the tasks plugin is off)."""
+    """A POST (CSRF-checked) with ``stream`` streams the export now; without, it is queued
+    for the worker (or streamed when there is no worker: the tasks plugin is off)."""
     query = visible_query(request, pk)
-    data = request.POST if request.method == "POST" else request.GET
+    data = request.POST
     fmt = data.get("format", "csv")
     if fmt not in exports.CONTENT_TYPES:
         return HttpResponseBadRequest(f"unknown export format {fmt!r}")
@@ -124,7 +121,7 @@ def export(request, pk):
         messages.error(request, f"Cannot export: {problems}")
         return redirect(f"{back}?{urlencode(_raw_from(data, form))}")
     raw = form.raw_values()
-    if request.method == "POST" and background.is_available():
+    if "stream" not in data and background.is_available():
         try:
             queued = exports.queue_export(query, raw, fmt, user=request.user)
         except background.BackgroundUnavailable as exc:

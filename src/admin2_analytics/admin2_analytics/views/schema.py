@@ -31,6 +31,8 @@ def databases(request):
 def tables(request, database):
     context = {"database": database, "tables": [], "error": None}
     tag = tag_for(request.user, "web")
+    if schema.is_hidden(database):
+        raise Http404(f"no database {database}")
     try:
         if database not in schema.databases(tag=tag):
             raise Http404(f"no database {database}")
@@ -49,6 +51,8 @@ def tables(request, database):
 @requires("analytics.view_schema")
 def columns(request, database, table):
     context = {"database": database, "table": table, "columns": [], "error": None}
+    if schema.is_hidden(database):
+        raise Http404(f"no database {database}")
     try:
         context["columns"] = schema.columns(database, table, tag=tag_for(request.user, "web"))
         if not context["columns"]:

@@ -1,0 +1,52 @@
+"""A deadline for each user query on a server: ``KILL QUERY`` by its ``query_id`` once due.
+
+The server checks ``max_execution_time`` itself as blocks pass; the watchdog covers what that
+check misses, at 1.5 times the limit. Not used on the embedded engine (docs/clickhouse.md).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+
+log = logging.getLogger(__name__)
+GRACE = 1.5  # the kill is sent at this many times the limit: the query ends within 2x
+
+
+def new_query_id() -> str:
+    return f"admin2-{uuid.uuid4().hex}"
+
+
+@contextlib.contextmanager
+def deadline(query_id: str, seconds: float, kill: Callable[[str], None]) -> Iterator[None]:
+    """Call ``kill(query_id)`` if the block is still running ``GRACE * seconds`` from now."""
+    timer = threading.Timer(max(0.1, seconds * GRACE), _kill, args=(kill, query_id))
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+
+
+def _kill(kill: Callable[[str], None], query_id: str) -> None:
+    try:
+        kill(query_id)
+        log.warning("killed query %s: past its deadline", query_id)
+    except Exception:
+        log.exception("could not kill query %s past its deadline", query_id)
+
+
+def kill_on_server(client) -> Callable[[str], None]:
+    """A kill through ``client`` (the user may always kill its own queries)."""
+
+    def kill(query_id: str) -> None:
+        client.command(
+            "KILL QUERY WHERE query_id = {query_id:String} ASYNC",
+            parameters={"query_id": query_id},
+        )
+
+    return kill
