@@ -13,6 +13,8 @@
 set -euo pipefail
 # shellcheck source=deploy/lib/common.sh
 . "$(dirname "$0")/lib/common.sh"
+# shellcheck source=deploy/lib/services.sh
+. "$SCRIPTS_DIR/lib/services.sh"
 
 [ $# -ge 2 ] && [ $# -le 3 ] || die "usage: deploy/check.sh staging|production|auto redis|db|config|backup|workers|all [--alert]"
 env="$(resolve_stack "$1")"
@@ -39,9 +41,14 @@ check_backup() {
   echo "backup: $newest, ${age}h old (limit ${max}h)"
 }
 
+# Every worker and beat service of deploy/services answers its own health command.
 check_workers() {
-  "${compose[@]}" exec -T celery python -m admin2_tasks.health worker \
-    && "${compose[@]}" exec -T celery-beat python -m admin2_tasks.health beat
+  local role service
+  for role in worker beat; do
+    for service in $(services "$env" app "$role"); do
+      "${compose[@]}" exec -T "$service" python -m admin2_tasks.health "$role" || return 1
+    done
+  done
 }
 
 if [ "$2" = all ]; then

@@ -10,10 +10,13 @@
 # DEPLOY_PORT, DEPLOY_SSH_KEY, DEPLOY_SSH_OPTS, DEPLOY_KEEP_IMAGES, DEPLOY_HEALTH_TIMEOUT,
 # DEPLOY_LOCK_TIMEOUT, DEPLOY_WEB_REPLICAS, DEPLOY_GIT_REMOTE, DEPLOY_REMOTE_PATH_PREFIX,
 # DEPLOY_PULL_EVERY_DAYS, DEPLOY_BUILD_CACHE_KEEP_HOURS, DEPLOY_PRE_MIGRATION_BACKUP.
-# The work on the server is deploy/remote/release.sh, sent over the same connection.
+# The work on the server is deploy/remote/release.sh and its phases, sent over the same
+# connection as one script (deploy/lib/release-bundle.sh).
 set -euo pipefail
 # shellcheck source=deploy/lib/common.sh
 . "$(dirname "$0")/lib/common.sh"
+# shellcheck source=deploy/lib/release-bundle.sh
+. "$SCRIPTS_DIR/lib/release-bundle.sh"
 
 usage() {
   die "usage: deploy/deploy.sh deploy [--force] | rollback [--force] [SHA] | status"
@@ -112,7 +115,7 @@ for arg in "${remote_args[@]}"; do
 done
 
 status=0
-"${ssh_cmd[@]}" "$DEPLOY_USER@$DEPLOY_HOST" "$remote_command" <"$SCRIPTS_DIR/remote/release.sh" || status=$?
+"${ssh_cmd[@]}" "$DEPLOY_USER@$DEPLOY_HOST" "$remote_command" < <(release_bundle "$SCRIPTS_DIR") || status=$?
 if [ "$status" -eq 255 ]; then
   die "ssh to $DEPLOY_USER@$DEPLOY_HOST port $port failed (key, host key or network)"
 fi

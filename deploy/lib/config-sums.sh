@@ -9,10 +9,16 @@
 # Sourced by deploy/compose.sh and, from the deployed checkout, by deploy/remote/release.sh;
 # self-contained (no lib/common.sh). Run from anywhere:
 #   export_config_sums CHECKOUT ENV_FILE
-#   config_sum_services     the services that carry a sum: app nginx redis db
+#   config_sum_services     what carries a sum: each image of the production services in
+#                           deploy/services (app, the admin2 image, stands for all its services)
 
 config_sum_services() {
-  echo app nginx redis db
+  # In a subshell: the release bundle brings its own service list, which this must not replace.
+  (
+    # shellcheck source=deploy/lib/services.sh
+    . "$(dirname "${BASH_SOURCE[0]}")/services.sh"
+    service_images production | tr '\n' ' ' | sed 's/ $/\n/'
+  )
 }
 
 # One checksum over the names and contents of the files under the given paths (a missing path

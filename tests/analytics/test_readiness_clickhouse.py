@@ -6,8 +6,7 @@ from admin2_analytics import readiness
 from tests.support.readyz import detailed_readyz
 
 
-def test_the_plugin_registers_a_clickhouse_check():
-    readiness.register()
+def test_the_plugin_declares_a_clickhouse_check():
     assert registry.health_checks["clickhouse"].check is readiness.check_clickhouse
 
 

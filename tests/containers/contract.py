@@ -11,6 +11,8 @@ import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from tests.containers import services
+
 # Seed section 1 and 2: ports and volumes per environment.
 SEED = {
     "staging": {
@@ -42,11 +44,10 @@ DB_HEALTHCHECK = {
     "start_period": "10s",
 }
 
-APP_SERVICES = ("web", "celery", "celery-beat")
-REQUIRED_SERVICES = {
-    "staging": {"web", "celery", "celery-beat", "redis", "nginx", "migrate", "clickhouse"},
-    "production": {"web", "celery", "celery-beat", "redis", "db", "nginx", "migrate"},
-}
+# From deploy/services, the one list: the long-running services of the admin2 image, and
+# every service each stack must define.
+APP_SERVICES = tuple(services.names("production", image="app", roles={"web", "worker", "beat"}))
+REQUIRED_SERVICES = {stack: set(services.names(stack)) for stack in ("staging", "production")}
 
 # Seed section 5. A secret may arrive as NAME_FILE (Docker secrets).
 SEED_APP_ENV = {
@@ -187,7 +188,7 @@ def dependencies(s: Stack) -> list[str]:
             allowed = "service_completed_successfully" if target == "migrate" else "service_healthy"
             if condition != allowed:
                 found.append(f"{name} depends on {target} with {condition}, must be {allowed}")
-    needs = ["redis", "migrate"] + (["db"] if s.production else [])
+    needs = services.names(s.name, roles={"cache", "database", "job"})
     for name in APP_SERVICES:
         have = set(s.services.get(name, {}).get("depends_on") or {})
         if set(needs) - have:
@@ -222,7 +223,7 @@ def isolation(s: Stack) -> list[str]:
     internal = {n for n, net in s.resolved.get("networks", {}).items() if net.get("internal")}
     if not internal:
         found.append("no internal network")
-    for name in ("redis", "db") if s.production else ("redis",):
+    for name in services.names(s.name, roles={"cache", "database"}):
         nets = set(s.services.get(name, {}).get("networks") or {})
         if not nets & internal:
             found.append(f"{name} must be on an internal network")

@@ -20,8 +20,17 @@ STATE_DIR = Path(os.environ["STANDIN_DOCKER_STATE"])
 STATE_FILE = STATE_DIR / "state.json"
 LOG_FILE = STATE_DIR / "calls.jsonl"
 IMAGE = "admin2"
-APP_SERVICES = {"web", "celery", "celery-beat", "migrate"}
-ALL_SERVICES = ["db", "redis", "web", "celery", "celery-beat", "nginx"]
+# From deploy/services, the one list (read here directly: this runs as a script, outside the
+# test package): the admin2 image's services, and what `up` with no names starts.
+_SERVICES_FILE = Path(__file__).resolve().parents[2] / "deploy" / "services"
+_ROWS = [
+    line.split()
+    for line in _SERVICES_FILE.read_text().splitlines()
+    if line.strip() and not line.lstrip().startswith("#")
+]
+_PRODUCTION = [row for row in _ROWS if "production" in row[1].split(",")]
+APP_SERVICES = {name for name, _, image, _ in _PRODUCTION if image == "app"}
+ALL_SERVICES = [name for name, _, _, role in _PRODUCTION if role != "job"]
 
 
 def load() -> dict:

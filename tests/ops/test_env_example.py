@@ -16,7 +16,12 @@ SETTING = re.compile(r"\$\{?!?((?:DEPLOY|BACKUP|PG_DUMP|PG_RESTORE|MEDIA|ADMIN2)
 
 def read_by_scripts() -> set[str]:
     names = set()
-    for script in [*DEPLOY.glob("*.sh"), *DEPLOY.glob("lib/*.sh"), *DEPLOY.glob("remote/*.sh")]:
+    for script in [
+        *DEPLOY.glob("*.sh"),
+        *DEPLOY.glob("lib/*.sh"),
+        *DEPLOY.glob("remote/*.sh"),
+        *DEPLOY.glob("remote/release/*.sh"),
+    ]:
         names.update(SETTING.findall(script.read_text()))
     return names - NOT_IN_THE_FILE
 

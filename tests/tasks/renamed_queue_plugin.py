@@ -1,7 +1,7 @@
-"""A stand-in plugin for the queue-renaming test, loaded by its worker with ``-I``.
+"""A stand-in plugin for the queue-renaming test, installed in its worker by ``ADMIN2_PLUGINS``.
 
 It declares a queue whose name the test chooses (``ADMIN2_TEST_QUEUE``) and a task on it,
-through the core's seam only, the way admin2_analytics declares ``exports`` and ``reports``.
+the way admin2_analytics declares ``exports`` and ``reports``: on its app config.
 """
 
 from __future__ import annotations
@@ -10,13 +10,19 @@ import os
 
 import redis
 
+from admin2 import plugins
 from admin2.background import task
-from admin2.registry import Queue, registry
+from admin2.registry import Queue
 
 QUEUE = os.environ.get("ADMIN2_TEST_QUEUE", "renamed")
 TASK = "tests.renamed_queue.record"
 
-registry.add_queue(Queue(QUEUE, "a queue only this test knows"))
+
+class RenamedQueuePlugin(plugins.PluginConfig):
+    name = "tests.tasks.renamed_queue_plugin"
+    label = "renamed_queue"
+    queues = (Queue(QUEUE, "a queue only this test knows"),)
+    tasks = (name,)
 
 
 @task(TASK, queue=QUEUE)

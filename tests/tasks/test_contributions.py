@@ -1,4 +1,4 @@
-"""What the plugin registers at start-up, and what it refuses."""
+"""What the plugin declares and does at start-up, and what it refuses."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from admin2 import background
 from admin2.registry import registry
-from admin2_tasks import contributions
+from admin2_tasks import startup
 from admin2_tasks.backend import CeleryBackend
 
 
@@ -32,4 +32,4 @@ def test_eager_tasks_are_refused_where_redis_runs(settings, environment):
     settings.ENVIRONMENT = environment
     settings.CELERY_TASK_ALWAYS_EAGER = True
     with pytest.raises(ImproperlyConfigured, match="tasks never run inline"):
-        contributions.register()
+        startup.start()

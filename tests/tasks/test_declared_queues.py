@@ -14,6 +14,9 @@ from tests.support.celery_worker import CeleryWorker
 from tests.support.processes import wait_until
 from tests.tasks.conftest import app_on_broker, production_worker_env
 
+# Not imported here: the stand-in's task would join this process's registry.
+PLUGIN = "tests.tasks.renamed_queue_plugin.RenamedQueuePlugin"
+
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
@@ -36,8 +39,9 @@ def test_a_renamed_queue_is_served_without_touching_the_tasks_plugin(
         concurrency=4,
         workdir=tmp_path / "worker",
         name="renamed@%h",
-        env=production_worker_env(redis_server.url(2), ADMIN2_TEST_QUEUE=renamed),
-        extra_args=["-I", "tests.tasks.renamed_queue_plugin"],
+        env=production_worker_env(
+            redis_server.url(2), ADMIN2_TEST_QUEUE=renamed, ADMIN2_PLUGINS=PLUGIN
+        ),
     ).start()
     try:
         with app_on_broker(redis_server.url(0)) as app:

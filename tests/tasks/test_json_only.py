@@ -9,7 +9,7 @@ import uuid
 import pytest
 from kombu import Connection
 
-from admin2_tasks.queues import Queue
+from admin2_tasks.queues import DEFAULT_QUEUE
 from admin2_tasks.tasks import HEARTBEAT
 from tests.support.celery_worker import CeleryWorker
 from tests.support.processes import wait_until
@@ -39,8 +39,8 @@ def test_a_pickled_task_message_in_the_queue_is_refused_unread(redis_server, tmp
             connection.Producer().publish(
                 ((RunsACommand(marker),), {}, {}),
                 serializer="pickle",
-                exchange=Queue.DEFAULT.value,
-                routing_key=Queue.DEFAULT.value,
+                exchange=DEFAULT_QUEUE.name,
+                routing_key=DEFAULT_QUEUE.name,
                 headers={"task": HEARTBEAT, "id": str(uuid.uuid4()), "lang": "py"},
             )
         refusal = "ContentDisallowed: Refusing to deserialize untrusted content of type pickle"

@@ -1,6 +1,8 @@
-from django.apps import AppConfig
 from django.contrib.admin.apps import AdminConfig
 from django_otp.plugins.otp_totp.apps import DefaultConfig as TOTPConfig
+
+from admin2.plugins import PluginConfig
+from admin2.registry import HealthCheck
 
 
 class Admin2AdminConfig(AdminConfig):
@@ -15,17 +17,26 @@ class TwoFactorConfig(TOTPConfig):
     verbose_name = "Two-factor authentication"
 
 
-class Admin2Config(AppConfig):
+class Admin2Config(PluginConfig):
+    """The core declares its own seams like any plugin, and reads everyone's when ready."""
+
     name = "admin2"
     verbose_name = "admin2 core"
+    readiness_checks = (
+        HealthCheck("database", "admin2.readiness.check_database"),
+        HealthCheck("cache", "admin2.readiness.check_cache"),
+    )
 
     def ready(self) -> None:
-        # Imported for what they register: system and readiness checks, the integer `in` lookup.
-        from admin2 import checks, lookups, readiness, second_factor  # noqa: F401
+        # Imported for what they register: system checks, the integer `in` lookup.
+        from admin2 import checks, lookups, plugins, second_factor  # noqa: F401
         from admin2.logging import install_record_factory
 
         install_record_factory()
         second_factor.connect_signals()
+        # First in INSTALLED_APPS: every plugin's declarations are in the registry before
+        # any plugin's ready() runs (a task backend adopts the queues and tasks it finds).
+        plugins.load()
 
         _ensure_sqlite_directory()
 

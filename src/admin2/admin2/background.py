@@ -48,16 +48,25 @@ def submit(
     return _backend.submit(task_name, kwargs=kwargs or {}, queue=queue, user_id=user_id)
 
 
-def task(name: str, *, queue: str | None = None, redo_if_worker_dies: bool = True):
+def task(
+    name: str,
+    *,
+    queue: str | None = None,
+    redo_if_worker_dies: bool = True,
+    ignore_result: bool | None = None,
+):
     """Declare ``func`` as the background task ``name``; the function itself is unchanged.
 
+    The one way to declare a task: in a module the plugin lists in ``PluginConfig.tasks``.
     Tasks take ids, not objects, return quietly when the row is gone and, unless told
     otherwise, are safe to run twice (the backend acknowledges them late and requeues them
-    when a worker dies mid-task). Declare ``queue`` with ``registry.add_queue``.
+    when a worker dies mid-task). Declare ``queue`` in ``PluginConfig.queues``.
     """
 
     def declare(func: F) -> F:
-        registry.add_background_task(BackgroundTask(name, func, queue, redo_if_worker_dies))
+        registry.add_background_task(
+            BackgroundTask(name, func, queue, redo_if_worker_dies, ignore_result)
+        )
         return func
 
     return declare

@@ -1,8 +1,8 @@
-"""The plugin registry: how plugins contribute to the core without the core importing them.
+"""The plugin registry: what every installed app contributes, read from its declarations.
 
-A plugin's ``AppConfig.ready()`` registers its parts here: readiness checks, admin links,
-periodic jobs, background tasks and their queues, demo steps. The core only reads it and
-never names a plugin; a task backend watches it for the tasks and queues it must serve.
+Plugins declare their parts on their app config (:mod:`admin2.plugins`); the core loads
+them here once, when it is ready. Readers (``/readyz``, the admin, a task backend, the
+demo) only read this and never name a plugin.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 @dataclass(frozen=True)
 class HealthCheck:
     name: str
-    check: Callable[[], object]  # raises on failure; may return a detail for the report
+    # Raises on failure; may return a detail for the report. Declared as a dotted path.
+    check: Callable[[], object] | str
     required: bool = True
 
 
@@ -30,7 +31,7 @@ class AdminLink:
 class PeriodicJob:
     name: str
     task: str  # registered task name, e.g. "myplugin.cleanup"
-    every_seconds: float
+    every_seconds: float | str  # seconds, or the name of the setting that holds them
     kwargs: dict = field(default_factory=dict)
     queue: str | None = None
 
@@ -43,6 +44,7 @@ class BackgroundTask:
     run: Callable[..., object]  # called with the keyword arguments given to submit()
     queue: str | None = None  # None: the backend's default queue
     redo_if_worker_dies: bool = True  # safe to run twice: acknowledged late, requeued
+    ignore_result: bool | None = None  # None: the backend's default
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,7 @@ class Queue:
 @dataclass(frozen=True)
 class DemoStep:
     name: str
-    run: Callable[..., None]  # called with (stdout,)
+    run: Callable[..., None] | str  # called with (stdout,); declared as a dotted path
     order: int = 100
 
 
@@ -65,7 +67,7 @@ class DemoProcess:
     """A companion process the demo runs beside the web server (e.g. an embedded worker)."""
 
     name: str
-    argv: Callable[[], list[str]]
+    argv: Callable[[], list[str]] | str  # declared as a dotted path
 
 
 class Registry:
@@ -77,7 +79,8 @@ class Registry:
         self.demo_processes: dict[str, DemoProcess] = {}
         self.background_tasks: dict[str, BackgroundTask] = {}
         self.queues: dict[str, Queue] = {}
-        self._watchers: list[Callable[[Queue | BackgroundTask], None]] = []
+        self.metrics: list[str] = []  # dotted paths; read by the coming monitoring issue
+        self.loaded = False  # admin2.plugins.load has read the declarations
 
     def add_health_check(self, name: str, check: Callable[[], object], *, required=True) -> None:
         self.health_checks[name] = HealthCheck(name, check, required)
@@ -91,22 +94,9 @@ class Registry:
 
     def add_queue(self, queue: Queue) -> None:
         self.queues[queue.name] = queue
-        self._tell(queue)
 
     def add_background_task(self, task: BackgroundTask) -> None:
         self.background_tasks[task.name] = task
-        self._tell(task)
-
-    def watch_background(self, watcher: Callable[[Queue | BackgroundTask], None]) -> None:
-        """Call ``watcher`` with every queue and task declared so far and each one after:
-        apps become ready in settings order, so a backend may come before the plugins."""
-        self._watchers.append(watcher)
-        for item in [*self.queues.values(), *self.background_tasks.values()]:
-            watcher(item)
-
-    def _tell(self, item: Queue | BackgroundTask) -> None:
-        for watcher in self._watchers:
-            watcher(item)
 
     def add_demo_step(self, step: DemoStep) -> None:
         self.demo_steps[step.name] = step

@@ -1,10 +1,10 @@
-from django.apps import apps
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
 from admin2 import views
+from admin2.plugins import plugin_configs
 
 handler500 = "admin2.views.server_error"
 
@@ -17,9 +17,8 @@ urlpatterns = [
 
 # Plugins that ship pages expose ``<app>.urls``; the core mounts them under the admin URL
 # without naming them, so a switched-off plugin simply has no routes.
-for app_config in apps.get_app_configs():
-    prefix = getattr(app_config, "admin2_url_prefix", None)
-    if prefix:
+for app_config in plugin_configs():
+    if prefix := app_config.admin2_url_prefix:
         urlpatterns.insert(
             0, path(f"{settings.ADMIN2_URL}{prefix}", include(f"{app_config.name}.urls"))
         )

@@ -16,7 +16,7 @@ from celery import Celery  # noqa: E402
 
 from admin2_tasks import green  # noqa: E402
 from admin2_tasks.declared import kombu_queue  # noqa: E402
-from admin2_tasks.queues import Queue  # noqa: E402
+from admin2_tasks.queues import DEFAULT_QUEUE  # noqa: E402
 
 
 class Admin2Celery(Celery):
@@ -41,11 +41,11 @@ class Admin2Celery(Celery):
 
 def _queue_defaults() -> dict:
     return {
-        "task_default_queue": Queue.DEFAULT.value,
-        "task_default_exchange": Queue.DEFAULT.value,
-        "task_default_routing_key": Queue.DEFAULT.value,
-        # Other plugins' queues join at start-up, from the registry (admin2_tasks.declared).
-        "task_queues": [kombu_queue(Queue.DEFAULT.value)],
+        "task_default_queue": DEFAULT_QUEUE.name,
+        "task_default_exchange": DEFAULT_QUEUE.name,
+        "task_default_routing_key": DEFAULT_QUEUE.name,
+        # Every plugin's declared queues join at start-up (admin2_tasks.declared).
+        "task_queues": [kombu_queue(DEFAULT_QUEUE.name)],
     }
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from admin2.registry import registry
-from admin2_tasks.queues import Queue
+from admin2_tasks.queues import DEFAULT_QUEUE
 from admin2_tasks.tasks import ROUND_TRIP
 from admin2_tasks.tracking import UNTRACKED_TASKS
 
@@ -30,7 +30,7 @@ def on_demand_tasks() -> list[OnDemandTask]:
         for job in registry.periodic_jobs.values()
         if job.task not in UNTRACKED_TASKS
     ]
-    tasks.append(OnDemandTask("tasks: round trip", ROUND_TRIP, {}, Queue.DEFAULT.value))
+    tasks.append(OnDemandTask("tasks: round trip", ROUND_TRIP, {}, DEFAULT_QUEUE.name))
     return sorted(tasks, key=lambda task: task.key)
 
 

@@ -1,19 +1,20 @@
 """The plugin's own queue, and the names of every queue a worker consumes.
 
-Other plugins declare theirs in the core registry (``registry.add_queue``); the Celery app
-adopts them at start-up (:mod:`admin2_tasks.declared`). A worker started without ``-Q``
-consumes them all.
+Plugins declare theirs in ``PluginConfig.queues`` (the one ``Queue`` type is the core's);
+the Celery app adopts them all at start-up (:mod:`admin2_tasks.declared`). A worker
+started without ``-Q`` consumes them all.
 """
 
 from __future__ import annotations
 
-from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from celery import Celery
+from admin2.registry import Queue
 
+if TYPE_CHECKING:  # apps.py imports this module: no Celery at app-loading time
+    from celery import Celery
 
-class Queue(StrEnum):
-    DEFAULT = "default"  # short housekeeping, and any task that names no queue
+DEFAULT_QUEUE = Queue("default", "short housekeeping, and any task that names no queue")
 
 
 def queue_names(app: Celery) -> tuple[str, ...]:

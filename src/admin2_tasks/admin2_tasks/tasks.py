@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from celery import shared_task
+from celery import current_task
 from django.conf import settings
 from django.utils import timezone
 
+from admin2.background import task
 from admin2_tasks.models import TaskRun, WorkerHeartbeat
 
 HEARTBEAT = "admin2_tasks.heartbeat"
@@ -15,15 +16,17 @@ PRUNE_TASK_RUNS = "admin2_tasks.prune_task_runs"
 ROUND_TRIP = "admin2_tasks.round_trip"
 
 
-@shared_task(name=HEARTBEAT, bind=True, ignore_result=True)
-def heartbeat(self) -> None:
+# Declared like any plugin's tasks; redo_if_worker_dies=False keeps Celery's settings as
+# they were under @shared_task (each is harmless to run twice all the same).
+@task(HEARTBEAT, redo_if_worker_dies=False, ignore_result=True)
+def heartbeat() -> None:
     """Proves beat → broker → worker → database end to end; /readyz shows its age."""
     WorkerHeartbeat.objects.update_or_create(
-        worker=self.request.hostname or "unknown", defaults={"last_seen": timezone.now()}
+        worker=current_task.request.hostname or "unknown", defaults={"last_seen": timezone.now()}
     )
 
 
-@shared_task(name=PRUNE_TASK_RUNS)
+@task(PRUNE_TASK_RUNS, redo_if_worker_dies=False)
 def prune_task_runs() -> int:
     """Delete finished runs older than ADMIN2_TASKS_RUN_RETENTION_DAYS; returns how many."""
     cutoff = timezone.now() - timedelta(days=settings.ADMIN2_TASKS_RUN_RETENTION_DAYS)
@@ -34,7 +37,7 @@ def prune_task_runs() -> int:
     return deleted
 
 
-@shared_task(name=ROUND_TRIP, bind=True)
-def round_trip(self) -> dict:
+@task(ROUND_TRIP, redo_if_worker_dies=False)
+def round_trip() -> dict:
     """Does nothing but answer: staff run it to see a worker take a task and finish it."""
-    return {"worker": self.request.hostname, "at": timezone.now().isoformat()}
+    return {"worker": current_task.request.hostname, "at": timezone.now().isoformat()}

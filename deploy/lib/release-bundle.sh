@@ -1,0 +1,18 @@
+# shellcheck shell=bash
+# The script deploy/deploy.sh sends to the server: deploy/remote/release.sh, the service list
+# (deploy/lib/services.sh with deploy/services inlined: the server's checkout may predate it),
+# every phase under deploy/remote/release/, then the call to main. Self-contained.
+#   release_bundle DEPLOY_DIR   writes the bundle to stdout
+
+release_bundle() {
+  local dir="$1" phase
+  cat "$dir/remote/release.sh"
+  printf 'services_table() {\n  cat <<'"'"'ADMIN2_SERVICES'"'"'\n'
+  SERVICE_LIST_FILE="$dir/services" bash -c '. "$1/lib/services.sh"; services_table' _ "$dir"
+  printf 'ADMIN2_SERVICES\n}\n'
+  cat "$dir/lib/services.sh"
+  for phase in "$dir"/remote/release/*.sh; do
+    cat "$phase"
+  done
+  printf 'main "$@"\n'
+}

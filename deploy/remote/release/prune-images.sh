@@ -1,0 +1,29 @@
+# shellcheck shell=bash
+# Release phase: keep the last releases' images, remove the rest.
+# Sent after deploy/remote/release.sh in one bundle (deploy/lib/release-bundle.sh): its
+# settings and log/die apply here. Functions only; main calls them.
+# shellcheck disable=SC2034,SC2153  # release.sh's globals: shellcheck sees them in the bundle
+
+prune_images() {
+  local keep=() tag line
+  for tag in "$(read_state current)" "$(read_state previous)"; do
+    [ -z "$tag" ] || keep+=("$tag")
+  done
+  if [ -f "$STATE/releases.log" ]; then
+    while read -r line; do
+      tag="$(echo "$line" | awk '{print $3}')"
+      [ "${#keep[@]}" -lt "$KEEP" ] || break
+      [[ " ${keep[*]} " == *" $tag "* ]] || keep+=("$tag")
+    done < <(grep ' ok ' "$STATE/releases.log" | tac)
+  fi
+  while read -r tag; do
+    is_sha "$tag" || continue
+    [[ " ${keep[*]} " == *" $tag "* ]] && continue
+    if docker image rm "$IMAGE:$tag" >/dev/null 2>&1; then
+      log "pruned image $IMAGE:$tag"
+    else
+      log "could not prune $IMAGE:$tag (still in use?)"
+    fi
+  done < <(docker image ls "$IMAGE" --format '{{.Tag}}')
+  log "keeping images of ${#keep[@]} release(s): ${keep[*]}"
+}
