@@ -27,6 +27,7 @@ include(
     "components/static_media.py",
     "components/analytics.py",
     "components/tasks.py",
+    "components/metrics.py",
     f"environments/{ENVIRONMENT}.py",
     optional("local.py"),
     "components/validation.py",
