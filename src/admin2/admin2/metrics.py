@@ -95,7 +95,7 @@ def registry(commit: str) -> CollectorRegistry:
     return collected
 
 
-class _QuietHandler(WSGIRequestHandler):
+class QuietHandler(WSGIRequestHandler):
     def log_message(self, format, *args):  # scrapes every 15 s would flood the error log
         pass
 
@@ -105,7 +105,7 @@ def serve(host: str, port: int, commit: str) -> WSGIServer:
     import threading
 
     server = make_server(
-        host, port, make_wsgi_app(registry(commit)), WSGIServer, handler_class=_QuietHandler
+        host, port, make_wsgi_app(registry(commit)), WSGIServer, handler_class=QuietHandler
     )
     threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()
     return server
