@@ -30,7 +30,7 @@ test-containers *ARGS:
 lint:
     uv run pre-commit run --all-files
 
-# Run the benchmarks (all, or one by name: web, web_stack, tasks_io, analytics_export)
+# Run the benchmarks (all, or one by name: web, web_stack, tasks_io, tasks_page, analytics_export)
 bench *NAMES:
     uv run python bench/run.py {{NAMES}}
 

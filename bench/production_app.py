@@ -70,8 +70,19 @@ def production_env(
         CELERY_BROKER_URL=redis.url(0),
         CELERY_RESULT_BACKEND=redis.url(0),
         PYTHONPATH=str(REPO),
+        # Gunicorn's /metrics server, as in production, on a loopback port of its own.
+        ADMIN2_METRICS_BIND="127.0.0.1",
+        ADMIN2_METRICS_PORT=str(_free_port()),
     )
     return env
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 @contextmanager

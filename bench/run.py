@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ["web", "web_stack", "tasks_io", "analytics_export", "soak", "containers"]
+ORDER = ["web", "web_stack", "tasks_io", "tasks_page", "analytics_export", "soak", "containers"]
 
 
 def available() -> list[str]:

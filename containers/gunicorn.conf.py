@@ -10,6 +10,8 @@ import importlib.util
 import json
 import math
 import os
+import shutil
+import tempfile
 import time
 from pathlib import Path
 
@@ -107,3 +109,63 @@ errorlog = "-"
 accesslog = "-" if settings_env.env_bool("GUNICORN_ACCESS_LOG", True) else None
 logger_class = JsonAccessLogger
 proc_name = "admin2-web"
+
+# ---- Prometheus metrics (docs/operations.md, "Metrics") ---------------------------------------
+# Each worker writes its series to files in PROMETHEUS_MULTIPROC_DIR; the master serves their
+# sum on ADMIN2_METRICS_PORT, a port of the container network that Nginx never publishes.
+# prometheus_client reads the directory when first imported, so it is set here, before the
+# application is (pre)loaded.
+# On by default where Django's settings turn the middleware on (settings/components/metrics.py).
+metrics_enabled = settings_env.env_bool(
+    "ADMIN2_METRICS_ENABLED",
+    settings_env.env_str("DJANGO_ENVIRONMENT", "development") in ("production", "staging"),
+)
+metrics_port = settings_env.env_int("ADMIN2_METRICS_PORT", 9100, minimum=1)
+metrics_bind = settings_env.env_str("ADMIN2_METRICS_BIND", "0.0.0.0")  # noqa: S104
+metrics_commit = settings_env.env_str("ADMIN2_COMMIT", "unknown")
+metrics_server = None
+if metrics_enabled:
+    if settings_env.is_set("PROMETHEUS_MULTIPROC_DIR"):
+        metrics_dir = settings_env.env_path("PROMETHEUS_MULTIPROC_DIR")
+    else:
+        metrics_dir = Path(tempfile.mkdtemp(prefix="admin2-metrics-"))
+    metrics_dir.mkdir(parents=True, exist_ok=True)  # a preloaded app writes there at once
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+
+
+def on_starting(server):
+    """Empty the directory: files of a previous run would add its counts to this one's."""
+    if not metrics_enabled:
+        return
+    for path in metrics_dir.iterdir():
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+
+
+def when_ready(server):
+    global metrics_server
+    if metrics_enabled:
+        from admin2.metrics import serve
+
+        try:
+            metrics_server = serve(metrics_bind, metrics_port, metrics_commit)
+        except OSError:  # the site stays up without its metrics; the scrape's target is down
+            server.log.exception("cannot serve metrics on %s:%s", metrics_bind, metrics_port)
+            return
+        server.log.info("metrics on %s:%s/metrics", metrics_bind, metrics_port)
+
+
+def post_fork(server, worker):
+    # A worker inherits the master's listening metrics socket; only the master serves it.
+    if metrics_server is not None:
+        metrics_server.socket.close()
+
+
+def child_exit(server, worker):
+    """A worker's live gauges go with it; its counters stay, so totals survive restarts."""
+    if metrics_enabled:
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

@@ -21,6 +21,7 @@
 #                 to stdout), default: tar of /app/media in a one-off `web` container.
 #   BACKUP_REMOTE [user@]host:/path to copy each new backup to over SSH and verify there
 #                 (BACKUP_REMOTE_PORT, BACKUP_REMOTE_SSH_OPTS).
+#   BACKUP_TEXTFILE_DIR  node-exporter's textfile directory: the last success's time goes there.
 set -euo pipefail
 # shellcheck source=deploy/lib/common.sh
 . "$(dirname "$0")/lib/common.sh"
@@ -161,6 +162,20 @@ take_backup() {
     copy_offsite "$name" || die "the local backup $name is complete, but the copy to $BACKUP_REMOTE FAILED"
     note "off-site copy verified at $BACKUP_REMOTE/$name"
   fi
+  [ -z "${BACKUP_TEXTFILE_DIR:-}" ] || record_success
+}
+
+# For node-exporter's textfile collector: the time of the last backup that succeeded (with
+# its off-site copy), which the BackupTooOld alert watches. Written whole, then renamed.
+record_success() {
+  local metric=admin2_backup_last_success_timestamp_seconds file="$BACKUP_TEXTFILE_DIR/admin2_backup.prom"
+  mkdir -p "$BACKUP_TEXTFILE_DIR"
+  {
+    echo "# HELP $metric When the last backup, and its off-site copy, succeeded."
+    echo "# TYPE $metric gauge"
+    echo "$metric $(date +%s)"
+  } >"$file.tmp"
+  mv "$file.tmp" "$file"
 }
 
 prune() {

@@ -27,7 +27,7 @@ if [ "$every" -gt 0 ] && [ $(($(date +%s) - $(cat "$last_pull" 2>/dev/null || ec
   note "base images not pulled for $every day(s) or more: building with --pull"
 fi
 DOCKER_BUILDKIT=1 docker build --file containers/Dockerfile --target production --tag "admin2:$tag" \
-  "${pull[@]}" "$@" .
+  --build-arg "ADMIN2_COMMIT=$tag" "${pull[@]}" "$@" .
 if [ "${#pull[@]}" -gt 0 ]; then
   mkdir -p "$(dirname "$last_pull")"
   date +%s >"$last_pull"

@@ -28,6 +28,7 @@ include(
     "components/analytics.py",
     "components/tasks.py",
     "components/plugins.py",
+    "components/metrics.py",
     f"environments/{ENVIRONMENT}.py",
     optional("local.py"),
     "components/validation.py",

@@ -58,6 +58,8 @@ def production_env(
         CELERY_BROKER_URL=redis.url(1),
         CELERY_RESULT_BACKEND=redis.url(1),
         ADMIN2_READYZ_TOKEN=READYZ_TOKEN,
+        # Gunicorn's /metrics server: a port of this stack's own, on loopback.
+        **{"ADMIN2_METRICS_PORT": str(free_port()), "ADMIN2_METRICS_BIND": "127.0.0.1"},
         **overrides,
     )
 

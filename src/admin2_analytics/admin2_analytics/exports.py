@@ -129,8 +129,9 @@ def streaming_response(saved_query, params: dict, fmt: str, *, user) -> Streamin
     """A download response streaming the export; raises AnalyticsError before any byte
     (``engine.stream`` opens the engine and plans the query before it returns)."""
     run = history.start(
-        sql=saved_query.sql, source="web", user=user, saved_query=saved_query, params=params
-    )
+        sql=saved_query.sql, source="web", user=user, saved_query=saved_query, params=params,
+        kind="export",
+    )  # fmt: skip
     try:
         stream = engine.stream(
             saved_query.sql, params or None, tag=tag_for(user, "web", saved_query), fmt=fmt
@@ -229,7 +230,7 @@ def run_export(export_id: int) -> str:
             export, f"the requesting user may no longer export saved queries ({EXPORT_PERMISSION})"
         )
     Export.objects.filter(pk=export.pk).update(state=Export.State.RUNNING, error="")
-    run = history.start(sql=query.sql, source="task", user=user, saved_query=query)
+    run = history.start(sql=query.sql, source="task", user=user, saved_query=query, kind="export")
     try:
         run.params = bind(query.sql, {**query.parameter_defaults, **export.params})
     except Exception as exc:

@@ -75,6 +75,7 @@ class PendingRun:
     saved_query: object = None
     params: dict | None = None
     os_user: str = ""
+    kind: str = ""  # for the metrics: export or report; else console or saved_query
     started_at: dt.datetime = field(default_factory=timezone.now)
     _clock: float = field(default_factory=time.perf_counter)
 
@@ -85,6 +86,11 @@ class PendingRun:
         error: BaseException | str | None = None,
         raise_errors: bool = False,
     ):
+        from admin2_analytics import metrics
+
+        seconds = time.perf_counter() - self._clock
+        kind = self.kind or ("saved_query" if self.saved_query is not None else "console")
+        metrics.observe(kind, seconds, row_count=row_count, error=error)
         if isinstance(error, BaseException):
             error = f"{type(error).__name__}: {error}"
         return record(
@@ -95,7 +101,7 @@ class PendingRun:
             saved_query=self.saved_query,
             params=self.params,
             started_at=self.started_at,
-            duration_ms=(time.perf_counter() - self._clock) * 1000,
+            duration_ms=seconds * 1000,
             row_count=row_count,
             error=error,
             raise_errors=raise_errors,
@@ -103,10 +109,10 @@ class PendingRun:
 
 
 def start(
-    *, sql: str, source: str, user=None, saved_query=None, params=None, os_user: str = ""
+    *, sql: str, source: str, user=None, saved_query=None, params=None, os_user="", kind=""
 ) -> PendingRun:
     """Start timing a run now; call ``finish(row_count=...)`` or ``finish(error=...)``."""
-    return PendingRun(sql, source, user, saved_query, params, os_user)
+    return PendingRun(sql, source, user, saved_query, params, os_user, kind)
 
 
 def _storable(text: str) -> str:

@@ -130,8 +130,9 @@ def _produce(report: ScheduledReport, params: dict, target: Path) -> int:
     query = report.saved_query
     tag = tag_for(report.owner, "task", query)
     run = history.start(
-        sql=query.sql, source="task", user=report.owner, saved_query=query, params=params
-    )
+        sql=query.sql, source="task", user=report.owner, saved_query=query, params=params,
+        kind="report",
+    )  # fmt: skip
     try:
         counter = exports.write_file(query.sql, params, fmt=report.format, tag=tag, final=target)
     except Exception as exc:

@@ -6,6 +6,7 @@ the broker connection timeout. A broker that does not answer raises; it never bl
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from celery import Celery
@@ -44,20 +45,34 @@ def ping_workers(app: Celery, destination: list[str] | None = None, timeout=None
     return sorted(name for reply in replies for name in reply)
 
 
-def worker_details(app: Celery, timeout=None) -> dict[str, dict]:
-    """Per live worker: pool, concurrency, queues and the tasks it is running now."""
+# What the status page asks every worker; the three broadcasts go out at once.
+_DETAILS = ("stats", "active", "active_queues")
+
+
+def worker_details(app: Celery, expected=(), timeout=None) -> dict[str, dict]:
+    """Per live worker: pool, concurrency, queues and the tasks it is running now.
+
+    ``expected`` names the workers known to be alive (from their heartbeats): each
+    broadcast stops waiting once that many have answered, instead of waiting out the
+    timeout. With none expected, a broadcast waits the full timeout for whoever answers.
+    """
     timeout = settings.ADMIN2_TASKS_INSPECT_TIMEOUT if timeout is None else timeout
-    inspect = app.control.inspect(timeout=timeout)
-    stats = inspect.stats() or {}
-    active = inspect.active() or {}
-    queues = inspect.active_queues() or {}
+    limit = len(set(expected)) or None
+
+    def ask(command: str) -> dict:
+        # Its own inspect per thread: kombu keeps one reply queue per thread.
+        inspect = app.control.inspect(timeout=timeout, limit=limit)
+        return getattr(inspect, command)() or {}
+
+    with ThreadPoolExecutor(max_workers=len(_DETAILS), thread_name_prefix="inspect") as pool:
+        stats, active, queues = pool.map(ask, _DETAILS)
     details = {}
     for name, info in stats.items():
-        pool = info.get("pool", {})
+        pool_info = info.get("pool", {})
         details[name] = {
             # "celery.concurrency.eventlet:TaskPool" -> "eventlet"
-            "pool": pool.get("implementation", "").split(":")[0].rsplit(".", 1)[-1],
-            "concurrency": pool.get("max-concurrency"),
+            "pool": pool_info.get("implementation", "").split(":")[0].rsplit(".", 1)[-1],
+            "concurrency": pool_info.get("max-concurrency"),
             "pid": info.get("pid"),
             "uptime": info.get("uptime"),
             "total": sum((info.get("total") or {}).values()),

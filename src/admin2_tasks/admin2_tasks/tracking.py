@@ -15,7 +15,7 @@ from celery import signals
 from django.db import IntegrityError, connections, transaction
 from django.utils import timezone
 
-from admin2_tasks import green, group_commit
+from admin2_tasks import green, group_commit, metrics  # noqa: F401  (metrics: its signals)
 from admin2_tasks.models import TaskRun
 
 logger = logging.getLogger(__name__)

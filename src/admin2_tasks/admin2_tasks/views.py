@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
@@ -34,10 +35,17 @@ def _attempt(call):
 
 def status(request):
     _require(request, "tasks.view_taskrun")
+    now = timezone.now()
+    beats = list(WorkerHeartbeat.objects.all())
+    # Workers whose heartbeat is recent are expected to answer; the remote-control calls stop
+    # waiting once that many have (one worker takes each heartbeat, so the window is wide).
+    recent = now - timedelta(seconds=10 * settings.ADMIN2_TASKS_HEARTBEAT_SECONDS)
+    expected = sorted(beat.worker for beat in beats if beat.last_seen >= recent)
     broker, broker_error = _attempt(lambda: broker_state(app))
     workers, workers_error = (None, "broker unavailable") if broker_error else (None, None)
     if not broker_error:
-        workers, workers_error = _attempt(lambda: worker_details(app))
+        workers, workers_error = _attempt(lambda: worker_details(app, expected))
+    silent = [name for name in expected if name not in (workers or {})]
     since = timezone.now() - timedelta(hours=24)
     counts = dict(
         TaskRun.objects.filter(queued_at__gte=since)
@@ -45,10 +53,8 @@ def status(request):
         .annotate(n=Count("id"))
         .values_list("state", "n")
     )
-    now = timezone.now()
     heartbeats = [
-        {"worker": beat.worker, "age": (now - beat.last_seen).total_seconds()}
-        for beat in WorkerHeartbeat.objects.all()
+        {"worker": beat.worker, "age": (now - beat.last_seen).total_seconds()} for beat in beats
     ]
     context = {
         **admin.site.each_context(request),
@@ -57,6 +63,7 @@ def status(request):
         "broker_error": broker_error,
         "workers": workers,
         "workers_error": workers_error,
+        "silent": silent,
         "heartbeats": heartbeats,
         "counts": [(label, counts.get(value, 0)) for value, label in TaskRun.State.choices],
         "failed": TaskRun.objects.filter(state=TaskRun.State.FAILURE)[:10],
