@@ -49,7 +49,7 @@ def report(phases_file: Path, timings: list[Path]) -> tuple[list[str], int]:
         phases.append((name, float(seconds)))
     total = sum(seconds for _, seconds in phases)
     lines = ["== time per phase"]
-    lines += [f"  {name:<28} {minutes(seconds):>6}" for name, seconds in phases]
+    lines += [f"  {name:<34} {minutes(seconds):>6}" for name, seconds in phases]
     modules: dict[str, float] = defaultdict(float)
     for path in timings:
         if path.exists():
