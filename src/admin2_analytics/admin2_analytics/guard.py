@@ -336,7 +336,7 @@ def _check_named_table(database: str, name: str) -> None:
 
 def _table_function_reason(name: str) -> str:
     name = name.rpartition(".")[2]  # database.function(...): judged as the function
-    allowed = "numbers, generate_series, generateRandom, values, primes"
+    allowed = ", ".join(function_list.allowed_table_functions())  # the one list
     if name.lower() in _OUTBOUND:
         why = "it reaches files, other servers or programs outside the warehouse"
     else:
