@@ -11,7 +11,9 @@ import json
 import os
 import platform
 import re
+import socket
 import subprocess
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -74,3 +76,19 @@ def publish(name: str, runs: list[dict], table: str, notes: str = "") -> Path:
     DOC.write_text(text)
     print(f"{name}: wrote {path.relative_to(REPO)} and its table in docs/benchmarks.md")
     return path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait(bench: str, predicate, timeout: float, what: str, interval: float = 0.05) -> None:
+    """Until ``predicate()`` holds; past ``timeout`` the benchmark ``bench`` stops, naming it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(interval)
+    raise SystemExit(f"{bench}: timed out waiting for {what}")

@@ -19,6 +19,8 @@ from pathlib import Path
 
 from celery import shared_task
 
+from bench.common import free_port, wait
+
 IO_TASKS, IO_SECONDS = 200, 0.5
 CPU_TASKS, CPU_SECONDS = 12, 0.5
 POOLS = [("eventlet", 100), ("prefork", 2), ("solo", 1)]
@@ -54,21 +56,6 @@ def _done(redis_url: str) -> None:
     ).execute()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise SystemExit(f"tasks_io: timed out waiting for {what}")
-
-
 def _calibrate_loops(seconds: float) -> int:
     loops = 1_000_000
     started = time.perf_counter()
@@ -85,7 +72,7 @@ class Bench:
         self.workdir = workdir
         self.repo = Path(__file__).resolve().parent.parent
         self.bin = Path(sys.executable).parent
-        port = _free_port()
+        port = free_port()
         self.redis_proc = subprocess.Popen(
             [shutil.which("redis-server") or "/usr/bin/redis-server", "--port", str(port),
              "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(workdir)],
@@ -94,7 +81,7 @@ class Bench:
         self.broker_url = f"redis://127.0.0.1:{port}/0"
         self.effect_url = f"redis://127.0.0.1:{port}/1"
         self.effects = redis.Redis.from_url(self.effect_url)
-        _wait(self._redis_up, 15, "redis-server")
+        wait("tasks_io", self._redis_up, 15, "redis-server")
         self.env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")},
             # Development settings: every run tracked in a SQLite TaskRun table in workdir.
@@ -130,13 +117,18 @@ class Bench:
         )  # fmt: skip
         node = name.replace("%h", socket.gethostname())
         try:
-            _wait(lambda: self.client.control.ping([node], timeout=0.5), 60, f"{node}")
+            wait("tasks_io", lambda: self.client.control.ping([node], timeout=0.5), 60, f"{node}")
             started = time.time()
             for _ in range(count):
                 self.client.send_task(
                     task, kwargs={"redis_url": self.effect_url, **kwargs}, queue="default"
                 )
-            _wait(lambda: int(self.effects.get("bench:done") or 0) >= count, 600, "the tasks")
+            wait(
+                "tasks_io",
+                lambda: int(self.effects.get("bench:done") or 0) >= count,
+                600,
+                "the tasks",
+            )
             return round(float(self.effects.get("bench:last")) - started, 2)
         finally:
             os.kill(worker.pid, signal.SIGTERM)  # stop the worker before Redis

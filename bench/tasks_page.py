@@ -18,23 +18,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.common import free_port, wait
+
 TIMEOUT = 1.0  # ADMIN2_TASKS_INSPECT_TIMEOUT's default
 REPEATS = 7
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise SystemExit(f"tasks_page: timed out waiting for {what}")
 
 
 def sequential(app, timeout: float) -> dict:
@@ -63,7 +50,7 @@ def measure() -> list[dict]:
     repo = Path(__file__).resolve().parent.parent
     runs: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="bench-tasks-page-") as tmp:
-        port = _free_port()
+        port = free_port()
         redis_proc = subprocess.Popen(
             [shutil.which("redis-server") or "/usr/bin/redis-server", "--port", str(port),
              "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", tmp],
@@ -83,12 +70,12 @@ def measure() -> list[dict]:
         workers: list[subprocess.Popen] = []
         nodes: list[str] = []
         try:
-            _wait(lambda: _ping_redis(port), 15, "redis-server")
+            wait("tasks_page", lambda: _ping_redis(port), 15, "redis-server")
             for count in (1, 2):
                 name = f"page{count}@{socket.gethostname()}"
                 workers.append(_start_worker(repo, env, name))
                 nodes.append(name)
-                _wait(lambda n=name: app.control.ping([n], timeout=0.5), 60, name)
+                wait("tasks_page", lambda n=name: app.control.ping([n], timeout=0.5), 60, name)
                 cases = [
                     ("three broadcasts in turn (before)", lambda: sequential(app, TIMEOUT)),
                     ("at once, none expected", lambda: worker_details(app, (), TIMEOUT)),
