@@ -18,7 +18,8 @@ from admin2_analytics.errors import ParameterError, QueryRefused
 TAG = engine.QueryTag(user="guard-tests", source="cli")
 
 
-def _query(*args: str) -> str:
+def _command(*args: str) -> str:
+    """What a management command writes to stdout and stderr."""
     lines: list[str] = []
 
     class Out:
@@ -28,7 +29,7 @@ def _query(*args: str) -> str:
         def flush(self) -> None:
             pass
 
-    call_command("analytics_query", *args, stdout=Out(), stderr=Out())
+    call_command(*args, stdout=Out(), stderr=Out())
     return "".join(lines)
 
 
@@ -36,7 +37,7 @@ def _query(*args: str) -> str:
 def test_apply_cannot_hide_a_refused_function_from_the_cli(analytics_engine):
     sql = "SELECT * APPLY(demangle) FROM (SELECT 'x')"
     with pytest.raises(CommandError, match=r"function demangle\(\) is not on"):
-        _query("--format", "csv", "--sql", sql)
+        _command("analytics_query", "--format", "csv", "--sql", sql)
 
 
 @pytest.mark.parametrize(
@@ -248,22 +249,8 @@ def test_no_server_information_function_is_listed():
 
 
 def test_the_checked_in_list_matches_this_engine(analytics_engine):
-    out = _query_command("analytics_functions", "--check")
+    out = _command("analytics_functions", "--check")
     assert "matches this engine" in out
-
-
-def _query_command(*args: str) -> str:
-    lines: list[str] = []
-
-    class Out:
-        def write(self, text: str) -> None:
-            lines.append(text)
-
-        def flush(self) -> None:
-            pass
-
-    call_command(*args, stdout=Out(), stderr=Out())
-    return "".join(lines)
 
 
 def test_oversized_sql_is_refused_before_it_is_read(analytics_engine, settings):
