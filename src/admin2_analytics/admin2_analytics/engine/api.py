@@ -68,7 +68,7 @@ def execute(
         engine.session(engine_settings, tag, readonly=True, query_id=query_id) as session,
     ):
         statement, values = prepare_in(session, sql, params)
-        with watchdog.deadline(query_id, seconds, engine.cancel):
+        with watchdog.deadline(query_id, seconds, engine.cancel, engine.abandon):
             result = _run(session, statement, values)
     if keep is not None and len(result.rows) > keep:
         result.rows = result.rows[:keep]

@@ -44,6 +44,10 @@ class Backend(abc.ABC):
         The engine stops it at its next block boundary (docs/clickhouse.md).
         """
 
+    def abandon(self, query_id: str) -> None:
+        """The query outlived its kill (see :mod:`.watchdog`): free the engine another way."""
+        return None
+
     @abc.abstractmethod
     def ping(self, timeout: float) -> str:
         """Check the engine answers ``SELECT 1`` within ``timeout``; return a short detail."""
