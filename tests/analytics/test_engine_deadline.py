@@ -13,7 +13,7 @@ import sys
 import time
 
 from admin2_analytics.engine.backend_embedded import EXIT_PAST_DEADLINE
-from tests.support.processes import REPO, django_env
+from harness.processes import REPO, django_env
 
 # The review's query: ~0.45 s per row, all ten rows in one block (4.5-5 s under a 1 s limit).
 COSTLY = (

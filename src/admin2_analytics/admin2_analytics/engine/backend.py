@@ -72,6 +72,14 @@ class Backend(abc.ABC):
         return translated
 
 
+def killed_any(rows) -> bool:
+    """Whether ``KILL QUERY`` found a query: its rows start with a status ("waiting", ...).
+
+    Through chDB a kill that found none still answers one row of counters.
+    """
+    return any(row and isinstance(row[0], str) for row in rows)
+
+
 _chosen: Backend | None = None
 _lock = threading.Lock()
 

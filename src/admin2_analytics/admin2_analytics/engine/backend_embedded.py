@@ -11,7 +11,7 @@ from typing import Any
 
 from admin2_analytics import guard
 from admin2_analytics.engine import config, embedded
-from admin2_analytics.engine.backend import Backend
+from admin2_analytics.engine.backend import Backend, killed_any
 from admin2_analytics.engine.session import (
     DESCRIBE_PREFIX,
     LEX_PREFIX,
@@ -83,7 +83,7 @@ class EmbeddedBackend(Backend):
             return False  # the turn ended meanwhile: the query did too
         except Exception as exc:
             raise self.translate(exc) from exc
-        return bool(killed)
+        return killed_any(killed)
 
     def abandon(self, query_id: str) -> None:
         """chDB has nothing that interrupts a function mid-block, in its process or another:
