@@ -1,9 +1,6 @@
 """Issue 19 item 3 on the embedded engine: a user query ends within 2x its limit, whatever
-it computes per row.
-
-chDB checks the limit between blocks and has nothing that interrupts a function inside one,
-so the watchdog ends the process running it (a gunicorn worker, a Celery child, the CLI;
-their supervisor starts another). Run in a child process: the suite's own must live on.
+it computes per row. chDB cannot interrupt a function inside a block, so the watchdog ends
+the process running it (docs/clickhouse.md); run in a child, the suite's own must live on.
 """
 
 from __future__ import annotations
