@@ -3,8 +3,9 @@
 # reads no environment) into /tmp, then runs Alertmanager with the Compose file's flags. Plain sh
 # and sed: the upstream image (busybox) has nothing more.
 set -eu
-# A value as sed's replacement text: its \, | and & literal.
-quote() { printf '%s' "$1" | sed -e 's/[\\|&]/\\&/g'; }
+# A value inside a double-quoted YAML string (\ and " escaped), as sed's replacement text
+# (\, | and & literal).
+quote() { printf '%s' "$1" | sed -e 's/[\\"]/\\&/g' -e 's/[\\|&]/\\&/g'; }
 password="${EMAIL_HOST_PASSWORD:-}"
 if [ -n "${EMAIL_HOST_PASSWORD_FILE:-}" ]; then
   password="$(cat "$EMAIL_HOST_PASSWORD_FILE")"
