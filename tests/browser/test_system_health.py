@@ -6,7 +6,9 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.core.native_prometheus import prometheus  # noqa: F401 (fixture)
+from tests.core import native_prometheus
+
+prometheus = native_prometheus.prometheus  # the fixture
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -15,7 +17,7 @@ PASSWORD = "admin-password-1"
 
 @pytest.mark.timeout(180)
 def test_health_page_with_prometheus_up_then_down(
-    page: Page, live_server, django_user_model, settings, prometheus, artifacts  # noqa: F811
+    page: Page, live_server, django_user_model, settings, prometheus, artifacts
 ):
     django_user_model.objects.create_superuser("admin", "admin@example.com", PASSWORD)
     settings.ADMIN2_PROMETHEUS_URL = prometheus.url

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.core.native_prometheus import closed_url, prometheus  # noqa: F401 (fixture)
+from tests.core import native_prometheus
+from tests.core.native_prometheus import closed_url
+
+prometheus = native_prometheus.prometheus  # the fixture
 
 pytestmark = pytest.mark.django_db
 
@@ -16,7 +19,7 @@ def test_with_prometheus_up_it_lists_firing_alerts_services_and_draws_the_series
     client,
     superuser,
     settings,
-    prometheus,  # noqa: F811
+    prometheus,
 ):
     settings.ADMIN2_PROMETHEUS_URL = prometheus.url
     client.force_login(superuser)
