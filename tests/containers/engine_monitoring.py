@@ -19,9 +19,9 @@ import pytest
 import requests
 from aiosmtpd.controller import Controller
 
-from tests.support import engine
-from tests.support.processes import REPO, free_port
-from tests.support.smtp import Inbox
+from harness import engine
+from harness.processes import REPO, free_port
+from harness.smtp import Inbox
 
 RULES = REPO / "containers" / "prometheus" / "rules"
 SHORT_FOR = "5s"

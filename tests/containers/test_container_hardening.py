@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.containers import compose, services
+from harness import compose
+from tests.containers import services
 
 # Capabilities each service may add back; why each one: docs/containers.md, "Hardening".
 ALLOWED_CAPS = {

@@ -17,12 +17,11 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.containers import compose
+from harness import compose, engine
+from harness.engine_stack import ComposeStack, csrf_token
+from harness.processes import REPO, wait_until
 from tests.containers import engine_monitoring as monitoring
 from tests.containers.engine_monitoring import Sinks, monitoring_override
-from tests.containers.engine_stack import ComposeStack, csrf_token
-from tests.support import engine
-from tests.support.processes import REPO, wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.engine, pytest.mark.timeout(900)]
 
@@ -287,7 +286,7 @@ def test_db_stopped_makes_readyz_503_naming_the_database_and_the_stack_recovers(
 
 # ---- monitoring: every target up, then fault -> notification -> resolved ------------------
 # Stand-ins: Debian's prometheus, alertmanager and exporter packages under the upstream image
-# names (tests/containers/images); the shipped rules with `for: 5s` (engine_monitoring.py).
+# names (harness/images); the shipped rules with `for: 5s` (engine_monitoring.py).
 
 
 def test_every_monitoring_service_is_healthy_and_every_target_is_up(prod):

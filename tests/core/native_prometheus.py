@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.support.processes import REPO, ManagedProcess, free_port, wait_until
+from harness.processes import REPO, ManagedProcess, free_port, wait_until
 
 RULES = REPO / "containers" / "prometheus" / "rules"
 

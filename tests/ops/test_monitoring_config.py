@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.support.processes import REPO
+from harness.processes import REPO
 
 CONTAINERS = REPO / "containers"
 
@@ -70,7 +70,7 @@ def test_alertmanager_configuration_renders_and_amtool_accepts_it(configured, tm
     render(
         source / "start.sh", tmp_path,
         {'exec /bin/alertmanager --config.file=/tmp/alertmanager.yml "$@"': "true",
-         "/etc/alertmanager/": f"{source}/", "/tmp/": f"{tmp_path}/"},
+         "/tmp/": f"{tmp_path}/", "/etc/alertmanager/": f"{source}/"},  # a checkout in /tmp
         env,
     )  # fmt: skip
     config = tmp_path / "alertmanager.yml"
