@@ -56,6 +56,8 @@ def test_first_deploy_builds_migrates_switches_and_passes_the_health_gate(world)
     assert world.get("/healthz").status_code == 200
     assert world.get("/readyz").status_code == 200
     assert world.releases_log()[-1][1:4] == ["deploy", first, "ok"]
+    # COMPOSE_PROFILES=monitoring (the env example's): the release started the profile too.
+    assert "monitoring running: prometheus alertmanager alert-hook" in result.stdout + result.stderr
     assert git(world.server, "rev-parse", f"refs/admin2/releases/{first}") == first
     # a first deploy has nothing to back up before migrating
     assert not world.backups.exists() or not list(world.backups.glob("admin2-*"))
