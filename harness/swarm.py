@@ -43,11 +43,11 @@ class Node:
         self.veth = f"{bed.prefix}v{index}"
         self.process: subprocess.Popen | None = None
 
-    def docker(self, *args: str, timeout: float = 300, check: bool = True,
-               stdin=None) -> subprocess.CompletedProcess:  # fmt: skip
+    def docker(self, *args: str, timeout: float = 300, check: bool = True, stdin=None,
+               stdin_text: str | None = None) -> subprocess.CompletedProcess:  # fmt: skip
         result = subprocess.run(
             [CLI, "-H", f"unix://{self.socket}", *args], capture_output=True, text=True,
-            timeout=timeout, check=False, stdin=stdin,
+            timeout=timeout, check=False, stdin=stdin, input=stdin_text,
         )  # fmt: skip
         if check and result.returncode != 0:
             pytest.fail(f"{self.name}: docker {' '.join(args[:5])} failed:\n"

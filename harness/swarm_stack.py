@@ -6,6 +6,7 @@ secrets and a certificate for the node addresses, then runs deploy/swarm/deploy.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import subprocess
@@ -82,8 +83,8 @@ class SwarmStack:
         """deploy/swarm/deploy.sh as `just deploy-swarm` runs it; the seconds it took."""
         started = time.monotonic()
         result = subprocess.run(
-            [str(REPO / "deploy" / "swarm" / "deploy.sh"), str(self.env_file),
-             image or self.digests["app"]],
+            [str(REPO / "deploy" / "swarm" / "deploy.sh"), image or self.digests["app"],
+             str(self.env_file)],
             capture_output=True, text=True, timeout=timeout, check=False, cwd=REPO,
             env={**os.environ, "DOCKER": CLI, "DOCKER_HOST": f"unix://{self.bed.manager.socket}"},
         )  # fmt: skip
@@ -124,3 +125,45 @@ class SwarmStack:
             "--cafile", str(self.cert), *args, timeout=timeout,
         )  # fmt: skip
         return result.stdout
+
+
+class RequestLoop:
+    """harness/swarm_client.py ``loop`` in the hub, through every edge node, until stopped."""
+
+    def __init__(self, stack: SwarmStack, user: str, password: str):
+        self.stack = stack
+        self.stop_file = stack.workdir / f"stop-{time.monotonic_ns()}"
+        bases = [f"https://{node.address}:8443" for node in stack.bed.nodes]
+        self.process = stack.bed.hub_popen(
+            "env", f"PYTHONPATH={REPO}", sys.executable, "-m", "harness.swarm_client",
+            "--cafile", str(stack.cert), "loop", str(self.stop_file), user, password, *bases,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+
+    def finish(self) -> dict:
+        self.stop_file.touch()
+        out, err = self.process.communicate(timeout=120)
+        if self.process.returncode != 0:
+            pytest.fail(f"request loop failed:\n{err[-3000:]}")
+        return json.loads(out)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.process.poll() is None:
+            self.stop_file.touch()
+            self.process.wait(120)
+
+
+def new_release(stack: SwarmStack, release: str) -> str:
+    """The app image with one more label, pushed: a new digest with the same code (what a
+    rebuild after an unrelated change gives), so a deploy updates every app service."""
+    first = stack.bed.nodes[0]
+    base = stack.digests["app"]
+    tag = f"{base.split('@')[0]}:release-{release}"
+    dockerfile = f"FROM {base}\nLABEL admin2.test.release={release}\n"
+    first.docker("build", "-q", "-t", tag, "-", stdin_text=dockerfile)
+    first.docker("push", "-q", tag)
+    inspected = first.docker("image", "inspect", "--format", "{{json .RepoDigests}}", tag)
+    return next(d for d in json.loads(inspected.stdout) if d.startswith(base.split("@")[0] + "@"))

@@ -27,7 +27,7 @@ def main(argv: list[str]) -> None:
                     sys.exit(f"wait-for: {target} still unreachable: {error}")
                 time.sleep(1)
         print(f"wait-for: {target} accepts connections", flush=True)
-    os.execvp(command[0], command)
+    os.execvp(command[0], command)  # noqa: S606 (an exec wrapper: argv as given)
 
 
 if __name__ == "__main__":

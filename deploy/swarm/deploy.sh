@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Deploy a release to the swarm: deploy/swarm/deploy.sh ENV_FILE IMAGE@sha256:DIGEST
+# Deploy a release to the swarm: deploy/swarm/deploy.sh IMAGE@sha256:DIGEST [ENV_FILE]
 # The migration job runs once with the new image before web and the workers get it (on the
 # very first deploy, right after the stack is created). DOCKER_HOST names a manager; DOCKER
 # selects the CLI. Images other than the app's: ADMIN2_{NGINX,POSTGRES,REDIS}_IMAGE.
@@ -11,16 +11,18 @@ here="$(cd "$(dirname "$0")/../.." && pwd)"
 file="$here/containers/docker-stack.production.yml"
 
 die() { echo "deploy-swarm: $*" >&2; exit 1; }
-[ $# -eq 2 ] || die "usage: deploy.sh ENV_FILE IMAGE@sha256:DIGEST"
-env_file="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
-[ -r "$env_file" ] || die "cannot read the env file $1"
-case "$2" in *@sha256:*) ;; *) die "$2: name the release by digest (IMAGE@sha256:...)" ;; esac
+[ $# -eq 1 ] || [ $# -eq 2 ] || die "usage: deploy.sh IMAGE@sha256:DIGEST [ENV_FILE]"
+case "$1" in *@sha256:*) ;; *) die "$1: name the release by digest (IMAGE@sha256:...)" ;; esac
+image="$1"
+env_file="${2:-$here/containers/.env.production}"
+[ -r "$env_file" ] || die "cannot read the env file $env_file"
+env_file="$(cd "$(dirname "$env_file")" && pwd)/$(basename "$env_file")"
 
 # `docker stack deploy` reads no .env: the env file's KEY=VALUE lines become the environment.
 while IFS= read -r line || [ -n "$line" ]; do
   case "$line" in ''|'#'*) continue ;; *=*) export "${line%%=*}=${line#*=}" ;; esac
 done < "$env_file"
-export ADMIN2_ENV_FILE="$env_file" ADMIN2_IMAGE="$2"
+export ADMIN2_ENV_FILE="$env_file" ADMIN2_IMAGE="$image"
 # Configs and secrets are immutable in a swarm: a changed file must get a new name.
 export ADMIN2_CONFIG_VERSION="$(cd "$here/containers" && cat swarm/wait-for.py redis/* postgres/postgresql.conf \
   postgres/initdb/* nginx/nginx.conf nginx/templates/swarm.conf.template nginx/snippets/* nginx/errors/* \
