@@ -130,10 +130,10 @@ class SwarmStack:
 class RequestLoop:
     """harness/swarm_client.py ``loop`` in the hub, through every edge node, until stopped."""
 
-    def __init__(self, stack: SwarmStack, user: str, password: str):
+    def __init__(self, stack: SwarmStack, user: str, password: str, nodes=None):
         self.stack = stack
         self.stop_file = stack.workdir / f"stop-{time.monotonic_ns()}"
-        bases = [f"https://{node.address}:8443" for node in stack.bed.nodes]
+        bases = [f"https://{node.address}:8443" for node in nodes or stack.bed.nodes]
         self.process = stack.bed.hub_popen(
             "env", f"PYTHONPATH={REPO}", sys.executable, "-m", "harness.swarm_client",
             "--cafile", str(stack.cert), "loop", str(self.stop_file), user, password, *bases,
@@ -167,3 +167,20 @@ def new_release(stack: SwarmStack, release: str) -> str:
     first.docker("push", "-q", tag)
     inspected = first.docker("image", "inspect", "--format", "{{json .RepoDigests}}", tag)
     return next(d for d in json.loads(inspected.stdout) if d.startswith(base.split("@")[0] + "@"))
+
+
+def web_nodes(stack: SwarmStack) -> list[str]:
+    """The node of every running web task."""
+    listed = stack.docker("service", "ps", "--filter", "desired-state=running", "--format",
+                          "{{.Node}} {{.CurrentState}}", f"{STACK}_web", timeout=30)  # fmt: skip
+    return [line.split()[0] for line in listed.stdout.splitlines() if " Running " in f"{line} "]
+
+
+def converge(stack: SwarmStack, seconds: int = 300) -> None:
+    result = subprocess.run(
+        [str(REPO / "deploy" / "swarm" / "converge.sh"), STACK, str(seconds)],
+        capture_output=True, text=True, timeout=seconds + 60, check=False,
+        env={**os.environ, "DOCKER": CLI, "DOCKER_HOST": f"unix://{stack.bed.manager.socket}"},
+    )  # fmt: skip
+    if result.returncode != 0:
+        pytest.fail(f"no convergence:\n{result.stderr[-2000:]}\n{stack.diagnostics()}")
