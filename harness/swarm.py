@@ -12,7 +12,6 @@ import hashlib
 import itertools
 import json
 import os
-import shutil
 import signal
 import subprocess
 import time
@@ -97,15 +96,6 @@ class Node:
         except (OSError, ValueError):
             return None
 
-    def stop(self, timeout: float = 60) -> None:
-        """SIGTERM to dockerd: it stops its containers and its containerd before it exits."""
-        pid = self.pid()
-        if pid and _is_ours(pid, str(self.run)):
-            os.kill(pid, signal.SIGTERM)
-            _wait_gone(pid, timeout)
-        if self.process:
-            self.process.wait(10)
-
     def crash(self) -> None:
         """A node lost as hardware is: its link down, then every process it ran killed."""
         _ip("-n", self.bed.hub, "link", "set", self.veth, "down")
@@ -119,7 +109,8 @@ class Node:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         if self.process:
-            self.process.wait(10)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(10)
 
     def revive(self) -> None:
         _ip("-n", self.bed.hub, "link", "set", self.veth, "up")
@@ -239,18 +230,12 @@ class Swarm:
         return subprocess.Popen(["nsenter", f"--net=/run/netns/{self.hub}", *argv], **kwargs)
 
     def down(self) -> None:
-        # All at once: a manager that has lost its quorum waits long for its peers to stop.
-        for node in self.nodes:
-            pid = node.pid()
-            if pid and _is_ours(pid, str(node.run)):
-                os.kill(pid, signal.SIGTERM)
-        for node in self.nodes:
-            pid = node.pid()
-            if pid:
-                _wait_gone(pid, 30)
-        for node in self.nodes:  # what a killed or stuck dockerd left behind
-            if Path(f"/run/netns/{node.name}").exists() or _cgroup_pids(node.cgroup):
+        # Everything goes, so nothing is stopped gracefully: every node crashes at once (a
+        # graceful stop of managers that lose their quorum takes minutes on a busy machine).
+        for _ in range(2):  # a second pass for what started during the first
+            for node in self.nodes:
                 node.kill_everything()
+            time.sleep(1)
         self.registry.stop()
         for mount in _mounts_below(self.run, self.state):
             subprocess.run(["umount", "-l", mount], check=False, capture_output=True)
@@ -263,27 +248,15 @@ class Swarm:
                     if directory.is_dir():
                         with contextlib.suppress(OSError):
                             directory.rmdir()
-        shutil.rmtree(self.run, ignore_errors=True)
-        shutil.rmtree(self.state, ignore_errors=True)
+        # rm is several times faster than shutil.rmtree on the nodes' image layers.
+        subprocess.run(["rm", "-rf", str(self.run), str(self.state)], check=False,
+                       capture_output=True, timeout=600)  # fmt: skip
 
 
 def _ip(*args: str, check: bool = True) -> None:
     result = subprocess.run(["ip", *args], capture_output=True, text=True, check=False)
     if check and result.returncode != 0:
         pytest.fail(f"ip {' '.join(args)} failed: {result.stderr}")
-
-
-def _is_ours(pid: int, marker: str) -> bool:
-    try:
-        return marker in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
-    except OSError:
-        return False
-
-
-def _wait_gone(pid: int, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
-        time.sleep(0.2)
 
 
 def _cgroup_pids(cgroup: str) -> list[int]:

@@ -9,7 +9,7 @@ seconds="${2:-600}"
 deadline=$((SECONDS + seconds))
 while :; do
   pending=""
-  while read -r name mode replicas; do
+  while read -r name replicas; do
     [ "$name" = "${stack}_migrate" ] && continue
     running="${replicas%%/*}"; wanted="${replicas#*/}"; wanted="${wanted%% *}"
     [ "$running" = "$wanted" ] || pending="$pending $name($replicas)"
@@ -22,7 +22,7 @@ while :; do
         echo "swarm: $name update ended in $update" >&2; exit 1 ;;
     esac
   done < <("$docker" service ls --filter "label=com.docker.stack.namespace=$stack" \
-             --format '{{.Name}} {{.Mode}} {{.Replicas}}')
+             --format '{{.Name}} {{.Replicas}}')
   if [ -z "$pending" ]; then echo "swarm: $stack converged"; exit 0; fi
   if [ "$SECONDS" -ge "$deadline" ]; then echo "swarm: not converged:$pending" >&2; exit 1; fi
   sleep 2

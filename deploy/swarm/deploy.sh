@@ -24,15 +24,17 @@ while IFS= read -r line || [ -n "$line" ]; do
 done < "$env_file"
 export ADMIN2_ENV_FILE="$env_file" ADMIN2_IMAGE="$image"
 # Configs and secrets are immutable in a swarm: a changed file must get a new name.
-export ADMIN2_CONFIG_VERSION="$(cd "$here/containers" && cat swarm/wait-for.py redis/* postgres/postgresql.conf \
+ADMIN2_CONFIG_VERSION="$(cd "$here/containers" && cat swarm/wait-for.py redis/* postgres/postgresql.conf \
   postgres/initdb/* nginx/nginx.conf nginx/templates/swarm.conf.template nginx/snippets/* nginx/errors/* \
   | sha256sum | cut -c1-12)"
+export ADMIN2_CONFIG_VERSION
 secrets_dir="${ADMIN2_SECRETS_DIR:-$here/containers/secrets}"
 certs_dir="${NGINX_CERTS_DIR:-$here/containers/certs}"
-export ADMIN2_SECRETS_VERSION="$(cat "$secrets_dir"/django_secret_key "$secrets_dir"/postgres_password \
+ADMIN2_SECRETS_VERSION="$(cat "$secrets_dir"/django_secret_key "$secrets_dir"/postgres_password \
   "$secrets_dir"/clickhouse_password "$secrets_dir"/redis_password \
   "$certs_dir/${NGINX_TLS_CERT:-fullchain.pem}" "$certs_dir/${NGINX_TLS_KEY:-privkey.pem}" \
   | sha256sum | cut -c1-12)"
+export ADMIN2_SECRETS_VERSION
 
 stack_deploy() {
   echo "deploy-swarm: docker stack deploy $stack ($ADMIN2_IMAGE)"
@@ -43,8 +45,8 @@ migrate() {
   echo "deploy-swarm: migration job with $ADMIN2_IMAGE"
   "$docker" service update --quiet --detach --image "$ADMIN2_IMAGE" --replicas 1 --force \
     "${stack}_migrate" >/dev/null
-  local state="" i
-  for i in $(seq 600); do
+  local state="" _
+  for _ in $(seq 600); do
     # The newest task of the job's one slot comes first.
     state="$("$docker" service ps --no-trunc --format '{{.CurrentState}}' "${stack}_migrate" | head -1)"
     case "$state" in

@@ -13,7 +13,12 @@ from harness.processes import wait_until
 from harness.swarm_stack import RequestLoop, converge, web_nodes
 from tests.swarm.conftest import PASSWORD, record
 
-pytestmark = [pytest.mark.slow, pytest.mark.engine, pytest.mark.timeout(1800)]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.engine,
+    pytest.mark.own_engines,
+    pytest.mark.timeout(1800),
+]
 
 
 def node_with_web(swarm_stack):

@@ -11,7 +11,12 @@ import pytest
 from harness.swarm_stack import RequestLoop, new_release
 from tests.swarm.conftest import PASSWORD, record
 
-pytestmark = [pytest.mark.slow, pytest.mark.engine, pytest.mark.timeout(1800)]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.engine,
+    pytest.mark.own_engines,
+    pytest.mark.timeout(1800),
+]
 
 
 def test_rolling_update_under_load_fails_no_request(swarm_stack):
