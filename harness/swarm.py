@@ -79,11 +79,13 @@ class Node:
                 stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True,
             )  # fmt: skip
 
-    def wait_api(self, seconds: float = 60) -> None:
+    def wait_api(self, seconds: float = 180) -> None:
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
-            if self.docker("version", timeout=10, check=False).returncode == 0:
-                return
+            # A dockerd still starting may accept the connection and answer only later.
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                if self.docker("version", timeout=10, check=False).returncode == 0:
+                    return
             if self.process and self.process.poll() is not None:
                 break
             time.sleep(0.2)
