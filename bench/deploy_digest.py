@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from bench.common import markdown_table, publish
-from tests.deploy.engine_world import RequestLoop, destroy, make_world
+from harness.deploy_world import RequestLoop, destroy, make_world
 
 
 def deployed(result, step: str):
@@ -58,7 +58,7 @@ def main() -> None:
     }
     table = markdown_table(["figure", "value"], [[labels[k], run[k]] for k in labels])
     notes = (
-        "One deploy world (tests/deploy/engine_world.py): sshd, a docker-registry and the "
+        "One deploy world (harness/deploy_world.py): sshd, a docker-registry and the "
         "server on this machine, one Docker Engine shared by the laptop and the server, so the "
         "server's build has the laptop's warm BuildKit cache, as a server that built the "
         "previous release would. The first deploy pulls the whole image from the registry "

@@ -18,11 +18,11 @@ import subprocess
 import pytest
 import requests
 
-from tests.deploy.conftest import git
-from tests.deploy.engine_world import RequestLoop, destroy, make_world
-from tests.deploy.pebble import Pebble
-from tests.support import engine
-from tests.support.processes import REPO
+from harness import engine
+from harness.deploy_world import RequestLoop, destroy, make_world
+from harness.git import git
+from harness.pebble import Pebble
+from harness.processes import REPO
 
 pytestmark = [pytest.mark.slow, pytest.mark.engine, pytest.mark.timeout(1800)]
 

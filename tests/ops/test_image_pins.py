@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from tests.support.processes import REPO
+from harness.processes import REPO
 
 sys.path.insert(0, str(REPO / "deploy" / "lib"))
 import image_pins

@@ -9,8 +9,8 @@ from types import SimpleNamespace
 
 import pytest
 
+from harness.processes import REPO, django_env, venv_tool
 from tests.support import budget, tiers
-from tests.support.processes import REPO, django_env, venv_tool
 
 SQLITE_PASS_MARKS = ("-m", "not slow and not browser and not engine")
 

@@ -12,8 +12,8 @@ import ssl
 import urllib.request
 from pathlib import Path
 
-from tests.containers.native import self_signed_certificate
-from tests.support.processes import (
+from harness.native import self_signed_certificate
+from harness.processes import (
     ManagedProcess,
     free_port,
     port_open,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import urllib.request
 from pathlib import Path
 
-from tests.support.processes import (
+from harness.processes import (
     ManagedProcess,
     free_port,
     port_open,

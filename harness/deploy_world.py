@@ -1,7 +1,7 @@
 """A production server on this machine for the deploy tests on the real Docker Engine.
 
 Every part is real: sshd on 127.0.0.1, git, deploy/deploy.sh, Docker with Compose v2, a
-registry on loopback (tests/deploy/registry.py) that `just release` pushes to and the server
+registry on loopback (harness/registry.py) that `just release` pushes to and the server
 pulls from by digest, and the production Compose file with local stand-ins for registry images
 (pinned by their digests in that registry). Each release is a commit in the laptop's clone.
 """
@@ -21,12 +21,12 @@ from pathlib import Path
 import requests
 import urllib3
 
-from tests.containers.engine_stack import ComposeStack
-from tests.deploy.conftest import git
-from tests.deploy.registry import LocalRegistry
-from tests.support import engine
-from tests.support.processes import REPO, venv_tool
-from tests.support.sshd import SshServer
+from harness import engine
+from harness.engine_stack import ComposeStack
+from harness.git import git
+from harness.processes import REPO, venv_tool
+from harness.registry import LocalRegistry
+from harness.sshd import SshServer
 
 EXCLUDED = (
     "containers/secrets/",
@@ -323,7 +323,7 @@ PINNED = ("postgres:15-bookworm", "redis:7.4-bookworm", "nginx:1.28-bookworm")
 
 # Only the loopback registry: any other pull, and any build, is refused on the server.
 SERVER_DOCKER = """#!/bin/sh
-# The deploy server's docker (tests/deploy/engine_world.py): it never builds, and it reaches no
+# The deploy server's docker (harness/deploy_world.py): it never builds, and it reaches no
 # registry but the test's own on loopback.
 case "$1" in
   build | builder | buildx) echo "refused on the deploy server: docker $*" >&2; exit 97 ;;
@@ -355,7 +355,7 @@ def make_world(root: Path) -> EngineWorld:
 def pin_standins(laptop: Path, registry: LocalRegistry) -> None:
     """Push the stand-ins to the registry and pin containers/image-pins to them, with the
     project's own `just pin-images`."""
-    lines = ["# the test registry's copies of the local stand-ins (tests/deploy/engine_world.py)"]
+    lines = ["# the test registry's copies of the local stand-ins (harness/deploy_world.py)"]
     for name in PINNED:
         repository = f"{registry.address}/library/{name.split(':')[0]}"
         engine.docker("tag", name, f"{repository}:{name.split(':')[1]}")
