@@ -1,10 +1,8 @@
 """`just deploy-prod` over the local sshd to a server checkout, on the real Docker Engine.
 
-One server, in order: the first deploy, a code deploy under traffic (0 failed requests is
-the goal), releases that change configuration, fail their health check or fail `nginx -t`,
-then `just rollback` with the git server and the registry gone. Every release is built once
-on the laptop (`just release`) and pulled by digest; the server's docker refuses to build.
-Figures go to test-results/deploy-engine.json.
+One server, in order: releases built once and pulled by digest (first, code under traffic,
+settings, broken ones), `just rollback` offline, the weekly image check, certbot against
+Pebble. Figures go to test-results/deploy-engine.json; docs/containers.md lists the steps.
 """
 
 from __future__ import annotations
