@@ -359,7 +359,13 @@ def pin_standins(laptop: Path, registry: LocalRegistry) -> None:
     for name in PINNED:
         repository = f"{registry.address}/library/{name.split(':')[0]}"
         engine.docker("tag", name, f"{repository}:{name.split(':')[1]}")
-        engine.docker("push", f"{repository}:{name.split(':')[1]}", timeout=900)
+        # a loaded machine's registry sometimes drops a blob upload ("unexpected EOF"): again
+        for attempt in (1, 2, 3):
+            pushed = engine.docker(
+                "push", f"{repository}:{name.split(':')[1]}", timeout=900, check=attempt == 3
+            )
+            if pushed.returncode == 0:
+                break
         lines.append(f"{name} {repository} -")
     pins = laptop / "containers" / "image-pins"
     pins.write_text("\n".join(lines) + "\n")
