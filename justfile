@@ -148,3 +148,26 @@ pin-images:
 # Report pinned images whose tag moved or that have a newer patch release (exit 3 when any)
 image-updates:
     deploy/image-pins.sh check
+
+# ---- the swarm: several hosts (docs/scaling.md) ----------------------------------------------
+
+# Make a swarm of hosts over SSH, roles labelled: just swarm-init admin@host1 admin@host2
+swarm-init +HOSTS:
+    deploy/swarm/init.sh {{HOSTS}}
+
+# Deploy a release digest to the swarm, migrations first: just deploy-swarm IMAGE@sha256:...
+[positional-arguments]
+deploy-swarm *ARGS:
+    deploy/swarm/deploy.sh "$@"
+
+# Scale the stateless services: just scale web=4 celery=3
+scale +ASSIGNMENTS:
+    deploy/swarm/scale.sh {{ASSIGNMENTS}}
+
+# The swarm's nodes, services, updates, and tasks per node with health
+swarm-status:
+    deploy/swarm/status.sh
+
+# Roll app services back to their previous digest: just swarm-rollback [web ...]
+swarm-rollback *SERVICES:
+    deploy/swarm/rollback.sh {{SERVICES}}

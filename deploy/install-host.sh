@@ -60,6 +60,20 @@ backup_dir="$root${BACKUP_DIR:-/var/backups/admin2}"
 install -d -m 700 "$backup_dir"
 [ -n "$root" ] || chown "$owner:" "$backup_dir"
 
+# Monitoring (issue 21): Alertmanager's notifications arrive as files in the spool, written by
+# the alert-hook container (the app image's user, uid 10001) and handed by
+# admin2-alert-spool.path to deploy/alert.sh as the owner (docs/operations.md, "Notifications").
+spool_dir="${ADMIN2_ALERT_SPOOL_DIR:-/var/spool/admin2/alerts}"
+install -d -m 3770 "$root$spool_dir"
+[ -n "$root" ] || chown "10001:$(id -gn "$owner")" "$spool_dir"
+for unit in admin2-alert-spool.path admin2-alert-spool.service; do
+  render "$SCRIPTS_DIR/systemd/$unit" "DEPLOY_PATH=$REPO_DIR" "RUN_AS=$owner" \
+    "ALERT_SPOOL_DIR=$spool_dir" >"$units/$unit"
+  chmod 644 "$units/$unit"
+  note "installed $units/$unit"
+done
+[ "$systemctl" = 0 ] || systemctl enable --now admin2-alert-spool.path
+
 # Security updates of the host itself (the images get theirs from the deploy's --pull).
 if [ "$upgrades" = 1 ] && [ -f /etc/debian_version ]; then
   if [ -z "$root" ]; then

@@ -1,7 +1,7 @@
 """A production server on this machine for the deploy tests on the real Docker Engine.
 
 Every part is real: sshd on 127.0.0.1, git, deploy/deploy.sh, Docker with Compose v2, a
-registry on loopback (harness/registry.py) that `just release` pushes to and the server
+registry on loopback (harness/loopback_registry.py) that `just release` pushes to and the server
 pulls from by digest, and the production Compose file with local stand-ins for registry images
 (pinned by their digests in that registry). Each release is a commit in the laptop's clone.
 """
@@ -24,8 +24,8 @@ import urllib3
 from harness import engine
 from harness.engine_stack import ComposeStack
 from harness.git import git
+from harness.loopback_registry import LocalRegistry
 from harness.processes import REPO, venv_tool
-from harness.registry import LocalRegistry
 from harness.sshd import SshServer
 
 EXCLUDED = (

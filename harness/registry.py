@@ -1,60 +1,49 @@
-"""A private OCI registry on 127.0.0.1 for the deploy tests: Debian's `docker-registry`.
+"""Debian's ``docker-registry`` (Distribution 2.x) with a config of our own, for the tests.
 
-Plain HTTP on loopback, which the Docker Engine allows without TLS (127.0.0.0/8 is an
-insecure registry by default); storage in a temporary directory; no authentication.
+The package's own config enables htpasswd and listens on every interface: never used here.
+``netns`` starts it inside a network namespace (``nsenter --net``), e.g. a swarm's hub.
 """
 
 from __future__ import annotations
 
-import urllib.request
+import os
+import signal
+import subprocess
 from pathlib import Path
 
-from harness.processes import (
-    ManagedProcess,
-    free_port,
-    port_open,
-    require_binary,
-    wait_until,
-)
+import pytest
+
+BINARY = "/usr/bin/docker-registry"
 
 
-class LocalRegistry:
-    def __init__(self, workdir: Path):
-        self.workdir = workdir
-        self.port = 0
-        self.process: ManagedProcess | None = None
+class Registry:
+    def __init__(self, root: Path, address: str, netns: str | None = None):
+        self.root, self.address, self.netns = root, address, netns
+        self.process: subprocess.Popen | None = None
 
-    @property
-    def address(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    def start(self) -> LocalRegistry:
-        binary = require_binary("docker-registry", "Debian package docker-registry")
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        if not self.port:
-            self.port = free_port()
-        config = self.workdir / "config.yml"
+    def start(self) -> None:
+        if not Path(BINARY).exists():
+            pytest.fail("docker-registry is missing (apt-get install docker-registry)")
+        self.root.mkdir(parents=True, exist_ok=True)
+        config = self.root / "registry.yml"
         config.write_text(
-            "version: 0.1\n"
-            "log:\n  level: warn\n"
-            f"storage:\n  filesystem:\n    rootdirectory: {self.workdir / 'data'}\n"
-            "  delete:\n    enabled: true\n"
-            f"http:\n  addr: 127.0.0.1:{self.port}\n"
+            "version: 0.1\nlog: {level: warn}\n"
+            f"storage: {{filesystem: {{rootdirectory: {self.root / 'data'}}}, "
+            "delete: {enabled: true}}\n"
+            f"http: {{addr: {self.address}}}\n"
         )
-        self.process = ManagedProcess(
-            [binary, "serve", str(config)], log=self.workdir / "registry.log"
-        )
-        wait_until(self._answers, 30, f"docker-registry on {self.address}")
-        return self
-
-    def _answers(self) -> bool:
-        if not port_open(self.port):
-            return False
-        with urllib.request.urlopen(f"http://{self.address}/v2/", timeout=5) as response:
-            return response.status == 200
+        prefix = ["nsenter", f"--net=/run/netns/{self.netns}"] if self.netns else []
+        with open(self.root / "registry.log", "ab") as log:
+            self.process = subprocess.Popen(
+                [*prefix, BINARY, "serve", str(config)], stdout=log, stderr=log,
+                stdin=subprocess.DEVNULL, start_new_session=True,
+            )  # fmt: skip
 
     def stop(self) -> None:
-        """Gone, as a registry the server cannot reach; start() brings the same one back."""
-        if self.process:
-            self.process.stop()
-            self.process = None
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(10)

@@ -74,6 +74,8 @@ def test_first_deploy_pulls_by_digest_migrates_switches_and_passes_the_health_ga
     assert world.releases_log()[-1][5] == digest, "the release log records the digest"
     for name in ("postgres:15-bookworm", "redis:7.4-bookworm", "nginx:1.28-bookworm"):
         assert f"third-party image {name} is pinned and here: sha256:" in result.stdout
+    # COMPOSE_PROFILES=monitoring (the env example's): the release started the profile too.
+    assert "monitoring running: prometheus alertmanager alert-hook" in result.stdout + result.stderr
     assert git(world.server, "rev-parse", f"refs/admin2/releases/{first}") == first
     # a first deploy has nothing to back up before migrating
     assert not world.backups.exists() or not list(world.backups.glob("admin2-*"))

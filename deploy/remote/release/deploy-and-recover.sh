@@ -32,6 +32,7 @@ do_deploy() {
   keep_release_ref "$COMMIT"
   record_release deploy "$COMMIT" ok
   log "release $COMMIT recorded (previous: ${current:-none})"
+  start_monitoring "$COMMIT"
   prune_images
   [ -n "$IMAGE_REF" ] || prune_build_cache
   log "deploy of $COMMIT done"
