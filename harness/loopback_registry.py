@@ -29,6 +29,8 @@ class LocalRegistry:
         return f"127.0.0.1:{self.port}"
 
     def start(self) -> LocalRegistry:
+        if self.process and self.process.alive():
+            return self  # running already: a second one could not bind the port
         binary = require_binary("docker-registry", "Debian package docker-registry")
         self.workdir.mkdir(parents=True, exist_ok=True)
         if not self.port:
