@@ -45,7 +45,7 @@ owner="$(stat -c %U "$REPO_DIR")"
 units="$root/etc/systemd/system"
 mkdir -p "$units" "$root/etc/logrotate.d"
 for unit in admin2-backup.service admin2-backup.timer admin2-alert@.service \
-  admin2-check.service admin2-check.timer; do
+  admin2-check.service admin2-check.timer admin2-certs.service admin2-certs.timer; do
   render "$SCRIPTS_DIR/systemd/$unit" "DEPLOY_PATH=$REPO_DIR" "RUN_AS=$owner" >"$units/$unit"
   chmod 644 "$units/$unit"
   note "installed $units/$unit"
@@ -93,6 +93,6 @@ fi
 
 if [ "$systemctl" = 1 ]; then
   systemctl daemon-reload
-  systemctl enable --now admin2-backup.timer admin2-check.timer
-  systemctl list-timers admin2-backup.timer admin2-check.timer --no-pager
+  systemctl enable --now admin2-backup.timer admin2-check.timer admin2-certs.timer
+  systemctl list-timers admin2-backup.timer admin2-check.timer admin2-certs.timer --no-pager
 fi
