@@ -96,7 +96,7 @@ secrets:
 build-prod *ARGS:
     deploy/build-prod.sh "$@"
 
-# Deploy this checkout's HEAD to DEPLOY_HOST over SSH: lock, build, migrate, health-gated switch, auto-rollback
+# Deploy this checkout's HEAD to DEPLOY_HOST over SSH by its image digest (just release first): lock, pull, migrate, health-gated switch, auto-rollback
 [positional-arguments]
 deploy-prod *ARGS:
     deploy/deploy.sh deploy "$@"
@@ -133,3 +133,41 @@ rotate-logs *ARGS:
 [positional-arguments]
 install-host *ARGS:
     deploy/install-host.sh "$@"
+
+# ---- releases by digest (docs/operations.md, "Releases") ------------------------------------
+
+# Build the production image once, tag it with the commit and push it to ADMIN2_REGISTRY; prints its digest
+[positional-arguments]
+release *ARGS:
+    deploy/release-image.sh "$@"
+
+# Pin the third-party images in containers/image-pins to their registry's current digests
+pin-images:
+    deploy/image-pins.sh pin
+
+# Report pinned images whose tag moved or that have a newer patch release (exit 3 when any)
+image-updates:
+    deploy/image-pins.sh check
+
+# ---- the swarm: several hosts (docs/scaling.md) ----------------------------------------------
+
+# Make a swarm of hosts over SSH, roles labelled: just swarm-init admin@host1 admin@host2
+swarm-init +HOSTS:
+    deploy/swarm/init.sh {{HOSTS}}
+
+# Deploy a release digest to the swarm, migrations first: just deploy-swarm IMAGE@sha256:...
+[positional-arguments]
+deploy-swarm *ARGS:
+    deploy/swarm/deploy.sh "$@"
+
+# Scale the stateless services: just scale web=4 celery=3
+scale +ASSIGNMENTS:
+    deploy/swarm/scale.sh {{ASSIGNMENTS}}
+
+# The swarm's nodes, services, updates, and tasks per node with health
+swarm-status:
+    deploy/swarm/status.sh
+
+# Roll app services back to their previous digest: just swarm-rollback [web ...]
+swarm-rollback *SERVICES:
+    deploy/swarm/rollback.sh {{SERVICES}}

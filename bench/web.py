@@ -34,6 +34,7 @@ SLICES = 15
 SECONDS = 2
 WARM_UP = 2
 CONNECTIONS = 2
+OFF = "admin2 metrics off"
 PROTO = "X-Forwarded-Proto: https"  # as Nginx sends it; production redirects plain HTTP
 # Both sides: one sync worker (as the issue measured), no recycling in the middle of a run.
 GUNICORN = {"GUNICORN_WORKERS": "1", "GUNICORN_THREADS": "1", "GUNICORN_MAX_REQUESTS": "0"}
@@ -167,12 +168,13 @@ def measure(url: str, session: str, seconds: int, worker: psutil.Process) -> dic
     return {**result, "worker_cpu_ms_per_request": round(cpu * 1000 / result["requests"], 2)}
 
 
-def neighbour_ratios(runs: list[dict]) -> list[float]:
-    """admin2/stock for each two runs side by side in time (runs alternate stock, admin2)."""
+def neighbour_ratios(runs: list[dict], base: str = "stock", other: str = "admin2") -> list[float]:
+    """other/base for each two of their runs side by side in time (the sides take turns)."""
     ratios = []
-    for before, after in itertools.pairwise(runs):
-        stock, admin2 = (before, after) if before["app"] == "stock" else (after, before)
-        ratios.append(admin2["rps"] / stock["rps"])
+    turns = [run for run in runs if run["app"] in (base, other)]
+    for before, after in itertools.pairwise(turns):
+        low, high = (before, after) if before["app"] == base else (after, before)
+        ratios.append(high["rps"] / low["rps"])
     return ratios
 
 
@@ -187,9 +189,14 @@ def main() -> None:
         with (
             serve("stockadmin.wsgi:application", stock_env, stock_dir) as (stock, stock_worker),
             serve("admin2.wsgi:application", admin2_env, REPO) as (admin2, admin2_worker),
+            # The same admin2 without the metrics middleware: what metrics cost (issue 21).
+            serve(
+                "admin2.wsgi:application", {**admin2_env, "ADMIN2_METRICS_ENABLED": "false"}, REPO
+            ) as (bare, bare_worker),
         ):
             sides = [("stock", stock, stock_session, stock_pk, stock_worker),
-                     ("admin2", admin2, admin2_session, admin2_pk, admin2_worker)]  # fmt: skip
+                     ("admin2", admin2, admin2_session, admin2_pk, admin2_worker),
+                     (OFF, bare, admin2_session, admin2_pk, bare_worker)]  # fmt: skip
             for _, path, marker in PAGES:
                 for _, base, session, pk, _ in sides:
                     check_page(base + path.format(pk=pk), session, marker)
@@ -200,14 +207,17 @@ def main() -> None:
                     for app, base, session, pk, worker in sides:
                         result = measure(base + path.format(pk=pk), session, SECONDS, worker)
                         runs.append({"page": page, "app": app, "slice": slice_, **result})
-                    print(f"{page}, run {slice_}: stock {runs[-2]['rps']}, "
-                          f"admin2 {runs[-1]['rps']} req/s", flush=True)  # fmt: skip
+                    print(f"{page}, run {slice_}: stock {runs[-3]['rps']}, "
+                          f"admin2 {runs[-2]['rps']}, metrics off {runs[-1]['rps']} req/s",
+                          flush=True)  # fmt: skip
 
     rows = []
     for page, _, _ in PAGES:
         measured = [r for r in runs if r["page"] == page]
         ratios = neighbour_ratios(measured)
         quartiles = statistics.quantiles(ratios, n=4)
+        metrics = neighbour_ratios(measured, OFF, "admin2")
+        metrics_quartiles = statistics.quantiles(metrics, n=4)
         median = statistics.median
         cpu = {app: median(r["worker_cpu_ms_per_request"] for r in measured if r["app"] == app)
                for app in ("stock", "admin2")}  # fmt: skip
@@ -217,23 +227,32 @@ def main() -> None:
             f"{median(r['rps'] for r in measured if r['app'] == 'admin2'):.1f}",
             f"**{median(ratios):.2f}**", f"{quartiles[0]:.2f} to {quartiles[2]:.2f}",
             f"{cpu['stock']:.1f}", f"{cpu['admin2']:.1f}", f"{cpu['stock'] / cpu['admin2']:.2f}",
+            f"{median(r['rps'] for r in measured if r['app'] == OFF):.1f}",
+            f"**{median(metrics):.3f}**",
+            f"{metrics_quartiles[0]:.2f} to {metrics_quartiles[2]:.2f}",
             sum(r["non_2xx"] for r in measured),
         ])  # fmt: skip
         runs.append({"page": page, "app": "admin2 / stock", "ratio": round(median(ratios), 3),
                      "ratio_quartiles": [round(q, 3) for q in quartiles],
                      "cpu_ratio": round(cpu["stock"] / cpu["admin2"], 3)})  # fmt: skip
+        runs.append({"page": page, "app": "metrics on / off", "ratio": round(median(metrics), 3),
+                     "ratio_quartiles": [round(q, 3) for q in metrics_quartiles]})  # fmt: skip
     table = markdown_table(
         ["page", "stock req/s", "admin2 req/s", "admin2 / stock", "middle half",
-         "stock CPU ms/req", "admin2 CPU ms/req", "stock / admin2 CPU", "non-2xx"],
+         "stock CPU ms/req", "admin2 CPU ms/req", "stock / admin2 CPU",
+         "admin2 metrics off req/s", "metrics on / off", "its middle half", "non-2xx"],
         rows,
     )  # fmt: skip
     notes = (
-        f"Each page: {SLICES} runs of {SECONDS} s per side, alternating stock and admin2, "
+        f"Each page: {SLICES} runs of {SECONDS} s per side, taking turns (stock, admin2, admin2 "
+        "with ADMIN2_METRICS_ENABLED=false), "
         f"after a {WARM_UP} s unmeasured warm-up of each; req/s are the medians of the runs, "
         "admin2 / stock the median of the ratios of each two neighbouring runs (the middle "
         "half of those ratios beside it). CPU ms/req: the Gunicorn worker's CPU time during "
         "the runs over the requests it answered (medians), the cost of a page whatever share "
         "of the CPU the machine left; its ratio reads like req/s (higher is better for admin2). "
+        "metrics on / off: the same, for admin2 with and without its metrics middleware "
+        "(issue 21's budget: at least 0.97). "
         "wrk: 2 threads, "
         f"{CONNECTIONS} connections. Gunicorn with `containers/gunicorn.conf.py`, 1 sync "
         "worker, recycling off, on both sides. Stock: a `django-admin startproject` project "

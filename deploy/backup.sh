@@ -20,7 +20,8 @@
 #   MEDIA_DIR     a directory to archive; otherwise MEDIA_TAR_CMD (a command writing a tar
 #                 to stdout), default: tar of /app/media in a one-off `web` container.
 #   BACKUP_REMOTE [user@]host:/path to copy each new backup to over SSH and verify there
-#                 (BACKUP_REMOTE_PORT, BACKUP_REMOTE_SSH_OPTS).
+#                 (BACKUP_REMOTE_PORT, BACKUP_REMOTE_SSH_OPTS); a failed copy is retried
+#                 (BACKUP_REMOTE_ATTEMPTS 3, BACKUP_REMOTE_RETRY_SECONDS 30, doubling).
 #   BACKUP_TEXTFILE_DIR  node-exporter's textfile directory: the last success's time goes there.
 set -euo pipefail
 # shellcheck source=deploy/lib/common.sh
@@ -70,6 +71,22 @@ copy_offsite() {
   note "copying $name to $BACKUP_REMOTE"
   tar -C "$BACKUP_DIR" -cf - "$name" | "${ssh_cmd[@]}" "$host" \
     "mkdir -p $quoted_path && tar -C $quoted_path -xf - && cd $quoted_path/$quoted_name && sha256sum --check --quiet SHA256SUMS"
+}
+
+# A copy that fails (network, the other host restarting) is tried again, BACKUP_REMOTE_ATTEMPTS
+# times in all (3), waiting BACKUP_REMOTE_RETRY_SECONDS (30) and twice as long each time after.
+copy_offsite_with_retries() {
+  local name="$1" attempts="${BACKUP_REMOTE_ATTEMPTS:-3}" pause="${BACKUP_REMOTE_RETRY_SECONDS:-30}" attempt
+  [[ "$attempts" =~ ^[1-9][0-9]*$ ]] || die "BACKUP_REMOTE_ATTEMPTS must be a number of attempts (1 or more), got '$attempts'"
+  [[ "$pause" =~ ^[0-9]+$ ]] || die "BACKUP_REMOTE_RETRY_SECONDS must be a number of seconds, got '$pause'"
+  for ((attempt = 1; ; attempt++)); do
+    copy_offsite "$name" && return 0
+    [ "$attempt" -lt "$attempts" ] \
+      || die "the local backup $name is complete, but the copy to $BACKUP_REMOTE FAILED ($attempts attempts)"
+    note "the copy to $BACKUP_REMOTE failed (attempt $attempt of $attempts): trying again in ${pause}s"
+    sleep "$pause"
+    pause=$((pause * 2))
+  done
 }
 
 # Where the operator's files are: as Compose reads them (containers/ is the base of relative
@@ -159,7 +176,7 @@ take_backup() {
 
   prune
   if [ -n "${BACKUP_REMOTE:-}" ]; then
-    copy_offsite "$name" || die "the local backup $name is complete, but the copy to $BACKUP_REMOTE FAILED"
+    copy_offsite_with_retries "$name"
     note "off-site copy verified at $BACKUP_REMOTE/$name"
   fi
   [ -z "${BACKUP_TEXTFILE_DIR:-}" ] || record_success

@@ -10,6 +10,9 @@
 # DEPLOY_PORT, DEPLOY_SSH_KEY, DEPLOY_SSH_OPTS, DEPLOY_KEEP_IMAGES, DEPLOY_HEALTH_TIMEOUT,
 # DEPLOY_LOCK_TIMEOUT, DEPLOY_WEB_REPLICAS, DEPLOY_GIT_REMOTE, DEPLOY_REMOTE_PATH_PREFIX,
 # DEPLOY_PULL_EVERY_DAYS, DEPLOY_BUILD_CACHE_KEEP_HOURS, DEPLOY_PRE_MIGRATION_BACKUP.
+# The image: ADMIN2_REGISTRY's admin2:<commit> (pushed by `just release`), deployed by its
+# digest (DEPLOY_IMAGE_DIGEST pins one; otherwise the registry is asked); the server pulls it
+# and never builds. DEPLOY_BUILD_ON_SERVER=yes is the old way (the server builds the commit).
 # The work on the server is deploy/remote/release.sh and its phases, sent over the same
 # connection as one script (deploy/lib/release-bundle.sh).
 set -euo pipefail
@@ -57,6 +60,22 @@ case "$action" in
     fi
     remote_args+=(--commit "$commit")
     [ "$force" = 0 ] || remote_args+=(--force)
+    if [ -n "${ADMIN2_REGISTRY:-}" ]; then
+      repository="${ADMIN2_REGISTRY%/}/admin2"
+      digest="${DEPLOY_IMAGE_DIGEST:-}"
+      if [ -z "$digest" ]; then
+        digest="$(python3 "$SCRIPTS_DIR/lib/registry.py" digest "$repository:$commit")" \
+          || die "$repository:$commit is not in the registry: run 'just release' (or let CI's release job finish) first"
+      fi
+      [[ "$digest" =~ ^sha256:[0-9a-f]{64}$ ]] || die "not an image digest: $digest (sha256:<64 hex>)"
+      remote_args+=(--image "$repository@$digest")
+      note "image $repository@$digest"
+    else
+      case "${DEPLOY_BUILD_ON_SERVER:-no}" in
+        yes | on | true | 1) remote_args+=(--build-on-server) ;;
+        *) die "ADMIN2_REGISTRY is not set: the server deploys an image from a registry ('just release' pushes it) and never builds; DEPLOY_BUILD_ON_SERVER=yes builds on the server the old way" ;;
+      esac
+    fi
     note "deploying $commit to $DEPLOY_USER@$DEPLOY_HOST:$DEPLOY_PATH"
     ;;
   rollback)

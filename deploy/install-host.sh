@@ -45,7 +45,7 @@ owner="$(stat -c %U "$REPO_DIR")"
 units="$root/etc/systemd/system"
 mkdir -p "$units" "$root/etc/logrotate.d"
 for unit in admin2-backup.service admin2-backup.timer admin2-alert@.service \
-  admin2-check.service admin2-check.timer; do
+  admin2-check.service admin2-check.timer admin2-certs.service admin2-certs.timer; do
   render "$SCRIPTS_DIR/systemd/$unit" "DEPLOY_PATH=$REPO_DIR" "RUN_AS=$owner" >"$units/$unit"
   chmod 644 "$units/$unit"
   note "installed $units/$unit"
@@ -59,6 +59,20 @@ mkdir -p "$root${ADMIN2_LOG_DIR:-/var/log/admin2}"
 backup_dir="$root${BACKUP_DIR:-/var/backups/admin2}"
 install -d -m 700 "$backup_dir"
 [ -n "$root" ] || chown "$owner:" "$backup_dir"
+
+# Monitoring (issue 21): Alertmanager's notifications arrive as files in the spool, written by
+# the alert-hook container (the app image's user, uid 10001) and handed by
+# admin2-alert-spool.path to deploy/alert.sh as the owner (docs/operations.md, "Notifications").
+spool_dir="${ADMIN2_ALERT_SPOOL_DIR:-/var/spool/admin2/alerts}"
+install -d -m 3770 "$root$spool_dir"
+[ -n "$root" ] || chown "10001:$(id -gn "$owner")" "$spool_dir"
+for unit in admin2-alert-spool.path admin2-alert-spool.service; do
+  render "$SCRIPTS_DIR/systemd/$unit" "DEPLOY_PATH=$REPO_DIR" "RUN_AS=$owner" \
+    "ALERT_SPOOL_DIR=$spool_dir" >"$units/$unit"
+  chmod 644 "$units/$unit"
+  note "installed $units/$unit"
+done
+[ "$systemctl" = 0 ] || systemctl enable --now admin2-alert-spool.path
 
 # Security updates of the host itself (the images get theirs from the deploy's --pull).
 if [ "$upgrades" = 1 ] && [ -f /etc/debian_version ]; then
@@ -79,6 +93,6 @@ fi
 
 if [ "$systemctl" = 1 ]; then
   systemctl daemon-reload
-  systemctl enable --now admin2-backup.timer admin2-check.timer
-  systemctl list-timers admin2-backup.timer admin2-check.timer --no-pager
+  systemctl enable --now admin2-backup.timer admin2-check.timer admin2-certs.timer
+  systemctl list-timers admin2-backup.timer admin2-check.timer admin2-certs.timer --no-pager
 fi

@@ -1,8 +1,9 @@
 """A production server on this machine for the deploy tests on the real Docker Engine.
 
-Every part is real: sshd on 127.0.0.1, git, deploy/deploy.sh, Docker with Compose v2, and the
-production Compose file with local stand-ins for registry images. The first release is a
-snapshot of this working tree; a test makes further releases in the laptop's clone.
+Every part is real: sshd on 127.0.0.1, git, deploy/deploy.sh, Docker with Compose v2, a
+registry on loopback (harness/loopback_registry.py) that `just release` pushes to and the server
+pulls from by digest, and the production Compose file with local stand-ins for registry images
+(pinned by their digests in that registry). Each release is a commit in the laptop's clone.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import urllib3
 from harness import engine
 from harness.engine_stack import ComposeStack
 from harness.git import git
+from harness.loopback_registry import LocalRegistry
 from harness.processes import REPO, venv_tool
 from harness.sshd import SshServer
 
@@ -87,11 +89,18 @@ class EngineWorld:
     backups: Path
     alerts: Path
     stack: ComposeStack
+    registry: LocalRegistry
+    laptop_bin: Path
     built: list[str] = field(default_factory=list)
+    # commit -> REPOSITORY@DIGEST that `just release` printed for it
+    digests: dict[str, str] = field(default_factory=dict)
 
     # ---- git --------------------------------------------------------------------------------
-    def release(self, message: str, changes: dict[str, str | None] | None = None) -> str:
-        """Commit changes (path -> new text, or None to delete) in the laptop and push."""
+    def release(
+        self, message: str, changes: dict[str, str | None] | None = None, *, publish: bool = True
+    ) -> str:
+        """Commit changes (path -> new text, or None to delete) in the laptop and push; then
+        `just release` it unless publish is False (a release the server builds, the old way)."""
         for name, text in (changes or {}).items():
             path = self.laptop / name
             if text is None:
@@ -104,7 +113,35 @@ class EngineWorld:
         git(self.laptop, "push", "-q", "origin", "HEAD:main")
         sha = git(self.laptop, "rev-parse", "HEAD")
         self.built.append(sha)
+        if publish:
+            self.publish(sha)
         return sha
+
+    def allow_server_builds(self) -> None:
+        """The server's docker without its guard: only for measuring the old way."""
+        (self.bin_dir / "docker").unlink()
+        (self.bin_dir / "docker").symlink_to(engine.docker_cli())
+
+    @property
+    def repository(self) -> str:
+        return f"{self.registry.address}/e2e/admin2"
+
+    def publish(self, sha: str) -> None:
+        """`just release` in the laptop (build, tag, push), then the laptop's copies removed:
+        the server must pull the image from the registry, not find the laptop's build."""
+        env = {**self.env(), "PATH": f"{self.laptop_bin}:{os.environ['PATH']}"}
+        with engine._lock():  # one builder at a time on this machine
+            started = time.monotonic()
+            result = subprocess.run(
+                [str(self.laptop / "deploy" / "release-image.sh")],
+                cwd=self.laptop, env=env, capture_output=True, text=True, timeout=1800,
+                check=False,
+            )  # fmt: skip
+        assert result.returncode == 0, f"{result.stdout[-3000:]}\n{result.stderr[-6000:]}"
+        engine.log(f"just release {sha[:12]}: {time.monotonic() - started:.0f} s")
+        self.digests[sha] = result.stdout.strip().splitlines()[-1]
+        assert self.digests[sha].startswith(f"{self.repository}@sha256:"), result.stdout
+        engine.docker("image", "rm", f"admin2:{sha}", f"{self.repository}:{sha}")
 
     def read(self, name: str) -> str:
         return (self.laptop / name).read_text()
@@ -126,6 +163,7 @@ class EngineWorld:
             DEPLOY_LOCK_TIMEOUT="5",
             DEPLOY_WEB_REPLICAS="1",
             DEPLOY_PULL_EVERY_DAYS="0",  # no registry here: the stand-ins cannot be pulled
+            ADMIN2_REGISTRY=f"{self.registry.address}/e2e",
         )
         env.update(overrides)
         return env
@@ -279,6 +317,24 @@ def free_subnet() -> str:
     raise AssertionError("no free 10.214.x.0/24 for the deploy world's frontend network")
 
 
+# The production Compose file's third-party images (containers/image-pins), here the local
+# stand-ins pushed to the test registry: the first release pins them by these digests.
+PINNED = ("postgres:15-bookworm", "redis:7.4-bookworm", "nginx:1.28-bookworm")
+
+# Only the loopback registry: any other pull, and any build, is refused on the server.
+SERVER_DOCKER = """#!/bin/sh
+# The deploy server's docker (harness/deploy_world.py): it never builds, and it reaches no
+# registry but the test's own on loopback.
+case "$1" in
+  build | builder | buildx) echo "refused on the deploy server: docker $*" >&2; exit 97 ;;
+  pull) for ref; do case "$ref" in -*|pull|127.0.0.1:*) ;; *)
+    echo "refused on the deploy server: pull of $ref (not the loopback registry)" >&2; exit 97 ;;
+    esac; done ;;
+esac
+exec {cli} "$@"
+"""
+
+
 def make_world(root: Path) -> EngineWorld:
     urllib3.disable_warnings()
     engine.require_engine()
@@ -286,20 +342,48 @@ def make_world(root: Path) -> EngineWorld:
     sshd = SshServer(root / "sshd")
     (root / "sshd").mkdir()
     sshd.start()
+    registry = LocalRegistry(root / "registry")
     try:
-        return _world_on(root, sshd)
+        registry.start()
+        return _world_on(root, sshd, registry)
     except BaseException:
         sshd.stop()  # a setup that fails leaves no listener behind
+        registry.stop()
         raise
 
 
-def _world_on(root: Path, sshd: SshServer) -> EngineWorld:
+def pin_standins(laptop: Path, registry: LocalRegistry) -> None:
+    """Push the stand-ins to the registry and pin containers/image-pins to them, with the
+    project's own `just pin-images`."""
+    lines = ["# the test registry's copies of the local stand-ins (harness/deploy_world.py)"]
+    for name in PINNED:
+        repository = f"{registry.address}/library/{name.split(':')[0]}"
+        engine.docker("tag", name, f"{repository}:{name.split(':')[1]}")
+        # a loaded machine's registry sometimes drops a blob upload ("unexpected EOF"): again
+        for attempt in (1, 2, 3):
+            pushed = engine.docker(
+                "push", f"{repository}:{name.split(':')[1]}", timeout=900, check=attempt == 3
+            )
+            if pushed.returncode == 0:
+                break
+        lines.append(f"{name} {repository} -")
+    pins = laptop / "containers" / "image-pins"
+    pins.write_text("\n".join(lines) + "\n")
+    result = subprocess.run(
+        ["python3", str(laptop / "deploy" / "lib" / "image_pins.py"), "pin", str(pins)],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+
+
+def _world_on(root: Path, sshd: SshServer, registry: LocalRegistry) -> EngineWorld:
     origin, laptop, server = root / "origin.git", root / "laptop", root / "srv-admin2"
     git(root, "init", "-q", "--bare", "-b", "main", str(origin))
     laptop.mkdir()
     git(laptop, "init", "-q", "-b", "main")
     git(laptop, "remote", "add", "origin", str(origin))
     snapshot(laptop)
+    pin_standins(laptop, registry)
     git(laptop, "add", "-A")
     git(laptop, "commit", "-q", "-m", "release A: this working tree")
     git(laptop, "push", "-q", "origin", "main")
@@ -328,10 +412,18 @@ def _world_on(root: Path, sshd: SshServer) -> EngineWorld:
 
     bin_dir = root / "server-bin"
     bin_dir.mkdir()
-    (bin_dir / "docker").symlink_to(engine.docker_cli())
+    (bin_dir / "docker").write_text(SERVER_DOCKER.format(cli=engine.docker_cli()))
+    (bin_dir / "docker").chmod(0o755)
     (bin_dir / "docker-compose").symlink_to(venv_tool("docker-compose"))
-    world = EngineWorld(root, sshd, origin, laptop, server, bin_dir, backups, alerts, stack)
-    world.built.append(git(laptop, "rev-parse", "HEAD"))
+    laptop_bin = root / "laptop-bin"  # the laptop builds: Debian's CLI, BuildKit
+    laptop_bin.mkdir()
+    (laptop_bin / "docker").symlink_to(engine.docker_cli())
+    world = EngineWorld(
+        root, sshd, origin, laptop, server, bin_dir, backups, alerts, stack, registry, laptop_bin
+    )
+    first = git(laptop, "rev-parse", "HEAD")
+    world.built.append(first)
+    world.publish(first)
     return world
 
 
@@ -342,4 +434,10 @@ def destroy(world: EngineWorld) -> None:
     world.stack.down()
     for sha in world.built:
         engine.docker("image", "rm", f"admin2:{sha}", check=False)
+        if sha in world.digests:
+            engine.docker("image", "rm", world.digests[sha], check=False)
+    for name in PINNED:
+        repository = f"{world.registry.address}/library/{name.split(':')[0]}"
+        engine.docker("image", "rm", f"{repository}:{name.split(':')[1]}", check=False)
+    world.registry.stop()
     world.sshd.stop()

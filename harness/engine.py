@@ -39,6 +39,14 @@ STANDINS = {
     "postgres": "postgres",
     "redis": "redis",
     "nginx": "nginx",
+    # The monitoring profile (docs/operations.md, "Monitoring"): Debian's Prometheus packages.
+    "prom/prometheus": "prometheus",
+    "prom/alertmanager": "alertmanager",
+    "prom/node-exporter": "node-exporter",
+    "prom/blackbox-exporter": "blackbox-exporter",
+    "quay.io/prometheuscommunity/postgres-exporter": "postgres-exporter",
+    "oliver006/redis_exporter": "redis-exporter",
+    "nginx/nginx-prometheus-exporter": "nginx-exporter",
 }
 
 # The tag under which the tests build the application images (never an operator's tag).

@@ -94,11 +94,35 @@ class ComposeStack:
         )
         if stack == "production":
             env["ADMIN2_FRONTEND_SUBNET"] = free_subnet()
+        if "monitoring" in env.get("COMPOSE_PROFILES", "").split(","):
+            env.update(self._monitoring_env(stack))
         if engine.image_labels("nginx:1.28-bookworm").get(engine.LABEL):
             env["NGINX_UPSTREAM_RESOLVE"] = ""  # Debian's Nginx 1.22 stand-in (docs/containers.md)
         env.update(overrides)
         self.env = env
         self._write_files()
+
+    def _monitoring_env(self, stack: str) -> dict[str, str]:
+        """The monitoring profile's host side: free loopback ports, the alert spool (written
+        by the hook container's own user) and node-exporter's textfile directory."""
+        self.ports.update(prometheus=free_port(), alertmanager=free_port())
+        env = {"ADMIN2_PROMETHEUS_HOST_PORT": str(self.ports["prometheus"])}
+        if stack == "production":
+            self.spool_dir = self.workdir / "alert-spool"
+            self.spool_dir.mkdir(parents=True, exist_ok=True)
+            self.spool_dir.chmod(0o777)
+            textfile = self.workdir / "textfile"
+            textfile.mkdir(exist_ok=True)
+            env.update(
+                ADMIN2_ALERTMANAGER_HOST_PORT=str(self.ports["alertmanager"]),
+                ADMIN2_ALERT_SPOOL_DIR=str(self.spool_dir),
+                BACKUP_TEXTFILE_DIR=str(textfile),
+            )
+        return env
+
+    @property
+    def prometheus(self) -> str:
+        return f"http://127.0.0.1:{self.ports['prometheus']}"
 
     def _write_files(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)

@@ -20,7 +20,7 @@ import redis
 
 from harness import compose
 from harness.nginx import Nginx, render_templates
-from harness.processes import ManagedProcess, require_binary, wait_until
+from harness.processes import ManagedProcess, free_port, require_binary, wait_until
 
 
 @contextmanager
@@ -53,6 +53,10 @@ def nginx_tree(
     """Lay out the stack's Nginx under ``root``; return the native main configuration."""
     service = compose.resolved(stack)["services"]["nginx"]
     environment = {**service["environment"], **env}
+    # The monitoring profile's stub_status port: a free one here, so native Nginxes running
+    # side by side do not collide on the container's fixed port.
+    if "NGINX_STATUS_PORT" in environment and "NGINX_STATUS_PORT" not in env:
+        environment["NGINX_STATUS_PORT"] = str(free_port())
     for mount in service["volumes"]:
         target = root / mount["target"].lstrip("/")
         if mount["type"] == "bind":

@@ -66,4 +66,8 @@ export_config_sums() {
   ADMIN2_CONFIG_SUM_REDIS="$(_config_tree_sum "$checkout/containers/redis" "$secrets/redis_password")"
   ADMIN2_CONFIG_SUM_DB="$(_config_tree_sum "$checkout/containers/postgres")"
   export ADMIN2_CONFIG_SUM_APP ADMIN2_CONFIG_SUM_NGINX ADMIN2_CONFIG_SUM_REDIS ADMIN2_CONFIG_SUM_DB
+  # The monitoring profile: a changed template or rule recreates Prometheus or Alertmanager.
+  ADMIN2_CONFIG_SUM_PROMETHEUS="$(_config_tree_sum "$checkout/containers/prometheus")"
+  ADMIN2_CONFIG_SUM_ALERTMANAGER="$(_config_tree_sum "$checkout/containers/alertmanager")"
+  export ADMIN2_CONFIG_SUM_PROMETHEUS ADMIN2_CONFIG_SUM_ALERTMANAGER
 }

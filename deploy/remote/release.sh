@@ -3,11 +3,13 @@
 # phases (deploy/remote/release/*.sh, one file per step) and the service list, as one
 # self-contained bundle: the checkout it manages may be at any older commit.
 #
-#   release.sh deploy   --path DIR --commit SHA [--force]
+#   release.sh deploy   --path DIR --commit SHA --image REPO@DIGEST [--force]
+#   release.sh deploy   --path DIR --commit SHA --build-on-server [--force]   (the old way)
 #   release.sh rollback --path DIR [--to SHA] [--force]
 #   release.sh status   --path DIR
 #
-# A release is a commit; its image is tagged with the full commit id (admin2:<commit>) and the
+# A release is a commit; its image, pulled by digest (or built here), is tagged with the full
+# commit id (admin2:<commit>) and the
 # commit is kept as a local ref (refs/admin2/releases/<commit>), so a rollback needs neither
 # the git server nor a build. State lives in DIR/.deploy: lock, current, previous,
 # releases.log, deploy.log, last-pull.
@@ -18,6 +20,8 @@ set -euo pipefail
 ACTION=""
 DEPLOY_PATH=""
 COMMIT=""
+IMAGE_REF=""
+BUILD_ON_SERVER=0
 ROLLBACK_TO=""
 FORCE=0
 KEEP=3
@@ -51,7 +55,7 @@ die() {
 }
 
 usage() {
-  die "usage: release.sh deploy|rollback|status --path DIR [--commit SHA] [--to SHA] [--force]"
+  die "usage: release.sh deploy|rollback|status --path DIR [--commit SHA --image REPO@DIGEST] [--to SHA] [--force]"
 }
 
 parse_args() {
@@ -62,6 +66,8 @@ parse_args() {
     case "$1" in
       --path) DEPLOY_PATH="$2"; shift 2 ;;
       --commit) COMMIT="$2"; shift 2 ;;
+      --image) IMAGE_REF="$2"; shift 2 ;;
+      --build-on-server) BUILD_ON_SERVER=1; shift ;;
       --to) ROLLBACK_TO="$2"; shift 2 ;;
       --force) FORCE=1; shift ;;
       --keep) KEEP="$2"; shift 2 ;;

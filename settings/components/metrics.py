@@ -3,7 +3,7 @@
 The /metrics port itself is Gunicorn's (containers/gunicorn.conf.py reads ADMIN2_METRICS_PORT).
 """
 
-from settings.env import env_bool, env_int, env_str
+from settings.env import env_bool, env_float, env_int, env_str
 
 ADMIN2_METRICS_ENABLED = env_bool(
     "ADMIN2_METRICS_ENABLED",
@@ -15,6 +15,11 @@ ADMIN2_METRICS_PORT = env_int("ADMIN2_METRICS_PORT", 9100, minimum=1)
 ADMIN2_METRICS_BIND = env_str("ADMIN2_METRICS_BIND", "0.0.0.0")  # noqa: S104
 # The commit the image was built from (containers/Dockerfile), shown as admin2_build_info.
 ADMIN2_COMMIT = env_str("ADMIN2_COMMIT", "unknown")
+
+# The System health page (admin2.system_health) reads Prometheus's HTTP API here; empty: the
+# page says Prometheus is not configured. Compose sets it where the monitoring profile runs.
+ADMIN2_PROMETHEUS_URL = env_str("ADMIN2_PROMETHEUS_URL", "")
+ADMIN2_PROMETHEUS_TIMEOUT = env_float("ADMIN2_PROMETHEUS_TIMEOUT", 3.0, minimum=0.1)
 
 if ADMIN2_METRICS_ENABLED:
     # First, so its timing covers every other middleware.

@@ -7,7 +7,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from admin2_analytics import charts
+from admin2 import charts
 from admin2_analytics.demo_content import DASHBOARD, create_demo_objects
 from admin2_analytics.models import Dashboard, SavedQuery
 from tests.support.analytics_pages import COUNTRY_SQL, make_query, make_user

@@ -105,8 +105,17 @@ def services_present(s: Stack) -> list[str]:
     return found
 
 
+# The monitoring profile's own web interfaces (Prometheus, Alertmanager), for the operator on
+# the host (issue 21).
+LOOPBACK_MONITORS = tuple(services.names("production", roles={"monitor"}))
+# Images with no program to run a check (built FROM scratch): Prometheus scrapes them, and
+# TargetDown fires when one stops answering.
+NO_HEALTHCHECK = ("nginx-exporter",)
+
+
 def ports(s: Stack) -> list[str]:
-    """Nginx public on the seed port, Redis on the host's loopback only, nothing else."""
+    """Nginx public on the seed port, Redis, Prometheus and Alertmanager on the host's loopback
+    only, nothing else."""
     found = []
     for name, service in s.services.items():
         for port in service.get("ports", []):
@@ -114,9 +123,9 @@ def ports(s: Stack) -> list[str]:
             if name == "nginx":
                 if port.get("host_ip") not in (None, "", "0.0.0.0"):  # noqa: S104
                     found.append(f"nginx port {published} should be public, not {port['host_ip']}")
-            elif name == "redis":
+            elif name == "redis" or name in LOOPBACK_MONITORS:
                 if port.get("host_ip") != "127.0.0.1":
-                    found.append(f"redis port {published} must be bound to 127.0.0.1")
+                    found.append(f"{name} port {published} must be bound to 127.0.0.1")
             else:
                 found.append(f"{name} publishes port {published}: only nginx and redis may")
     seed = s.seed
@@ -175,7 +184,9 @@ def health_checks(s: Stack) -> list[str]:
         if written != expected:
             found.append(f"{name} health check must be exactly the seed's {expected}, is {written}")
     for name, service in s.services.items():
-        if name != "migrate" and not service.get("healthcheck", {}).get("test"):
+        if name not in ("migrate", *NO_HEALTHCHECK) and not service.get("healthcheck", {}).get(
+            "test"
+        ):
             found.append(f"{name} has no health check")
     return found
 

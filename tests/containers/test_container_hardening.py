@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from harness import compose
+from tests.containers import services
 
 # Capabilities each service may add back; why each one: docs/containers.md, "Hardening".
 ALLOWED_CAPS = {
@@ -21,6 +22,8 @@ ALLOWED_CAPS = {
     "db": {"CHOWN", "DAC_READ_SEARCH", "FOWNER", "SETUID", "SETGID"},
     "nginx": {"CHOWN", "SETUID", "SETGID", "NET_BIND_SERVICE"},
     "clickhouse": {"CHOWN", "DAC_OVERRIDE", "FOWNER", "SETUID", "SETGID", "IPC_LOCK", "SYS_NICE"},
+    # The monitoring profile: unprivileged users, nothing added back.
+    **{name: set() for name in services.names("production", roles={"monitor", "exporter"})},
 }
 # Root file system writable, and why: staging's application image is the development image
 # (the devcontainer's `uv sync` writes its venv); ClickHouse is not run by the suite.

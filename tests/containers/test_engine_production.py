@@ -20,6 +20,8 @@ import requests
 from harness import compose, engine
 from harness.engine_stack import ComposeStack, csrf_token
 from harness.processes import REPO, wait_until
+from tests.containers import engine_monitoring as monitoring
+from tests.containers.engine_monitoring import Sinks, monitoring_override
 
 pytestmark = [pytest.mark.slow, pytest.mark.engine, pytest.mark.timeout(900)]
 
@@ -60,7 +62,17 @@ def worker_override(workdir: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def prod():
+def sinks():
+    """The monitoring profile's SMTP server and dead-man's endpoint (engine_monitoring.py)."""
+    started = Sinks()
+    try:
+        yield started
+    finally:
+        started.stop()
+
+
+@pytest.fixture(scope="module")
+def prod(sinks):
     engine.require_engine()
     started = time.monotonic()
     made = engine.ensure_images()
@@ -70,7 +82,8 @@ def prod():
     workdir = Path(tempfile.mkdtemp(prefix="admin2-e2e-prod-"))
     workdir.chmod(0o755)
     stack = ComposeStack(
-        "production", workdir, IMAGE_TAG, extra_files=(worker_override(workdir),),
+        "production", workdir, IMAGE_TAG,
+        extra_files=(worker_override(workdir), monitoring_override(workdir, sinks)),
         # Production's 30 s, not less: the eventlet worker sweeps unacknowledged messages back
         # into the queue only when a poll of the broker comes back empty, and a message every
         # 2-5 s left it no such moment (docs/containers.md, "Found by running").
@@ -79,6 +92,7 @@ def prod():
         CELERY_TASK_TIME_LIMIT="12",
         CELERY_TASK_SOFT_TIME_LIMIT="10",
         ADMIN2_READYZ_TIMEOUT="3",
+        **monitoring.FAST,
     )  # fmt: skip
     try:
         record("production.up_to_healthy", stack.up())
@@ -268,3 +282,107 @@ def test_db_stopped_makes_readyz_503_naming_the_database_and_the_stack_recovers(
     prod.wait_healthy("db", 90)
     wait_until(lambda: prod.get("/readyz", timeout=30).status_code == 200, 90, "/readyz again")
     assert prod.get("/admin/", login(prod)).status_code == 200
+
+
+# ---- monitoring: every target up, then fault -> notification -> resolved ------------------
+# Stand-ins: Debian's prometheus, alertmanager and exporter packages under the upstream image
+# names (harness/images); the shipped rules with `for: 5s` (engine_monitoring.py).
+
+
+def test_every_monitoring_service_is_healthy_and_every_target_is_up(prod):
+    for service in ("prometheus", "alertmanager", "alert-hook", "node-exporter",
+                    "postgres-exporter", "redis-exporter", "blackbox-exporter"):  # fmt: skip
+        assert prod.health(service) == "healthy", service
+    assert prod.health("nginx-exporter") == "running"  # FROM scratch: no health check
+    for service in ("prometheus", "alertmanager"):
+        bindings = prod.inspect(service)["HostConfig"]["PortBindings"]
+        assert all(b["HostIp"] == "127.0.0.1" for v in bindings.values() for b in v), service
+
+    def all_up():
+        found = monitoring.targets(prod.prometheus)
+        return found if found and all(t["health"] == "up" for t in found) else None
+
+    jobs = {t["labels"]["job"] for t in wait_until(all_up, 120, "every target up", interval=2)}
+    assert jobs == {"prometheus", "alertmanager", "admin2-web", "admin2-celery", "postgres",
+                    "redis", "nginx", "node", "blackbox-tls", "clickhouse"}  # fmt: skip
+    query = {"query": "admin2_build_info"}
+    build = requests.get(f"{prod.prometheus}/api/v1/query", params=query, timeout=10).json()
+    build = build["data"]["result"]
+    assert {r["metric"]["job"] for r in build} >= {"admin2-web", "admin2-celery"}
+
+
+def test_watchdog_pings_the_dead_mans_switch_on_every_repeat(prod, sinks):
+    wait_until(lambda: len(sinks.pings) >= 2, 120, "two dead-man's pings", interval=1)
+    assert set(sinks.pings) == {"/ping"}
+
+
+def notified(prod, sinks, status: str, alert: str, since: int) -> tuple[str, str]:
+    """The first e-mail after the ``since``-th with this status and alert, and the same
+    notification through the hook (deploy/alert-spool.sh -> ADMIN2_ALERT_COMMAND)."""
+    subject = f"[admin2 {status}] {alert}"
+
+    def mailed():
+        return next(((s, t) for s, t in sinks.mails()[since:] if s.startswith(subject)), None)
+
+    mail = wait_until(mailed, 180, f"the {status} mail for {alert}", interval=1)
+    hooked = wait_until(
+        lambda: subject in (text := monitoring.hook_messages(prod.spool_dir, prod.workdir))
+        and text, 60, f"the {status} hook call for {alert}", interval=1,
+    )  # fmt: skip
+    return mail, hooked
+
+
+def fault_to_notification(prod, sinks, alert: str, runbook: str, fault, repair) -> float:
+    since = len(sinks.mails())
+    started = time.monotonic()
+    fault()
+    (_, text), hooked = notified(prod, sinks, "FIRING", alert, since)
+    seconds = time.monotonic() - started
+    assert f"Runbook: docs/operations.md#{runbook}" in text, text
+    assert f"SUBJECT: [admin2 FIRING] {alert}" in hooked
+    assert f"Runbook: docs/operations.md#{runbook}" in hooked
+    since = len(sinks.mails())
+    repair()
+    (_, text), hooked = notified(prod, sinks, "RESOLVED", alert, since)
+    assert f"RESOLVED: {alert}" in text, text
+    assert f"SUBJECT: [admin2 RESOLVED] {alert}" in hooked
+    return seconds
+
+
+def test_a_stopped_worker_is_mailed_and_hooked_then_resolved(prod, sinks):
+    seconds = fault_to_notification(
+        prod, sinks, "CeleryWorkerOffline", "celeryworkeroffline",
+        lambda: prod.compose("stop", "celery"), lambda: prod.compose("start", "celery"),
+    )  # fmt: skip
+    record("monitoring.fault_to_notification.worker", seconds)
+    prod.wait_healthy("celery", 120)
+
+
+def test_postgresql_down_is_mailed_and_hooked_then_resolved(prod, sinks):
+    seconds = fault_to_notification(
+        prod, sinks, "PostgresDown", "postgresdown",
+        lambda: prod.compose("stop", "db"), lambda: prod.compose("start", "db"),
+    )  # fmt: skip
+    record("monitoring.fault_to_notification.postgres", seconds)
+    prod.wait_healthy("db", 90)
+
+
+def test_a_certificate_with_ten_days_left_is_mailed_and_hooked_then_resolved(prod, sinks):
+    env = prod.env
+
+    def serve(days: int) -> None:
+        monitoring.certificate(prod.certs_dir, env["NGINX_TLS_CERT"], env["NGINX_TLS_KEY"], days)
+        prod.exec("nginx", "nginx", "-s", "reload")
+
+    def expiring() -> bool:
+        alerts = requests.get(f"{prod.prometheus}/api/v1/alerts", timeout=10).json()
+        return any(a["labels"]["alertname"] == "TLSCertificateExpiring"
+                   for a in alerts["data"]["alerts"])  # fmt: skip
+
+    serve(90)  # the stack starts with a 2-day test certificate: first a healthy one
+    wait_until(lambda: not expiring(), 120, "no expiring certificate", interval=2)
+    seconds = fault_to_notification(
+        prod, sinks, "TLSCertificateExpiring", "tlscertificateexpiring",
+        lambda: serve(10), lambda: serve(90),
+    )  # fmt: skip
+    record("monitoring.fault_to_notification.certificate", seconds)

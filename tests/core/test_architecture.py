@@ -30,7 +30,10 @@ def _copy_with(tmp_path: Path, module: str, text: str) -> Path:
     for package in ("admin2", "admin2_analytics", "admin2_tasks"):
         shutil.copytree(SRC / package / package, tmp_path / package)
     shutil.copytree(REPO / "settings", tmp_path / "settings")
-    shutil.copytree(REPO / "tests", tmp_path / "tests", ignore=shutil.ignore_patterns("*.pyc"))
+    for tree in ("tests", "harness", "bench"):
+        shutil.copytree(
+            REPO / tree, tmp_path / tree, ignore=shutil.ignore_patterns("*.pyc", "results")
+        )
     shutil.copy(REPO / ".importlinter", tmp_path / ".importlinter")
     (tmp_path / module).write_text(text)
     return tmp_path

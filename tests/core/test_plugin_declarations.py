@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 from django.apps import apps
 from django.conf import settings
 
@@ -25,7 +27,14 @@ def test_each_installed_plugin_is_read_in_settings_order():
     assert names[0] == "admin2"  # the core declares its own checks the same way
     assert {"admin2_analytics", "admin2_tasks"} <= set(names)
     assert all(isinstance(c, plugins.PluginConfig) for c in plugins.plugin_configs())
-    assert apps.get_app_config("analytics").metrics == ()  # a slot for the monitoring issue
+    assert apps.get_app_config("analytics").metrics == ("admin2_analytics.metrics",)
+
+
+def test_every_metrics_module_is_declared_in_the_plugin_slot():
+    declared = set(registry.metrics)
+    assert declared == {"admin2.metrics", "admin2_analytics.metrics", "admin2_tasks.metrics"}
+    for module in declared:
+        assert importlib.util.find_spec(module) is not None, module
 
 
 def test_declared_dotted_paths_become_callables():

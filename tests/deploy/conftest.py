@@ -109,6 +109,8 @@ class DeployWorld:
                 "DEPLOY_ENV_FILE": str(self.root / "no-deploy.env"),
                 "DEPLOY_HEALTH_TIMEOUT": "20",
                 "DEPLOY_LOCK_TIMEOUT": "5",
+                # the server-side build (the old way); harness/deploy_world deploys by digest
+                "DEPLOY_BUILD_ON_SERVER": "yes",
             }
         )
         env.update(overrides)

@@ -355,3 +355,38 @@ def test_with_tls_on_the_site_is_checked_over_https(world, nginx_with_tls):
         result.stdout
     )
     assert world.state("current") == first
+
+
+def test_without_a_registry_the_server_is_not_asked_to_build(world):
+    world.commit("v1")
+    calls_before = len(world.calls())
+
+    result = world.deploy(DEPLOY_BUILD_ON_SERVER="no")
+
+    assert result.returncode != 0
+    assert "ADMIN2_REGISTRY is not set" in result.stderr
+    assert "never builds" in result.stderr
+    assert world.calls()[calls_before:] == [], "nothing ran on the server"
+    assert world.state("current") == ""
+
+
+@pytest.mark.parametrize("digest", ["sha256:abc", "latest", "sha256:" + "G" * 64])
+def test_a_malformed_digest_is_refused_on_the_laptop(world, digest):
+    world.commit("v1")
+
+    result = world.deploy(ADMIN2_REGISTRY="127.0.0.1:9/e2e", DEPLOY_IMAGE_DIGEST=digest)
+
+    assert result.returncode != 0
+    assert f"not an image digest: {digest}" in result.stderr
+    assert world.calls() == []
+
+
+def test_a_registry_that_does_not_answer_is_named(world):
+    world.commit("v1")
+
+    # port 9 (discard) on loopback: nothing listens
+    result = world.deploy(ADMIN2_REGISTRY="127.0.0.1:9/e2e")
+
+    assert result.returncode != 0
+    assert "http://127.0.0.1:9/v2/e2e/admin2/manifests/" in result.stderr
+    assert "is not in the registry: run 'just release'" in result.stderr

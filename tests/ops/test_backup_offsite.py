@@ -18,14 +18,45 @@ def sshd(tmp_path_factory):
     server.stop()
 
 
-def _offsite_env(tmp_path, dbname, sshd, remote_dir):
+def _offsite_env(tmp_path, dbname, sshd, remote_dir, *ssh_opts: str, **env: str):
     return script_env(
         tmp_path,
         dbname,
         BACKUP_REMOTE=f"{sshd.user}@127.0.0.1:{remote_dir}",
         BACKUP_REMOTE_PORT=str(sshd.port),
-        BACKUP_REMOTE_SSH_OPTS=" ".join(sshd.client_options()),
+        BACKUP_REMOTE_SSH_OPTS=" ".join([*sshd.client_options(), *ssh_opts]),
+        BACKUP_REMOTE_RETRY_SECONDS="0",
+        **env,
     )
+
+
+# ssh's ProxyCommand: the first connection fails (a network that drops), later ones are
+# relayed to the real sshd.
+FLAKY_PROXY = """#!/usr/bin/env python3
+import os, selectors, socket, sys
+marker, port = {marker!r}, {port}
+if not os.path.exists(marker):
+    open(marker, "w").close()
+    sys.exit("connection dropped (test proxy)")
+sock = socket.create_connection(("127.0.0.1", port))
+sel = selectors.DefaultSelector()
+sel.register(sys.stdin.buffer, selectors.EVENT_READ)
+sel.register(sock, selectors.EVENT_READ)
+while True:
+    for key, _ in sel.select():
+        if key.fileobj is sock:
+            data = sock.recv(65536)
+            if not data:
+                sys.exit(0)
+            os.write(1, data)
+        else:
+            data = os.read(0, 65536)
+            if not data:
+                sock.shutdown(socket.SHUT_WR)
+                sel.unregister(sys.stdin.buffer)
+            else:
+                sock.sendall(data)
+"""
 
 
 def test_a_backup_is_copied_off_site_and_verified_there(tmp_path, new_database, sshd):
@@ -56,6 +87,31 @@ def test_a_failed_copy_fails_the_run_but_keeps_the_local_backup(tmp_path, new_da
     )
 
     assert result.returncode != 0
-    assert "is complete, but the copy to" in result.stderr and "FAILED" in result.stderr
+    assert (
+        "is complete, but the copy to" in result.stderr and "FAILED (3 attempts)" in result.stderr
+    )
     local = list((tmp_path / "backups").glob("admin2-*"))
     assert len(local) == 1 and (local[0] / "db.dump").is_file()
+
+
+def test_a_copy_that_fails_once_is_retried_and_verified(tmp_path, new_database, sshd):
+    source = new_database()
+    proxy = tmp_path / "flaky-proxy"
+    marker = str(tmp_path / "dropped-once")
+    proxy.write_text(
+        FLAKY_PROXY.replace("{marker!r}", repr(marker)).replace("{port}", str(sshd.port))
+    )
+    proxy.chmod(0o755)
+    remote_dir = tmp_path / "offsite" / "admin2"
+
+    result = run_script(
+        "backup.sh",
+        "--no-media",
+        env=_offsite_env(tmp_path, source, sshd, remote_dir, "-o", f"ProxyCommand={proxy}"),
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "failed (attempt 1 of 3): trying again" in result.stderr
+    assert "off-site copy verified" in result.stderr
+    local = next((tmp_path / "backups").glob("admin2-*"))
+    assert (remote_dir / local.name / "db.dump").read_bytes() == (local / "db.dump").read_bytes()

@@ -49,7 +49,7 @@ def test_both_image_targets_are_built_and_both_stacks_checked():
 def test_main_deploys_after_the_tests_only_with_the_deploy_secrets():
     jobs = workflow()["jobs"]
     deploy = jobs["deploy"]
-    assert set(deploy["needs"]) == {"test", "images"}
+    assert set(deploy["needs"]) == {"test", "images", "release"}
     assert deploy["if"] == "github.ref == 'refs/heads/main' && github.event_name == 'push'"
     assert deploy["concurrency"]["cancel-in-progress"] is False
     for name in ("DEPLOY_HOST", "DEPLOY_USER", "DEPLOY_PATH"):
@@ -59,6 +59,24 @@ def test_main_deploys_after_the_tests_only_with_the_deploy_secrets():
     assert all(s.get("if") == "steps.configured.outputs.yes == 'true'" for s in gated)
     assert steps[-1]["run"].endswith("just deploy-prod")
     assert "StrictHostKeyChecking=yes" in steps[-1]["env"]["DEPLOY_SSH_OPTS"]
+    # the digest the release job pushed is the one deployed
+    assert steps[-1]["env"]["DEPLOY_IMAGE_DIGEST"] == "${{ needs.release.outputs.digest }}"
+
+
+def test_main_releases_the_image_once_after_the_tests():
+    release = workflow()["jobs"]["release"]
+    assert set(release["needs"]) == {"test", "images"}
+    assert release["if"] == "github.ref == 'refs/heads/main' && github.event_name == 'push'"
+    assert release["permissions"]["packages"] == "write"
+    (step,) = [s for s in release["steps"] if s.get("id") == "release"]
+    assert "just release --digest-file" in step["run"]
+    assert 'echo "digest=' in step["run"]
+
+
+def test_the_pinned_images_are_checked_weekly():
+    job = workflow()["jobs"]["image-updates"]
+    assert "schedule" in job["if"]
+    assert job["steps"][-1]["run"].endswith("just image-updates")
 
 
 def test_a_weekly_run_rebuilds_from_fresh_base_images():

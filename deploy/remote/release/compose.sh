@@ -19,10 +19,13 @@ compose() {
   "${COMPOSE[@]}" -f "$COMPOSE_FILE" --env-file "$ENV_FILE" "$@"
 }
 
-# compose with the images of one release
+# compose with the images of one release. The Compose file has a build: section, so Compose
+# would build an image that is missing (removed meanwhile): the server never builds, it stops.
 compose_tag() {
   local tag="$1"
   shift
+  docker image inspect "$IMAGE:$tag" >/dev/null 2>&1 \
+    || { log "the image $IMAGE:$tag is not on this server (removed meanwhile?): it is never built here"; return 1; }
   ADMIN2_IMAGE_TAG="$tag" compose "$@"
 }
 

@@ -11,7 +11,13 @@ do_deploy() {
   current="$(read_state current)"
   log "deploying $COMMIT (current: ${current:-none})"
   checkout "$COMMIT"
-  build "$COMMIT"
+  if [ -n "$IMAGE_REF" ]; then
+    pull_release_image "$COMMIT" "$IMAGE_REF"
+  else
+    [ "$BUILD_ON_SERVER" = 1 ] || die "no --image REPO@DIGEST to deploy (and not --build-on-server)"
+    build "$COMMIT"
+  fi
+  pin_images
   migrate "$COMMIT"
   local result=0
   switch_to "$COMMIT" || result=$?
@@ -26,8 +32,9 @@ do_deploy() {
   keep_release_ref "$COMMIT"
   record_release deploy "$COMMIT" ok
   log "release $COMMIT recorded (previous: ${current:-none})"
+  start_monitoring "$COMMIT"
   prune_images
-  prune_build_cache
+  [ -n "$IMAGE_REF" ] || prune_build_cache
   log "deploy of $COMMIT done"
 }
 

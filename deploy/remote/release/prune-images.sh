@@ -5,7 +5,7 @@
 # shellcheck disable=SC2034,SC2153  # release.sh's globals: shellcheck sees them in the bundle
 
 prune_images() {
-  local keep=() tag line
+  local keep=() refs=() tag line
   for tag in "$(read_state current)" "$(read_state previous)"; do
     [ -z "$tag" ] || keep+=("$tag")
   done
@@ -19,7 +19,9 @@ prune_images() {
   while read -r tag; do
     is_sha "$tag" || continue
     [[ " ${keep[*]} " == *" $tag "* ]] && continue
-    if docker image rm "$IMAGE:$tag" >/dev/null 2>&1; then
+    # Also its registry name (REPO@DIGEST): a pulled image is only gone when both are.
+    mapfile -t refs < <(docker image inspect --format '{{range .RepoDigests}}{{println .}}{{end}}' "$IMAGE:$tag" 2>/dev/null | grep . || true)
+    if docker image rm "$IMAGE:$tag" "${refs[@]}" >/dev/null 2>&1; then
       log "pruned image $IMAGE:$tag"
     else
       log "could not prune $IMAGE:$tag (still in use?)"

@@ -17,6 +17,7 @@ do_rollback() {
     || die "the image $IMAGE:$target is not on this server (pruned: DEPLOY_KEEP_IMAGES keeps $KEEP releases); a rollback never rebuilds one. Deploy that commit instead (check it out on your laptop, just deploy-prod), or roll back to a release whose image is kept: $(kept_images)"
   log "rolling back from ${current:-none} to $target"
   checkout "$target"
+  pin_images
   # db and redis take the configuration of the release rolled back to (recreated if it differs).
   compose_tag "$target" up -d "${BACKING_SERVICES[@]}" || die "could not start db and redis"
 

@@ -2,7 +2,7 @@ from django.contrib.admin.apps import AdminConfig
 from django_otp.plugins.otp_totp.apps import DefaultConfig as TOTPConfig
 
 from admin2.plugins import PluginConfig
-from admin2.registry import HealthCheck
+from admin2.registry import AdminLink, HealthCheck
 
 
 class Admin2AdminConfig(AdminConfig):
@@ -26,6 +26,11 @@ class Admin2Config(PluginConfig):
         HealthCheck("database", "admin2.readiness.check_database"),
         HealthCheck("cache", "admin2.readiness.check_cache"),
     )
+    # Superusers only: no other account can hold this permission (none such exists).
+    admin_links = (
+        AdminLink("System", "System health", "admin2_system_health", "admin2.view_system_health"),
+    )
+    metrics = ("admin2.metrics",)
 
     def ready(self) -> None:
         # Imported for what they register: system checks, the integer `in` lookup.
@@ -37,8 +42,23 @@ class Admin2Config(PluginConfig):
         # First in INSTALLED_APPS: every plugin's declarations are in the registry before
         # any plugin's ready() runs (a task backend adopts the queues and tasks it finds).
         plugins.load()
+        _import_metrics()
 
         _ensure_sqlite_directory()
+
+
+def _import_metrics() -> None:
+    """Every plugin's metric families (the ``metrics`` slot), defined before the first request
+    or task, so /metrics lists them from the start."""
+    from importlib import import_module
+
+    from django.conf import settings
+
+    from admin2.registry import registry
+
+    if getattr(settings, "ADMIN2_METRICS_ENABLED", False):
+        for module in registry.metrics:
+            import_module(module)
 
 
 def _ensure_sqlite_directory() -> None:

@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from admin2 import views
+from admin2 import system_health, views
 from admin2.plugins import plugin_configs
 
 handler500 = "admin2.views.server_error"
@@ -11,6 +11,11 @@ handler500 = "admin2.views.server_error"
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
+    path(
+        f"{settings.ADMIN2_URL}system-health/",
+        admin.site.admin_view(system_health.page),
+        name="admin2_system_health",
+    ),
     path(settings.ADMIN2_URL, admin.site.urls),
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False), name="root"),
 ]

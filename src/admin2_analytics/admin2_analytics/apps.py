@@ -50,4 +50,4 @@ class AnalyticsConfig(plugins.PluginConfig):
         HealthCheck("clickhouse", "admin2_analytics.readiness.check_clickhouse", required=False),
     )
     demo_steps = (DemoStep("analytics demo data", "admin2_analytics.demo.load", order=50),)
-    metrics = ()
+    metrics = ("admin2_analytics.metrics",)

@@ -39,7 +39,7 @@ class TasksConfig(plugins.PluginConfig):
     )
     demo_steps = (DemoStep("tasks: queue a round trip", "admin2_tasks.demo.queue_round_trip", 900),)
     demo_processes = (DemoProcess("celery worker", "admin2_tasks.demo.worker_argv"),)
-    metrics = ()
+    metrics = ("admin2_tasks.metrics",)
 
     def ready(self) -> None:
         from admin2_tasks import startup

@@ -7,7 +7,8 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 
-from admin2_analytics import charts, running
+from admin2 import charts
+from admin2_analytics import running
 from admin2_analytics.errors import AnalyticsError
 from admin2_analytics.forms import check_parameters
 from admin2_analytics.models import Dashboard

@@ -12,8 +12,8 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from admin2 import background
-from admin2_analytics import charts, exports, running
+from admin2 import background, charts
+from admin2_analytics import exports, running
 from admin2_analytics.errors import AnalyticsError, ParameterError
 from admin2_analytics.forms import ParameterForm
 from admin2_analytics.models import Export, SavedQuery

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Build the production image once, tag it with the commit and push it to ADMIN2_REGISTRY:
+# `just release` on a laptop, the release job in CI after the tests. `just deploy-prod` then
+# deploys that image's digest; the server pulls it and never builds.
+#
+#   deploy/release-image.sh [--digest-file FILE]   prints REGISTRY/admin2@sha256:... last
+#
+# ADMIN2_REGISTRY is where the image goes, e.g. ghcr.io/acme (the image is ghcr.io/acme/admin2);
+# log in first with `docker login` (CI: the workflow's token).
+set -euo pipefail
+# shellcheck source=deploy/lib/common.sh
+. "$(dirname "$0")/lib/common.sh"
+
+digest_file=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --digest-file) digest_file="${2:?--digest-file needs a path}"; shift 2 ;;
+    *) die "usage: deploy/release-image.sh [--digest-file FILE]" ;;
+  esac
+done
+load_env_file
+require_var ADMIN2_REGISTRY "the registry and namespace to push to, e.g. ghcr.io/acme"
+registry="${ADMIN2_REGISTRY%/}"
+[[ "$registry" =~ ^[A-Za-z0-9.:-]+(/[a-z0-9._-]+)*$ ]] || die "ADMIN2_REGISTRY is not a registry/namespace: $ADMIN2_REGISTRY"
+repository="$registry/admin2"
+
+cd "$REPO_DIR"
+commit="$(git rev-parse HEAD)"
+# A release is exactly a commit: an image with uncommitted changes in it is never pushed.
+[ -z "$(git status --porcelain --untracked-files=no)" ] \
+  || die "the working tree has uncommitted changes: commit them first (a release is a commit)"
+
+started=$SECONDS
+"$SCRIPTS_DIR/build-prod.sh" --label "admin2.release=$commit"
+docker tag "admin2:$commit" "$repository:$commit"
+note "pushing $repository:$commit"
+push_log="$(mktemp)"
+trap 'rm -f "$push_log"' EXIT
+docker push "$repository:$commit" | tee "$push_log" >&2 || die "docker push $repository:$commit failed (docker login to $registry?)"
+digest="$(sed -n 's/.*digest: \(sha256:[0-9a-f]\{64\}\).*/\1/p' "$push_log" | tail -n 1)"
+[ -n "$digest" ] || die "docker push printed no digest for $repository:$commit"
+reference="$repository@$digest"
+note "released $commit as $reference in $((SECONDS - started)) s"
+[ -z "$digest_file" ] || printf '%s\n' "$reference" >"$digest_file"
+echo "$reference"

@@ -1,0 +1,64 @@
+# shellcheck shell=bash
+# Release phase: pull the release image by digest, and the pinned third-party images.
+# Sent after deploy/remote/release.sh in one bundle (deploy/lib/release-bundle.sh): its
+# settings and log/die apply here. Functions only; main calls them.
+# shellcheck disable=SC2034,SC2153  # release.sh's globals: shellcheck sees them in the bundle
+
+# True when the local image NAME was pulled from (or pushed as) DIGEST.
+has_digest() {
+  local name="$1" digest="$2"
+  docker image inspect --format '{{range .RepoDigests}}{{println .}}{{end}}' "$name" 2>/dev/null \
+    | grep -q "@$digest\$"
+}
+
+# The image CI built and tested, pulled by its digest and tagged admin2:<commit> for Compose.
+# Nothing is built here; an image already here (a redeploy) needs no registry at all.
+pull_release_image() {
+  local tag="$1" ref="$2" digest label
+  [[ "$ref" =~ ^[A-Za-z0-9.:/_-]+@sha256:[0-9a-f]{64}$ ]] || die "--image must be REPOSITORY@sha256:<digest>, got '$ref'"
+  digest="${ref##*@}"
+  if has_digest "$IMAGE:$tag" "$digest"; then
+    log "image $IMAGE:$tag is here already as $digest: no pull needed"
+  else
+    log "pulling $ref"
+    docker pull --quiet "$ref" >/dev/null || die "docker pull $ref failed (registry reachable? logged in on the server?)"
+    docker tag "$ref" "$IMAGE:$tag" || die "could not tag $ref as $IMAGE:$tag"
+  fi
+  # `just release` labels the image with its commit: a digest of another commit is refused.
+  label="$(docker image inspect --format '{{index .Config.Labels "admin2.release"}}' "$IMAGE:$tag" 2>/dev/null || true)"
+  [ "$label" = "$tag" ] || die "$ref was built from commit '${label:-unknown}', not $tag: deploy the digest 'just release' printed for this commit"
+  RELEASE_DIGEST="$digest"
+  log "release image $IMAGE:$tag is $ref"
+}
+
+# containers/image-pins of the checked-out release: each third-party image Compose names, with
+# the digest it must be. An image here with that digest is used as it is (offline); otherwise
+# it is pulled by digest and tagged with the name Compose uses. A line whose digest is '-' is
+# not pinned yet ('just pin-images'): whatever is here under that name runs, as before.
+pin_images() {
+  local name source digest
+  [ -f containers/image-pins ] || { log "no containers/image-pins in this release: third-party images are not pinned"; return 0; }
+  while read -r name source digest; do
+    case "$name" in '' | '#'*) continue ;; esac
+    if [ "$digest" = - ] || [ -z "$digest" ]; then
+      log "third-party image $name is not pinned by digest (just pin-images)"
+      continue
+    fi
+    [[ "$digest" =~ ^sha256:[0-9a-f]{64}$ ]] || die "containers/image-pins: not a digest for $name: $digest"
+    if has_digest "$name" "$digest"; then
+      log "third-party image $name is pinned and here: $digest"
+      continue
+    fi
+    log "pulling the pinned $source@$digest for $name"
+    docker pull --quiet "$source@$digest" >/dev/null || die "docker pull $source@$digest failed (the pin of $name)"
+    docker tag "$source@$digest" "$name" || die "could not tag $source@$digest as $name"
+  done <containers/image-pins
+}
+
+# The digest recorded for a release: the admin2:<commit> image's own (pulled by digest), or '-'.
+release_digest() {
+  local ref
+  ref="$(docker image inspect --format '{{range .RepoDigests}}{{println .}}{{end}}' "$IMAGE:$1" 2>/dev/null | head -n 1 || true)"
+  printf '%s' "${ref:+${ref##*@}}"
+  [ -n "$ref" ] || printf -- '-'
+}

@@ -1,0 +1,38 @@
+"""A release deployed under a request loop through every edge node: web and the workers
+update start-first, health-gated, with no failed request; afterwards every app service
+runs the new digest and login still works."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from harness.swarm_stack import RequestLoop, new_release
+from tests.swarm.conftest import PASSWORD, record
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.engine,
+    pytest.mark.own_engines,
+    pytest.mark.timeout(1800),
+]
+
+
+def test_rolling_update_under_load_fails_no_request(swarm_stack):
+    release = new_release(swarm_stack, "2")
+    with RequestLoop(swarm_stack, "boss", PASSWORD) as loop:
+        record("rolling_update", swarm_stack.deploy(release))
+        summary = loop.finish()
+    record("rolling_update_requests", summary["total"])
+    record("rolling_update_slowest_request", summary["slowest"])
+    assert summary["total"] > 50, summary  # the loop ran through the whole update
+    assert summary["failed"] == 0, summary
+    for service in ("web", "celery", "celery-beat", "migrate"):
+        image = swarm_stack.docker("service", "inspect", "--format",
+                                   "{{.Spec.TaskTemplate.ContainerSpec.Image}}",
+                                   f"admin2_{service}").stdout.strip()  # fmt: skip
+        assert image == release, (service, image)
+    answer = json.loads(swarm_stack.client("login", f"https://{swarm_stack.bed.nodes[2].address}:8443",
+                                           "boss", PASSWORD))  # fmt: skip
+    assert answer["ok"], answer
