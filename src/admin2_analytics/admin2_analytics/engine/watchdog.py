@@ -1,7 +1,7 @@
-"""A deadline for each user query on a server: ``KILL QUERY`` by its ``query_id`` once due.
+"""A deadline for each user query: the backend's ``cancel`` by its ``query_id`` once due.
 
-The server checks ``max_execution_time`` itself as blocks pass; the watchdog covers what that
-check misses, at 1.5 times the limit. Not used on the embedded engine (docs/clickhouse.md).
+The engine checks ``max_execution_time`` itself as blocks pass; the watchdog covers what that
+check misses, at 1.5 times the limit (docs/clickhouse.md).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 
 log = logging.getLogger(__name__)
 GRACE = 1.5  # the kill is sent at this many times the limit: the query ends within 2x
+LAST = 1.25  # the backend abandons it (chDB: the process ends, see docs; a server: nothing)
 
 
 def new_query_id() -> str:
@@ -21,15 +22,25 @@ def new_query_id() -> str:
 
 
 @contextlib.contextmanager
-def deadline(query_id: str, seconds: float, kill: Callable[[str], None]) -> Iterator[None]:
-    """Call ``kill(query_id)`` if the block is still running ``GRACE * seconds`` from now."""
-    timer = threading.Timer(max(0.1, seconds * GRACE), _kill, args=(kill, query_id))
-    timer.daemon = True
-    timer.start()
+def deadline(
+    query_id: str,
+    seconds: float,
+    kill: Callable[[str], object],
+    abandon: Callable[[str], object] | None = None,
+) -> Iterator[None]:
+    """Call ``kill(query_id)`` if the block still runs ``GRACE * seconds`` from now, and
+    ``abandon(query_id)`` if it still runs at ``LAST * seconds``."""
+    timers = [threading.Timer(max(0.1, seconds * GRACE), _kill, args=(kill, query_id))]
+    if abandon is not None:
+        timers.append(threading.Timer(max(0.2, seconds * LAST), abandon, args=(query_id,)))
+    for timer in timers:
+        timer.daemon = True
+        timer.start()
     try:
         yield
     finally:
-        timer.cancel()
+        for timer in timers:
+            timer.cancel()
 
 
 def _kill(kill: Callable[[str], None], query_id: str) -> None:
@@ -38,15 +49,3 @@ def _kill(kill: Callable[[str], None], query_id: str) -> None:
         log.warning("killed query %s: past its deadline", query_id)
     except Exception:
         log.exception("could not kill query %s past its deadline", query_id)
-
-
-def kill_on_server(client) -> Callable[[str], None]:
-    """A kill through ``client`` (the user may always kill its own queries)."""
-
-    def kill(query_id: str) -> None:
-        client.command(
-            "KILL QUERY WHERE query_id = {query_id:String} ASYNC",
-            parameters={"query_id": query_id},
-        )
-
-    return kill

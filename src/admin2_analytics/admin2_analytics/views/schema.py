@@ -6,8 +6,8 @@ from django.http import Http404
 from django.urls import reverse
 
 from admin2_analytics import schema
+from admin2_analytics.engine import QueryTag
 from admin2_analytics.errors import AnalyticsError
-from admin2_analytics.running import tag_for
 from admin2_analytics.views.common import error_title, render_page, requires
 
 
@@ -19,7 +19,7 @@ def _crumbs(*items):
 def databases(request):
     context = {"databases": [], "error": None}
     try:
-        context["databases"] = schema.databases(tag=tag_for(request.user, "web"))
+        context["databases"] = schema.databases(tag=QueryTag.for_user(request.user, "web"))
     except AnalyticsError as exc:
         context.update(error=exc, error_title=error_title(exc))
     return render_page(
@@ -30,7 +30,7 @@ def databases(request):
 @requires("analytics.view_schema")
 def tables(request, database):
     context = {"database": database, "tables": [], "error": None}
-    tag = tag_for(request.user, "web")
+    tag = QueryTag.for_user(request.user, "web")
     if schema.is_hidden(database):
         raise Http404(f"no database {database}")
     try:
@@ -54,7 +54,9 @@ def columns(request, database, table):
     if schema.is_hidden(database):
         raise Http404(f"no database {database}")
     try:
-        context["columns"] = schema.columns(database, table, tag=tag_for(request.user, "web"))
+        context["columns"] = schema.columns(
+            database, table, tag=QueryTag.for_user(request.user, "web")
+        )
         if not context["columns"]:
             raise Http404(f"no table {database}.{table}")
     except AnalyticsError as exc:
