@@ -14,6 +14,8 @@ urlpatterns = [
     path("queries/<int:pk>/export/", queries.export, name="export"),
     path("exports/<int:pk>/download/", queries.download, name="download"),
     path("console/", console.console, name="console"),
+    path("console/export/", console.console_export, name="console_export"),
+    path("console/catalog.json", console.console_catalog, name="console_catalog"),
     path("dashboards/", dashboards.dashboard_list, name="dashboards"),
     path("dashboards/<int:pk>/", dashboards.dashboard, name="dashboard"),
 ]

@@ -9,6 +9,7 @@ from admin2_analytics.engine.api import QueryResult, execute, ping, run_trusted
 from admin2_analytics.engine.checking import explain_ast, lex, prepare
 from admin2_analytics.engine.streaming import CHUNK_SIZE, ResultStream, stream
 from admin2_analytics.engine.tags import QueryTag
+from admin2_analytics.engine.text_rows import execute_text
 from admin2_analytics.engine.writes import maintenance_session
 
 __all__ = [
@@ -17,6 +18,7 @@ __all__ = [
     "QueryTag",
     "ResultStream",
     "execute",
+    "execute_text",
     "explain_ast",
     "lex",
     "maintenance_session",
