@@ -156,3 +156,32 @@ def test_the_catalog_serves_columns_with_types_and_comments(client, analyst, ana
     assert event_time["type"].startswith("DateTime")
     assert events["sorting_key"]
     assert "count" in catalog["functions"] and "toStartOfDay" in catalog["functions"]
+
+
+def test_save_as_query_prefills_the_admin_form(client, logged_in, analytics_engine):
+    logged_in("analytics.run_adhoc_sql", "analytics.add_savedquery", username="author")
+    page = _run(client, "SELECT 42 AS answer").content.decode()
+    link = html.unescape(re.search(r'<a href="([^"]+)" id="save-as-query">', page).group(1))
+    form = client.get(link).content.decode()
+    assert "SELECT 42 AS answer</textarea>" in form
+
+
+def test_history_and_saved_queries_open_in_the_console(client, logged_in, analytics_engine):
+    from admin2_analytics.models import SavedQuery
+
+    user = logged_in(
+        "analytics.run_adhoc_sql", "analytics.view_queryrun", "analytics.run_savedquery",
+        username="analyst",
+    )  # fmt: skip
+    _run(client, "SELECT {c:String} AS c", "c=DE")
+    history = client.get(reverse("admin:analytics_queryrun_changelist")).content.decode()
+    link = html.unescape(re.search(r'<a href="([^"]+)">Open in console</a>', history).group(1))
+    opened = client.get(link).content.decode()
+    assert "SELECT {c:String} AS c</textarea>" in opened and "c=DE</textarea>" in opened
+    saved = SavedQuery.objects.create(
+        name="by day", sql="SELECT {d:Date} AS d", parameter_defaults={"d": "2025-01-01"},
+        owner=user, shared=True,
+    )  # fmt: skip
+    run_page = client.get(reverse("analytics:run", args=[saved.pk])).content.decode()
+    link = html.unescape(re.search(r'<a href="([^"]+)" id="open-in-console">', run_page).group(1))
+    assert "d=2025-01-01</textarea>" in client.get(link).content.decode()

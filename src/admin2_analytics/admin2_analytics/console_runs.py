@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from django.utils import timezone
 
-from admin2_analytics import engine, history
+from admin2_analytics import console_control, engine, history
 from admin2_analytics.errors import AnalyticsError, QueryFailed
 from admin2_analytics.running import tag_for
 
@@ -21,6 +21,12 @@ logger = logging.getLogger(__name__)
 _NUMERIC = re.compile(
     r"^(?:Nullable\(|LowCardinality\()*(?:U?Int\d+|Float\d+|BFloat16|Decimal\d*)\b"
 )
+
+
+class RunStopped(QueryFailed):
+    """The analyst stopped the run (Stop, or left the page) and the engine killed it."""
+
+    kind = "cancelled"
 
 
 @dataclass
@@ -56,8 +62,15 @@ class ConsolePage:
         return self.first_row + len(self.rows) - 1
 
 
-def run_page(sql: str, params: dict, *, user, page: int, page_size: int) -> ConsolePage:
-    """Run ``sql`` for rows of page ``page`` (from 1); record it; AnalyticsError on failure."""
+def run_page(
+    sql: str, params: dict, *, user, page: int, page_size: int, run_id: str | None = None
+) -> ConsolePage:
+    """Run ``sql`` for rows of page ``page`` (from 1); record it; AnalyticsError on failure.
+
+    ``run_id`` (from the page) lets another request watch the run and stop it
+    (:mod:`console_control`); a stopped run is recorded as cancelled and raises RunStopped.
+    """
+    query_id = console_control.register(run_id, user) if run_id else ""
     run = history.start(sql=sql, source="web", user=user, params=params, kind="console")
     try:
         raw = engine.execute_text(
@@ -66,11 +79,17 @@ def run_page(sql: str, params: dict, *, user, page: int, page_size: int) -> Cons
             tag=tag_for(user, "web"),
             max_rows=page_size,
             offset=(page - 1) * page_size,
+            query_id=query_id,
         )
-    except AnalyticsError as exc:
-        run.finish(error=exc)
-        raise
     except Exception as exc:
+        seen = console_control.stopped(run_id, user)
+        if seen is not None:
+            stopped = RunStopped(_stopped_message(seen))
+            run.finish(error=stopped, row_count=seen.get("read_rows"))
+            raise stopped from exc
+        if isinstance(exc, AnalyticsError):
+            run.finish(error=exc)
+            raise
         logger.exception("console query failed unexpectedly")
         failure = QueryFailed(f"the query failed unexpectedly ({type(exc).__name__})")
         run.finish(error=failure)
@@ -84,6 +103,15 @@ def run_page(sql: str, params: dict, *, user, page: int, page_size: int) -> Cons
         has_next=raw.truncated,
         elapsed_ms=raw.elapsed_ms,
         ran_at=run.started_at,
+    )
+
+
+def _stopped_message(seen: dict) -> str:
+    if "read_rows" not in seen:
+        return "cancelled: stopped by the user"
+    return (
+        f"cancelled: stopped by the user after {seen.get('elapsed', 0):.1f} s, "
+        f"{seen['read_rows']:,} rows ({seen.get('read_bytes', 0):,} bytes) read"
     )
 
 

@@ -37,6 +37,7 @@ def execute_text(
     tag: QueryTag,
     max_rows: int,
     offset: int = 0,
+    query_id: str = "",
 ) -> QueryResult:
     """Rows ``offset`` .. ``offset + max_rows`` of user SQL, each value ClickHouse's text.
 
@@ -49,7 +50,7 @@ def execute_text(
     if limits.max_block_size:
         engine_settings["max_block_size"] = limits.max_block_size
     seconds = float(engine_settings["max_execution_time"])
-    query_id = new_query_id()
+    query_id = query_id or new_query_id()
     if not config.is_embedded():
         engine_settings["query_id"] = query_id
     with (

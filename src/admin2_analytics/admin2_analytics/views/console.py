@@ -13,7 +13,8 @@ from django.shortcuts import redirect
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_http_methods
 
-from admin2_analytics import console_runs, exports, function_list, schema
+from admin2_analytics import console_control, console_runs, exports, function_list, schema
+from admin2_analytics.console_links import console_link
 from admin2_analytics.errors import AnalyticsError
 from admin2_analytics.forms import ConsoleForm
 from admin2_analytics.running import tag_for
@@ -30,17 +31,14 @@ def _page_number(data) -> int:
 
 
 def _link(sql: str, params: str) -> str:
-    query = {"sql": sql}
-    if params.strip():
-        query["params"] = params
-    return f"{reverse('analytics:console')}?{urlencode(query)}"
+    return console_link(sql, params)
 
 
 def _save_link(request, sql: str) -> str | None:
     if not request.user.has_perm("analytics.add_savedquery"):
         return None
     try:
-        return f"{reverse('admin:admin2_analytics_savedquery_add')}?{urlencode({'sql': sql})}"
+        return f"{reverse('admin:analytics_savedquery_add')}?{urlencode({'sql': sql})}"
     except NoReverseMatch:
         return None
 
@@ -64,7 +62,10 @@ def console(request):
                     user=request.user,
                     page=_page_number(request.POST),
                     page_size=settings.ANALYTICS_CONSOLE_MAX_ROWS,
+                    run_id=console_control.valid_run_id(request.POST.get("run_id")),
                 )
+            except console_runs.RunStopped as exc:
+                context.update(error=exc, error_title="Stopped")
             except AnalyticsError as exc:
                 context.update(error=exc, error_title=error_title(exc))
             else:
@@ -166,3 +167,29 @@ def _schema_panel(request) -> dict | None:
         return _catalog(schema.catalog(tag=tag_for(request.user, "web")))
     except AnalyticsError:
         return None
+
+
+@requires("analytics.run_adhoc_sql")
+@require_http_methods(["GET"])
+def console_progress(request):
+    """Seconds, rows and bytes read so far by one of this user's runs (polled by the page)."""
+    run_id = console_control.valid_run_id(request.GET.get("run"))
+    if run_id is None:
+        return JsonResponse({"error": "no such run"}, status=404)
+    try:
+        seen = console_control.progress(run_id, request.user)
+    except AnalyticsError as exc:
+        return JsonResponse({"error": str(exc)}, status=503)
+    if seen is None:
+        return JsonResponse({"error": "no such run"}, status=404)
+    return JsonResponse(seen)
+
+
+@requires("analytics.run_adhoc_sql")
+@require_http_methods(["POST"])
+def console_stop(request):
+    """Stop one of this user's runs (the Stop button, or the page being closed)."""
+    run_id = console_control.valid_run_id(request.POST.get("run"))
+    if run_id is None or not console_control.stop(run_id, request.user):
+        return JsonResponse({"stopped": False}, status=404)
+    return JsonResponse({"stopped": True})
