@@ -185,3 +185,16 @@ def test_history_and_saved_queries_open_in_the_console(client, logged_in, analyt
     run_page = client.get(reverse("analytics:run", args=[saved.pk])).content.decode()
     link = html.unescape(re.search(r'<a href="([^"]+)" id="open-in-console">', run_page).group(1))
     assert "d=2025-01-01</textarea>" in client.get(link).content.decode()
+
+
+def test_a_chart_preview_draws_the_page(client, analyst, analytics_engine):
+    sql = (
+        "SELECT toDate(event_time) AS day, sum(revenue) AS revenue FROM events "
+        "GROUP BY day ORDER BY day"
+    )
+    page = client.post(
+        reverse("analytics:console"),
+        {"sql": sql, "params": "", "chart_kind": "line", "chart_x": "day", "chart_y": "revenue"},
+    ).content.decode()
+    assert '<svg class="analytics-chart" data-kind="line"' in page
+    assert "<option selected>revenue</option>" in page

@@ -13,7 +13,14 @@ from django.shortcuts import redirect
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_http_methods
 
-from admin2_analytics import console_control, console_runs, exports, function_list, schema
+from admin2_analytics import (
+    console_chart,
+    console_control,
+    console_runs,
+    exports,
+    function_list,
+    schema,
+)
 from admin2_analytics.console_links import console_link
 from admin2_analytics.errors import AnalyticsError
 from admin2_analytics.forms import ConsoleForm
@@ -69,7 +76,20 @@ def console(request):
             except AnalyticsError as exc:
                 context.update(error=exc, error_title=error_title(exc))
             else:
+                chart_kind = request.POST.get("chart_kind", "none")
+                chart_x = request.POST.get("chart_x", "")
+                chart_y = request.POST.getlist("chart_y")
                 context.update(
+                    chart=console_chart.build(
+                        chart_kind,
+                        chart_x,
+                        chart_y,
+                        result,
+                        max_points=settings.ANALYTICS_CHART_MAX_POINTS,
+                    ),
+                    chart_kind=chart_kind,
+                    chart_x=chart_x,
+                    chart_y=chart_y,
                     result=result,
                     cells=_cells(result),
                     next_page=result.page + 1,
