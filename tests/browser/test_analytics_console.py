@@ -184,3 +184,62 @@ def test_without_javascript_the_console_still_runs(browser: Browser, live_server
         expect(page.locator("#console-result tbody td")).to_have_text("['DE','FR']")
     finally:
         context.close()
+
+
+LONG_SCAN = "SELECT count() FROM numbers_mt(100000000000) WHERE number % 7 = 3"
+
+
+def _on_engine(text: str) -> int:
+    from admin2_analytics import engine
+
+    return len(
+        engine.run_trusted(
+            "SELECT 1 FROM system.processes WHERE position(query, {t:String}) > 0 "
+            "AND NOT startsWith(query, 'SELECT 1 FROM system.processes')",
+            {"t": text},
+            tag=engine.QueryTag(user="test", source="web"),
+        ).rows
+    )
+
+
+def _start_long_scan(page: Page, settings) -> None:
+    settings.ANALYTICS_MAX_EXECUTION_TIME = 120
+    settings.ANALYTICS_MAX_BLOCK_SIZE = 65536
+    expect(page.locator("body[data-editor-ready='1']")).to_have_count(1)
+    _type_sql(page, LONG_SCAN)
+    page.keyboard.press("Control+Enter")
+    expect(page.locator("#stop-button")).to_be_visible()
+    # Live progress: rows read so far, from system.processes.
+    expect(page.locator("#run-progress")).to_contain_text(re.compile(r"[1-9][\d,]* rows"))
+    assert _on_engine("numbers_mt(100000000000)") == 1
+
+
+@pytest.mark.timeout(180)
+def test_stop_kills_the_query_and_records_it_cancelled(page: Page, live_server, analyst,
+                                                       analytics_engine, settings):  # fmt: skip
+    _log_in(page, live_server.url)
+    _start_long_scan(page, settings)
+    page.click("#stop-button")
+    expect(page.locator(".analytics-error")).to_contain_text("Stopped:")
+    assert _on_engine("numbers_mt(100000000000)") == 0
+    run = QueryRun.objects.get(sql=LONG_SCAN)
+    assert "cancelled: stopped by the user" in run.error and run.row_count
+
+
+@pytest.mark.timeout(180)
+def test_closing_the_tab_kills_the_query(browser: Browser, live_server, analyst,
+                                         analytics_engine, settings):  # fmt: skip
+    from tests.support.processes import wait_until
+
+    context = browser.new_context()
+    page = context.new_page()
+    _log_in(page, live_server.url)
+    _start_long_scan(page, settings)
+    page.close(run_before_unload=True)
+    wait_until(lambda: _on_engine("numbers_mt(100000000000)") == 0, 30, "the kill")
+    wait_until(
+        lambda: "cancelled" in (QueryRun.objects.filter(sql=LONG_SCAN).first() or QueryRun()).error,
+        30,
+        "the history row",
+    )
+    context.close()

@@ -7,9 +7,12 @@ users away from ``system`` tables). Names arrive as bound parameters.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from admin2_analytics.engine import QueryTag, run_trusted
+
+logger = logging.getLogger(__name__)
 
 # Server bookkeeping databases that hold no warehouse data.
 HIDDEN_DATABASES = ("system", "information_schema", "INFORMATION_SCHEMA")
@@ -117,3 +120,28 @@ def catalog(*, tag: QueryTag | None = None) -> list[dict]:
         if column[0]:
             entry["columns"].append(dict(zip(("name", "type", "comment"), column, strict=True)))
     return list(tables.values())
+
+
+CATALOG_CACHE_KEY = "analytics:catalog:v1"
+CATALOG_CACHE_SECONDS = 60  # a new table shows in completion within a minute
+
+
+def cached_catalog(*, tag: QueryTag | None = None) -> list[dict]:
+    """:func:`catalog`, kept a minute in the Django cache: every console page shows it, and
+    reading ``system.columns`` costs more than the page (bench console). A cache outage only
+    makes the page slower."""
+    from django.core.cache import cache
+
+    try:
+        found = cache.get(CATALOG_CACHE_KEY)
+    except Exception:
+        logger.warning("analytics catalog cache read failed", exc_info=True)
+        found = None
+    if found is not None:
+        return found
+    fresh = catalog(tag=tag)
+    try:
+        cache.set(CATALOG_CACHE_KEY, fresh, CATALOG_CACHE_SECONDS)
+    except Exception:
+        logger.warning("analytics catalog cache write failed", exc_info=True)
+    return fresh

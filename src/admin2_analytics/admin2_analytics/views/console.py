@@ -148,7 +148,7 @@ def console_export(request):
 def console_catalog(request):
     """Databases, tables, columns (types, comments) and allowed functions, for completion."""
     try:
-        tables = schema.catalog(tag=tag_for(request.user, "web"))
+        tables = schema.cached_catalog(tag=tag_for(request.user, "web"))
     except AnalyticsError as exc:
         return JsonResponse({"error": str(exc), "tables": [], "functions": []}, status=503)
     return JsonResponse(_catalog(tables))
@@ -184,7 +184,7 @@ def _schema_panel(request) -> dict | None:
     if not request.user.has_perm("analytics.view_schema"):
         return None
     try:
-        return _catalog(schema.catalog(tag=tag_for(request.user, "web")))
+        return _catalog(schema.cached_catalog(tag=tag_for(request.user, "web")))
     except AnalyticsError:
         return None
 
