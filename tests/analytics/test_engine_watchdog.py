@@ -23,19 +23,6 @@ def test_a_query_within_its_deadline_is_left_alone():
     assert killed == []
 
 
-def test_the_kill_is_a_kill_query_by_id_with_the_id_bound():
-    sent = []
-
-    class Client:
-        def command(self, sql, parameters):
-            sent.append((sql, parameters))
-
-    watchdog.kill_on_server(Client())("admin2-x")
-    assert sent == [
-        ("KILL QUERY WHERE query_id = {query_id:String} ASYNC", {"query_id": "admin2-x"})
-    ]
-
-
 def test_a_failing_kill_is_logged_not_raised(caplog):
     def kill(query_id):
         raise ConnectionError("server gone")

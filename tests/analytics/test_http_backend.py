@@ -270,7 +270,7 @@ def test_settings_a_read_only_server_user_may_not_change_are_left_to_its_profile
 
     from clickhouse_connect.driver.models import SettingDef
 
-    from admin2_analytics.engine.sessions import server_readonly
+    from admin2_analytics.engine.backend_server import server_readonly
 
     client = SimpleNamespace(
         server_settings={

@@ -1,11 +1,18 @@
 """The one execution seam to ClickHouse: the only code that calls clickhouse-connect.
 
-Reads (:mod:`.api`), exports (:mod:`.streaming`) and demo-data writes (:mod:`.writes`) all
-open a :mod:`.sessions` session; user SQL passes :mod:`.checking` first. docs/clickhouse.md
-describes the limits, the read-only modes and the guard.
+Reads (:mod:`.api`), exports (:mod:`.streaming`) and demo-data writes (:mod:`.writes`) open
+sessions of the one :mod:`.backend` (embedded or server); user SQL passes :mod:`.checking`.
+docs/clickhouse.md describes the limits, the read-only modes and the guard.
 """
 
-from admin2_analytics.engine.api import QueryResult, execute, ping, run_trusted
+from admin2_analytics.engine.api import (
+    QueryResult,
+    cancel,
+    execute,
+    new_query_id,
+    ping,
+    run_trusted,
+)
 from admin2_analytics.engine.checking import explain_ast, lex, prepare
 from admin2_analytics.engine.streaming import CHUNK_SIZE, ResultStream, stream
 from admin2_analytics.engine.tags import QueryTag
@@ -17,11 +24,13 @@ __all__ = [
     "QueryResult",
     "QueryTag",
     "ResultStream",
+    "cancel",
     "execute",
     "execute_text",
     "explain_ast",
     "lex",
     "maintenance_session",
+    "new_query_id",
     "ping",
     "prepare",
     "run_trusted",

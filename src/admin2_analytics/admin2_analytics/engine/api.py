@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from admin2_analytics.engine import config, embedded, failures, slots, watchdog
+from admin2_analytics.engine import backend, config, slots, watchdog
 from admin2_analytics.engine.checking import prepare_in
-from admin2_analytics.engine.sessions import Session, open_session, read_timeout
+from admin2_analytics.engine.session import Session
 from admin2_analytics.engine.tags import QueryTag
-from admin2_analytics.errors import EngineUnavailable, ParameterError
+from admin2_analytics.errors import ParameterError
 
 
 @dataclass
@@ -37,8 +35,11 @@ def execute(
     tag: QueryTag,
     max_rows: int | None = None,
     timeout: float | None = None,
+    query_id: str = "",
 ) -> QueryResult:
     """Run user SQL (guarded) and return its rows.
+
+    ``query_id`` (from :func:`new_query_id`) lets another thread or request :func:`cancel` it.
 
     Without ``max_rows`` a result over ``ANALYTICS_MAX_RESULT_ROWS`` raises
     :class:`ResultTooLarge`. With ``max_rows`` (at most that limit) the engine stops soon
@@ -60,15 +61,14 @@ def execute(
         # The time limit is checked as blocks pass: small blocks bound what one row costs.
         engine_settings["max_block_size"] = limits.max_block_size
     seconds = float(engine_settings["max_execution_time"])
-    query_id = watchdog.new_query_id()
-    if not config.is_embedded():
-        engine_settings["query_id"] = query_id
+    query_id = query_id or watchdog.new_query_id()
+    engine = backend.current()
     with (
         slots.slot(tag.user, seconds),
-        open_session(engine_settings, tag, readonly=True) as session,
+        engine.session(engine_settings, tag, readonly=True, query_id=query_id) as session,
     ):
         statement, values = prepare_in(session, sql, params)
-        with _deadline(session, query_id, seconds):
+        with watchdog.deadline(query_id, seconds, engine.cancel):
             result = _run(session, statement, values)
     if keep is not None and len(result.rows) > keep:
         result.rows = result.rows[:keep]
@@ -86,44 +86,24 @@ def run_trusted(sql: str, params: Mapping[str, Any] | None = None, *, tag: Query
 
 def ping(timeout: float) -> str:
     """Check the engine answers ``SELECT 1`` within ``timeout``; return a short detail."""
-    tag = QueryTag(user="readyz", source="web")
-    limits = {"max_execution_time": max(1.0, float(timeout))}
-    if config.is_embedded():
-        path = config.embedded_path()
-        try:
-            # A probe looks, it does not ask the process whose turn it is to hand over.
-            with open_session(
-                limits, tag, readonly=True, lock_timeout=min(timeout, 0.5), announce=False
-            ) as session:
-                session.query("SELECT 1", {})
-        except EngineUnavailable:
-            if embedded.lock_path(path).exists() and embedded.holder_of(path):
-                # Another process has its turn on the directory: the engine is alive.
-                return f"embedded chDB at {path}, busy: {embedded.holder_of(path)}"
-            raise
-        return f"embedded chDB at {path}"
-    # A client of its own whose socket gives up at the probe's timeout: a hung server must not
-    # hold the readiness check for the (long, export-sized) read timeout.
-    configured = config.server()
-    server = dataclasses.replace(
-        configured,
-        read_timeout=float(timeout),
-        connect_timeout=min(configured.connect_timeout, float(timeout)),
-    )
-    with open_session(limits, tag, readonly=True, server=server) as session:
-        session.query("SELECT 1", {})
-    return f"{'https' if server.secure else 'http'}://{server.host}:{server.port}"
+    return backend.current().ping(timeout)
 
 
-def _deadline(session: Session, query_id: str, seconds: float):
-    """On a server, kill the query if it outlives its limit (see :mod:`.watchdog`)."""
-    if config.is_embedded():
-        return contextlib.nullcontext()
-    return watchdog.deadline(query_id, seconds, watchdog.kill_on_server(session.client))
+def cancel(query_id: str) -> bool:
+    """Stop the query running as ``query_id`` (see :func:`execute`); False when none was found.
+
+    The engine stops it at its next block boundary; on the embedded engine only a query of
+    this process can be found (chDB runs in one process at a time).
+    """
+    return backend.current().cancel(query_id)
+
+
+def new_query_id() -> str:
+    return watchdog.new_query_id()
 
 
 def _query(sql: str, params: dict, limits: Mapping[str, Any], tag: QueryTag) -> QueryResult:
-    with open_session(limits, tag, readonly=True) as session:
+    with backend.current().session(limits, tag, readonly=True) as session:
         return _run(session, sql, params)
 
 
@@ -131,10 +111,10 @@ def _run(session: Session, sql: str, params: dict) -> QueryResult:
     # Timed from here: opening the embedded engine is not the query's own duration.
     started = time.perf_counter()
     try:
-        result = session.query(sql, params)
+        result = session.run(sql, params)
         rows = [tuple(row) for row in result.result_rows]
     except Exception as exc:
-        raise failures.translate(exc, read_timeout=read_timeout()) from exc
+        raise backend.current().translate(exc) from exc
     elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
     return QueryResult(
         columns=list(result.column_names),

@@ -8,8 +8,8 @@ from typing import Any
 from clickhouse_connect.driver.binding import external_bind_re
 
 from admin2_analytics import guard
-from admin2_analytics.engine import config, failures
-from admin2_analytics.engine.sessions import Session, open_session, read_timeout
+from admin2_analytics.engine import backend, config
+from admin2_analytics.engine.session import LEX_SQL, Session
 from admin2_analytics.engine.tags import QueryTag
 from admin2_analytics.errors import EngineUnavailable, QueryFailed, QueryRefused
 from admin2_analytics.parameters import bind
@@ -23,20 +23,24 @@ def prepare(
     The guard judges ClickHouse's own tokenization of ``sql`` and returns the canonical
     text; only that text runs, with values the server binds to its placeholders.
     """
-    with open_session(config.query_limits().as_settings(), tag, readonly=True) as session:
+    with _checking_session(tag) as session:
         return prepare_in(session, sql, params)
 
 
 def lex(sql: str, *, tag: QueryTag) -> list[guard.Token]:
     """ClickHouse's lexer over ``sql`` (``tokenizeQuery``; the text goes in as a parameter)."""
-    with open_session(config.query_limits().as_settings(), tag, readonly=True) as session:
+    with _checking_session(tag) as session:
         return lex_in(session, sql)
 
 
 def explain_ast(sql: str, params: Mapping[str, Any] | None = None, *, tag: QueryTag) -> list[str]:
     """ClickHouse's syntax tree of ``sql`` (``EXPLAIN AST``, which runs nothing), by line."""
-    with open_session(config.query_limits().as_settings(), tag, readonly=True) as session:
+    with _checking_session(tag) as session:
         return explain_ast_in(session, sql, dict(params or {}))
+
+
+def _checking_session(tag: QueryTag):
+    return backend.current().session(config.query_limits().as_settings(), tag, readonly=True)
 
 
 def prepare_in(session: Session, sql: str, params: Mapping[str, Any] | None):
@@ -62,15 +66,15 @@ def explain_ast_in(session: Session, sql: str, values: Mapping[str, Any]) -> lis
     try:
         raw = session.raw_query(guard.EXPLAIN_PREFIX + sql, dict(values), guard.EXPLAIN_FORMAT)
     except Exception as exc:
-        raise failures.translate(exc, read_timeout=read_timeout()) from exc
+        raise backend.current().translate(exc) from exc
     return raw.decode().split("\n")
 
 
 def lex_in(session: Session, sql: str) -> list[guard.Token]:
     try:
-        tokens = session.query("SELECT tokenizeQuery({sql:String})", {"sql": sql}).result_rows
+        tokens = session.query(LEX_SQL, {"sql": sql}).result_rows
     except Exception as exc:
-        failure = failures.translate(exc, read_timeout=read_timeout())
+        failure = backend.current().translate(exc)
         if "tokenizeQuery" in str(failure):
             raise EngineUnavailable(
                 "the ClickHouse server has no tokenizeQuery() (added in 26.5); admin2 checks "

@@ -99,6 +99,10 @@ class _ProcessTurn:
         return self._users > 0
 
     @property
+    def path(self) -> Path | None:
+        return self._path
+
+    @property
     def is_open(self) -> bool:
         """This process has its turn (the engine is up here, perhaps idle)."""
         return self._path is not None
@@ -257,6 +261,11 @@ def _someone_waits(handle: IO[str] | None) -> bool:
 
 def _command_line() -> str:
     return " ".join(Path(arg).name if i == 0 else arg for i, arg in enumerate(sys.argv[:3]))
+
+
+def in_use_here(path: Path) -> bool:
+    """A query or stream of this process is using the engine on ``path`` now."""
+    return _turn.held and _turn.path == path
 
 
 def holder_of(path: Path) -> str:

@@ -6,9 +6,9 @@ import contextlib
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from admin2_analytics.engine import config, failures, slots, watchdog
+from admin2_analytics.engine import backend, config, slots, watchdog
 from admin2_analytics.engine.checking import prepare_in
-from admin2_analytics.engine.sessions import Session, open_session, read_timeout
+from admin2_analytics.engine.session import DESCRIBE_PREFIX, Session
 from admin2_analytics.engine.tags import QueryTag
 from admin2_analytics.errors import ParameterError
 from admin2_analytics.kinds import ExportFormat
@@ -26,6 +26,7 @@ def stream(
     tag: QueryTag,
     fmt: ExportFormat,
     max_rows: int | None = None,
+    query_id: str = "",
 ) -> ResultStream:
     """Stream user SQL (guarded) as CSV/TSV with a header line, or JSON lines.
 
@@ -53,7 +54,7 @@ def stream(
         # A Decimal keeps its scale, as the console shows it (221280.10, not 221280.1).
         output_format_decimal_trailing_zeros=1,
     )
-    return ResultStream(sql, params, engine_settings, tag, fmt, max_rows)
+    return ResultStream(sql, params, engine_settings, tag, fmt, max_rows, query_id)
 
 
 class ResultStream:
@@ -67,8 +68,10 @@ class ResultStream:
         tag: QueryTag,
         fmt: str,
         max_rows: int | None = None,
+        query_id: str = "",
     ) -> None:
         self.fmt = fmt
+        self.query_id = query_id or watchdog.new_query_id()
         self.columns: list[str] = []
         self.types: list[str] = []
         self._raw = None
@@ -76,15 +79,13 @@ class ResultStream:
         self._closed = False
         self._stack = contextlib.ExitStack()
         seconds = float(limits["max_execution_time"])
-        query_id = watchdog.new_query_id()
-        if not config.is_embedded():
-            limits = {**limits, "query_id": query_id}
+        self._engine = engine = backend.current()
         try:
             self._stack.enter_context(slots.slot(tag.user, seconds))
-            session = self._stack.enter_context(open_session(limits, tag, readonly=True))
-            if not config.is_embedded():
-                kill = watchdog.kill_on_server(session.client)
-                self._stack.enter_context(watchdog.deadline(query_id, seconds, kill))
+            session = self._stack.enter_context(
+                engine.session(limits, tag, readonly=True, query_id=self.query_id)
+            )
+            self._stack.enter_context(watchdog.deadline(self.query_id, seconds, engine.cancel))
             statement, values = prepare_in(session, sql, params)
             if max_rows is not None:
                 # The checked statement, wrapped: the engine stops after max_rows rows.
@@ -95,14 +96,14 @@ class ResultStream:
         except Exception as exc:
             self._stack.close()
             self._closed = True
-            raise failures.translate(exc, read_timeout=read_timeout()) from exc
+            raise engine.translate(exc) from exc
         self._pending = header
 
     def _describe(self, session: Session, sql: str, params: dict) -> bytes:
         if self.fmt == "jsonl":
             return b""
         # DESCRIBE plans the query without running it: names and types for the header line.
-        described = session.query(f"DESCRIBE TABLE (\n{sql}\n)", params)
+        described = session.query(f"{DESCRIBE_PREFIX}\n{sql}\n)", params)
         self.columns = [row[0] for row in described.result_rows]
         self.types = [row[1] for row in described.result_rows]
         if self.fmt == "csv":
@@ -121,7 +122,7 @@ class ResultStream:
             chunk = next(self._chunks, b"")
         except Exception as exc:
             self.close()
-            raise failures.translate(exc, read_timeout=read_timeout()) from exc
+            raise self._engine.translate(exc) from exc
         if self._pending:
             chunk, self._pending = self._pending + chunk, b""
         if not chunk:

@@ -16,8 +16,10 @@ class QueryTag:
     source: Source | str = Source.WEB
     saved_query: str = ""
 
-    def comment(self) -> str:
+    def comment(self, query_id: str = "") -> str:
         payload = {"app": "admin2", "user": self.user, "source": str(self.source)}
+        if query_id:  # before the free text, which the length cap may cut
+            payload = {"app": "admin2", "query_id": query_id, **payload}
         if self.saved_query:
             payload["saved_query"] = self.saved_query
         return json.dumps(payload, ensure_ascii=False)[:1000]

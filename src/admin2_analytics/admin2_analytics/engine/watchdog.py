@@ -1,7 +1,7 @@
-"""A deadline for each user query on a server: ``KILL QUERY`` by its ``query_id`` once due.
+"""A deadline for each user query: the backend's ``cancel`` by its ``query_id`` once due.
 
-The server checks ``max_execution_time`` itself as blocks pass; the watchdog covers what that
-check misses, at 1.5 times the limit. Not used on the embedded engine (docs/clickhouse.md).
+The engine checks ``max_execution_time`` itself as blocks pass; the watchdog covers what that
+check misses, at 1.5 times the limit (docs/clickhouse.md).
 """
 
 from __future__ import annotations
@@ -38,15 +38,3 @@ def _kill(kill: Callable[[str], None], query_id: str) -> None:
         log.warning("killed query %s: past its deadline", query_id)
     except Exception:
         log.exception("could not kill query %s past its deadline", query_id)
-
-
-def kill_on_server(client) -> Callable[[str], None]:
-    """A kill through ``client`` (the user may always kill its own queries)."""
-
-    def kill(query_id: str) -> None:
-        client.command(
-            "KILL QUERY WHERE query_id = {query_id:String} ASYNC",
-            parameters={"query_id": query_id},
-        )
-
-    return kill

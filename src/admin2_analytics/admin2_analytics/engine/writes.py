@@ -6,10 +6,9 @@ import contextlib
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from admin2_analytics.engine import config, failures
-from admin2_analytics.engine.sessions import Session, open_session
+from admin2_analytics.engine import backend, failures
+from admin2_analytics.engine.session import Session
 from admin2_analytics.engine.tags import QueryTag
-from admin2_analytics.errors import EngineUnavailable
 
 
 class MaintenanceSession:
@@ -34,11 +33,8 @@ class MaintenanceSession:
 @contextlib.contextmanager
 def maintenance_session(*, tag: QueryTag) -> Iterator[MaintenanceSession]:
     """A writable session on the embedded engine; refused when a server is configured."""
-    if not config.is_embedded():
-        raise EngineUnavailable(
-            "writing demo data needs the embedded engine; CLICKHOUSE_HOST points at a server, "
-            "which admin2 only reads"
-        )
+    engine = backend.current()
+    engine.check_writable()
     limits = {"max_execution_time": 600}
-    with open_session(limits, tag, readonly=False) as session:
+    with engine.session(limits, tag, readonly=False) as session:
         yield MaintenanceSession(session)
