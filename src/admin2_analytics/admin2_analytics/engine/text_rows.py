@@ -11,12 +11,11 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from admin2_analytics.engine import config, failures, slots
-from admin2_analytics.engine.api import QueryResult, _deadline
+from admin2_analytics.engine import backend, config, slots, watchdog
+from admin2_analytics.engine.api import QueryResult
 from admin2_analytics.engine.checking import prepare_in
-from admin2_analytics.engine.sessions import open_session, read_timeout
+from admin2_analytics.engine.streaming import chunks_of
 from admin2_analytics.engine.tags import QueryTag
-from admin2_analytics.engine.watchdog import new_query_id
 from admin2_analytics.errors import ParameterError
 
 # The same bytes the exports write (exports pin these too): Decimal keeps its scale.
@@ -50,24 +49,28 @@ def execute_text(
     if limits.max_block_size:
         engine_settings["max_block_size"] = limits.max_block_size
     seconds = float(engine_settings["max_execution_time"])
-    query_id = query_id or new_query_id()
-    if not config.is_embedded():
-        engine_settings["query_id"] = query_id
+    query_id = query_id or watchdog.new_query_id()
+    engine = backend.current()
     with (
         slots.slot(tag.user, seconds),
-        open_session(engine_settings, tag, readonly=True) as session,
+        engine.session(engine_settings, tag, readonly=True, query_id=query_id) as session,
     ):
         statement, values = prepare_in(session, sql, params)
         # The checked statement, wrapped: one row past the page says whether more follow.
         paged = f"SELECT * FROM (\n{statement}\n) LIMIT {int(max_rows) + 1} OFFSET {int(offset)}"  # noqa: S608
-        with _deadline(session, query_id, seconds):
+        with watchdog.deadline(query_id, seconds, engine.cancel):
+            started = time.perf_counter()
             try:
-                started = time.perf_counter()
-                raw = session.raw_query(paged, values, "TabSeparatedWithNamesAndTypes")
-                elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
+                # The run's own query (the one query_id names, so Stop can find it).
+                raw = session.raw_stream(paged, values, "TabSeparatedWithNamesAndTypes")
+                try:
+                    data = b"".join(chunks_of(raw))
+                finally:
+                    raw.close()
             except Exception as exc:
-                raise failures.translate(exc, read_timeout=read_timeout()) from exc
-    columns, types, rows = parse_tsv_with_names_and_types(bytes(raw))
+                raise engine.translate(exc) from exc
+            elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
+    columns, types, rows = parse_tsv_with_names_and_types(data)
     return QueryResult(
         columns=columns,
         types=types,

@@ -130,6 +130,7 @@
     });
   }
 
+  document.addEventListener("admin2:console-output", start);
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", () => { start(); schemaSearch(); });
   } else {

@@ -1,5 +1,6 @@
 // A console run in progress: name it, show elapsed time, rows and bytes read, and Stop it
-// (also when the page is closed or left). The run itself stays the form's CSRF-checked POST.
+// (also when the page is closed or left). The run is the form's own CSRF-checked POST, sent
+// by fetch so the page stays usable while it runs; without JavaScript the form posts itself.
 (function () {
   "use strict";
 
@@ -33,11 +34,40 @@
       return body;
     };
 
-    form.addEventListener("submit", (event) => {
+    const finish = () => {
+      clearInterval(timer);
+      running = null;
+      stopButton.hidden = true;
+      status.textContent = "";
+    };
+
+    // The page's new output (results, error, links) replaces the old; the form and the
+    // editor stay as they are. Field errors (a refusal before the run) are copied over.
+    const show = (html) => {
+      const next = new DOMParser().parseFromString(html, "text/html");
+      const output = next.getElementById("console-output");
+      if (!output) { // not the console (a login page, a server error): show it whole
+        document.documentElement.innerHTML = next.documentElement.innerHTML;
+        return;
+      }
+      document.getElementById("console-output").replaceWith(document.adoptNode(output));
+      form.querySelectorAll(".errorlist").forEach((list) => list.remove());
+      const rows = Array.from(form.querySelectorAll(".form-row"));
+      next.querySelectorAll("#console-form .form-row").forEach((row, index) => {
+        const errors = row.querySelector(".errorlist");
+        if (errors && rows[index]) rows[index].prepend(document.adoptNode(errors));
+      });
+      document.dispatchEvent(new CustomEvent("admin2:console-output"));
+    };
+
+    form.addEventListener("submit", async (event) => {
       const exporting = event.submitter && event.submitter.getAttribute("formaction");
-      if (exporting) { runField.value = ""; return; }
+      if (exporting) { runField.value = ""; return; } // a download: the browser's own
+      event.preventDefault();
+      if (running) return; // one run at a time from this page
       running = newRunId();
       runField.value = running;
+      const runId = running;
       stopButton.hidden = false;
       stopButton.disabled = false;
       status.textContent = "Running…";
@@ -45,17 +75,31 @@
       timer = setInterval(async () => {
         const seconds = ((performance.now() - began) / 1000).toFixed(1);
         try {
-          const response = await fetch(`${form.dataset.progressUrl}?run=${running}`,
+          const response = await fetch(`${form.dataset.progressUrl}?run=${runId}`,
                                        { credentials: "same-origin" });
           const seen = response.ok ? await response.json() : {};
-          if (seen.running) {
+          if (running === runId && seen.running) {
             status.textContent = `Running ${seconds} s · ${seen.read_rows.toLocaleString()} rows, ` +
               `${size(seen.read_bytes)} read`;
             return;
           }
         } catch (error) { /* the next tick tries again */ }
-        status.textContent = `Running ${seconds} s`;
+        if (running === runId) status.textContent = `Running ${seconds} s`;
       }, 500);
+      try {
+        const body = new FormData(form, event.submitter || undefined);
+        const response = await fetch(form.action, {
+          method: "POST", body, credentials: "same-origin",
+        });
+        show(await response.text());
+      } catch (error) {
+        status.textContent = `The run could not be sent: ${error}`;
+        clearInterval(timer);
+        running = null;
+        stopButton.hidden = true;
+        return;
+      }
+      finish();
     });
 
     stopButton.addEventListener("click", async () => {
@@ -72,7 +116,7 @@
     window.addEventListener("pagehide", () => {
       if (!running) return;
       navigator.sendBeacon(form.dataset.stopUrl, stopRequest(running));
-      clearInterval(timer);
+      finish();
     });
   }
 
