@@ -20,7 +20,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench.common import markdown_table, publish  # noqa: E402
-from tests.support import engine  # noqa: E402
+from harness import engine  # noqa: E402
 
 TAG = "bench"
 
@@ -51,7 +51,7 @@ def size_mb(image: str) -> float:
 
 def python_base() -> str:
     """The image the Dockerfile's stages start from (its first FROM)."""
-    from tests.containers.dockerfile import stages
+    from harness.dockerfile import stages
 
     return stages()["base"].base
 
@@ -77,7 +77,7 @@ def changed_context(tmp: Path) -> Path:
 
 
 def up_to_healthy() -> float:
-    from tests.containers.engine_stack import ComposeStack
+    from harness.engine_stack import ComposeStack
 
     workdir = Path(tempfile.mkdtemp(prefix="admin2-bench-stack-"))
     workdir.chmod(0o755)
@@ -97,7 +97,7 @@ def deployed(result, step: str):
 
 def code_deploy() -> dict:
     """First deploy, then a code-only release under a request loop through Nginx."""
-    from tests.deploy.engine_world import RequestLoop, destroy, make_world
+    from harness.deploy_world import RequestLoop, destroy, make_world
 
     world = make_world(Path(tempfile.mkdtemp(prefix="admin2-bench-deploy-")))
     try:

@@ -16,7 +16,7 @@ import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.support.redis import RedisServer
+from harness.redis import RedisServer
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent

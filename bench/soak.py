@@ -30,8 +30,8 @@ import requests  # noqa: E402
 
 from bench.common import markdown_table, publish  # noqa: E402
 from bench.production_app import BIN, gunicorn, production_app  # noqa: E402
-from tests.faults.edge import production_edge  # noqa: E402
-from tests.support.redis import RedisServer  # noqa: E402
+from harness.edge import production_edge  # noqa: E402
+from harness.redis import RedisServer  # noqa: E402
 
 CONFIG = REPO / "containers" / "gunicorn.conf.py"
 WORKER = ["celery", "-A", "admin2_tasks", "worker", "-P", "eventlet", "-c", "100"]

@@ -17,8 +17,8 @@ from pathlib import Path
 from bench.common import REPO, markdown_table, publish
 from bench.loadgen import wrk
 from bench.production_app import gunicorn, production_app
-from tests.containers.native import nginx_tree, self_signed_certificate, world_readable_dir
-from tests.support.nginx import Nginx
+from harness.native import nginx_tree, self_signed_certificate, world_readable_dir
+from harness.nginx import Nginx
 
 CONFIG = REPO / "containers" / "gunicorn.conf.py"
 SECONDS = 10

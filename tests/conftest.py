@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from harness.processes import port_open
 from tests.support import tiers
 from tests.support.budget import Timings
-from tests.support.processes import port_open
 
 # Figures that tests gather in module-level state, printed as sections at the end of the run.
 # Under pytest-xdist each worker gathers its own; the controller merges them (below).
@@ -101,7 +101,7 @@ def _media_in_tmp(settings, tmp_path):
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory):
     """The machine's Redis on 127.0.0.1:6379, or a private redis-server on a free port."""
-    from tests.support.redis import RedisServer
+    from harness.redis import RedisServer
 
     configured = os.environ.get("ADMIN2_TEST_REDIS_URL")
     if configured:
@@ -163,7 +163,7 @@ def logged_in(client, db):
 @pytest.fixture
 def smtp_sink():
     """``(port, inbox)`` of a local SMTP sink; ``inbox.messages`` holds what arrived."""
-    from tests.support.smtp import start_sink
+    from harness.smtp import start_sink
 
     controller, inbox = start_sink()
     yield controller.port, inbox

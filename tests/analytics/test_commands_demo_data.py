@@ -8,7 +8,7 @@ from django.core.management.base import CommandError
 
 from admin2_analytics import engine
 from admin2_analytics.engine import QueryTag
-from tests.support.processes import django_env, run_admin2
+from harness.processes import django_env, run_admin2
 
 TAG = QueryTag(user="t", source="cli")
 

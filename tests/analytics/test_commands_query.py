@@ -13,7 +13,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from tests.support.processes import django_env, run_admin2
+from harness.processes import django_env, run_admin2
 
 
 def _env(tmp_path, engine_path, **extra):

@@ -21,7 +21,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from admin2_analytics.models import QueryRun
-from tests.support.processes import django_env, run_admin2
+from harness.processes import django_env, run_admin2
 
 OS_ACCOUNT = pwd.getpwuid(os.getuid()).pw_name
 REFUSED_SQL = "SELECT * FROM file('/etc/passwd')"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.processes import REPO
+from harness.processes import REPO
 
 pytestmark = pytest.mark.slow
 WORKSPACE = ("admin2", "admin2-analytics", "admin2-tasks")

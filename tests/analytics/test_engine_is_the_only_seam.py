@@ -2,7 +2,7 @@
 
 import ast
 
-from tests.support.processes import REPO
+from harness.processes import REPO
 
 SRC = REPO / "src"
 SEAM = SRC / "admin2_analytics" / "admin2_analytics" / "engine"

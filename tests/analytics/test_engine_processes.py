@@ -15,7 +15,7 @@ import pytest
 from admin2_analytics import engine
 from admin2_analytics.engine import QueryTag, embedded
 from admin2_analytics.errors import EngineUnavailable
-from tests.support.processes import ManagedProcess, django_env, wait_until
+from harness.processes import ManagedProcess, django_env, wait_until
 
 TAG = QueryTag(user="parent", source="cli")
 

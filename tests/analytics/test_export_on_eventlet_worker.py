@@ -15,10 +15,10 @@ from django.urls import reverse
 
 from admin2_analytics.models import Export, QueryRun
 from admin2_tasks.models import TaskRun
+from harness.celery_worker import CeleryWorker
+from harness.processes import REPO, venv_tool, wait_until
+from harness.redis import RedisServer
 from tests.support.analytics_pages import make_query, make_user, read_csv
-from tests.support.celery_worker import CeleryWorker
-from tests.support.processes import REPO, venv_tool, wait_until
-from tests.support.redis import RedisServer
 from tests.tasks.conftest import app_on_broker, production_worker_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]

@@ -15,8 +15,8 @@ from django.utils import timezone
 from admin2 import background
 from admin2_analytics import exports, tasks
 from admin2_analytics.models import Export, QueryRun
+from harness.processes import free_port
 from tests.support.analytics_pages import DAILY_SQL, direct_count, make_query, make_user, read_csv
-from tests.support.processes import free_port
 
 pytestmark = pytest.mark.django_db
 

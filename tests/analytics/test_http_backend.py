@@ -19,7 +19,7 @@ from admin2_analytics import engine
 from admin2_analytics.engine import config
 from admin2_analytics.engine import http as http_backend
 from admin2_analytics.errors import EngineUnavailable, QueryTimeout
-from tests.support.processes import REPO, free_port
+from harness.processes import REPO, free_port
 
 TAG = engine.QueryTag(user="t", source="web")
 
@@ -204,7 +204,7 @@ def test_tls_with_an_unknown_certificate_is_refused(server_settings, tmp_path):
 
 def _settings_in_child(**env) -> dict:
     """Evaluate the settings package in a child process with ``env``; return a few values."""
-    from tests.support.processes import django_env
+    from harness.processes import django_env
 
     code = (
         "import json, settings as s; print(json.dumps({k: str(getattr(s, k)) for k in "

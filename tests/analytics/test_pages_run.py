@@ -8,13 +8,13 @@ import pytest
 from django.urls import reverse
 
 from admin2_analytics.models import QueryRun
+from harness.processes import free_port
 from tests.support.analytics_pages import (
     COUNTRY_SQL,
     DAILY_SQL,
     direct_count,
     make_query,
 )
-from tests.support.processes import free_port
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from tests.support.processes import free_port
+from harness.processes import free_port
 
 pytestmark = pytest.mark.django_db
 

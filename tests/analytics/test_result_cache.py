@@ -12,8 +12,8 @@ from django.urls import reverse
 
 from admin2_analytics import result_cache
 from admin2_analytics.models import QueryRun
+from harness.processes import free_port
 from tests.support.analytics_pages import make_query, make_user
-from tests.support.processes import free_port
 
 pytestmark = pytest.mark.django_db
 

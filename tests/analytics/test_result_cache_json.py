@@ -8,8 +8,8 @@ import pytest
 from django.test import override_settings
 
 from admin2_analytics import running
+from harness.redis import RedisServer
 from tests.support.analytics_pages import make_query, make_user
-from tests.support.redis import RedisServer
 
 pytestmark = pytest.mark.django_db
 

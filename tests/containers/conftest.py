@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from tests.support.processes import port_open
+from harness.processes import port_open
 
 ROLE = "admin2"  # POSTGRES_USER of the Compose db service; its health check names it
 

@@ -3,7 +3,7 @@ and a clean init script."""
 
 from __future__ import annotations
 
-from tests.containers import compose
+from harness import compose
 
 INITDB = compose.CONTAINERS / "clickhouse" / "initdb"
 

@@ -12,7 +12,8 @@ import shutil
 import pytest
 import yaml
 
-from tests.containers import compose, contract
+from harness import compose
+from tests.containers import contract
 
 
 @pytest.mark.parametrize("stack", compose.STACKS)

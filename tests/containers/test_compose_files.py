@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.containers import compose
+from harness import compose
 
 
 @pytest.mark.parametrize("stack", compose.STACKS)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.containers import compose
+from harness import compose
 
 # Capabilities each service may add back; why each one: docs/containers.md, "Hardening".
 ALLOWED_CAPS = {

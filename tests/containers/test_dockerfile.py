@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.containers.dockerfile import DOCKERFILE, run_commands, stages
-from tests.support.processes import REPO, venv_tool
+from harness.dockerfile import DOCKERFILE, run_commands, stages
+from harness.processes import REPO, venv_tool
 
 SECRET_NAMES = re.compile(r"SECRET|PASSWORD|TOKEN|PRIVATE|CREDENTIAL", re.I)
 

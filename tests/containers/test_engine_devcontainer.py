@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.containers.engine_stack import parse_env
+from harness import engine
+from harness.engine_stack import parse_env
+from harness.processes import free_port, venv_tool
 from tests.containers.test_engine_staging import copy_checkout
-from tests.support import engine
-from tests.support.processes import free_port, venv_tool
 
 pytestmark = [pytest.mark.slow, pytest.mark.engine, pytest.mark.timeout(1500)]
 

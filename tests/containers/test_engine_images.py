@@ -11,7 +11,7 @@ import uuid
 
 import pytest
 
-from tests.support import engine
+from harness import engine
 
 pytestmark = [pytest.mark.slow, pytest.mark.engine, pytest.mark.timeout(1200)]
 

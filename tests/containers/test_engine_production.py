@@ -17,10 +17,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.containers import compose
-from tests.containers.engine_stack import ComposeStack, csrf_token
-from tests.support import engine
-from tests.support.processes import REPO, wait_until
+from harness import compose, engine
+from harness.engine_stack import ComposeStack, csrf_token
+from harness.processes import REPO, wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.engine, pytest.mark.timeout(900)]
 

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.containers.engine_stack import ComposeStack
-from tests.support import engine
-from tests.support.processes import REPO, wait_until
+from harness import engine
+from harness.engine_stack import ComposeStack
+from harness.processes import REPO, wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.engine, pytest.mark.timeout(900)]
 

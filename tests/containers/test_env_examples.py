@@ -6,9 +6,9 @@ import re
 
 import pytest
 
-from tests.containers import compose
-from tests.containers.native import service_env
-from tests.support.processes import REPO, django_env, run_admin2
+from harness import compose
+from harness.native import service_env
+from harness.processes import REPO, django_env, run_admin2
 from tests.support.settings_variables import settings_variables
 
 # Read only by the test settings or the development demo.

@@ -10,7 +10,7 @@ import subprocess
 import pytest
 import requests
 
-from tests.support.processes import REPO, ManagedProcess, free_port, venv_tool, wait_until
+from harness.processes import REPO, ManagedProcess, free_port, venv_tool, wait_until
 
 CONFIG = REPO / "containers" / "gunicorn.conf.py"
 

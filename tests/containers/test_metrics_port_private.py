@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from tests.containers import compose
-from tests.support.processes import REPO
+from harness import compose
+from harness.processes import REPO
 
 METRICS_PORT = 9100  # ADMIN2_METRICS_PORT's default
 

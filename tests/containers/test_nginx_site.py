@@ -15,16 +15,16 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.containers import compose
-from tests.containers.native import (
+from harness import compose
+from harness.native import (
     nginx_tree,
     self_signed_certificate,
     start_nginx,
     world_readable_dir,
 )
+from harness.nginx import Nginx
+from harness.processes import free_port, wait_until
 from tests.containers.upstream import EchoUpstream
-from tests.support.nginx import Nginx
-from tests.support.processes import free_port, wait_until
 
 HASHED_CSS = "admin2/site.0123456789ab.css"
 CSS = ("body { color: #333; }\n" * 200).encode()  # large enough to be compressed

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.containers import compose
-from tests.containers.native import healthcheck_argv, world_readable_dir
-from tests.support.processes import free_port, require_binary, wait_until
+from harness import compose
+from harness.native import healthcheck_argv, world_readable_dir
+from harness.processes import free_port, require_binary, wait_until
 
 pytestmark = pytest.mark.slow
 

@@ -17,10 +17,9 @@ import psycopg
 import pytest
 import requests
 
-from tests.containers import compose
-from tests.containers.conftest import ROLE, ensure_role, psql
-from tests.containers.dockerfile import run_commands, stages
-from tests.containers.native import (
+from harness import compose
+from harness.dockerfile import run_commands, stages
+from harness.native import (
     healthcheck_argv,
     nginx_tree,
     redis_healthcheck,
@@ -30,8 +29,8 @@ from tests.containers.native import (
     start_redis,
     world_readable_dir,
 )
-from tests.support.nginx import Nginx
-from tests.support.processes import (
+from harness.nginx import Nginx
+from harness.processes import (
     REPO,
     ManagedProcess,
     django_env,
@@ -40,6 +39,7 @@ from tests.support.processes import (
     venv_tool,
     wait_until,
 )
+from tests.containers.conftest import ROLE, ensure_role, psql
 from tests.support.readyz import READYZ_TOKEN
 
 pytestmark = pytest.mark.slow

@@ -8,10 +8,10 @@ import subprocess
 import pytest
 import redis
 
-from tests.containers import compose
-from tests.containers.native import redis_healthcheck, redis_password_file
-from tests.containers.native import start_redis as start
-from tests.support.processes import free_port
+from harness import compose
+from harness.native import redis_healthcheck, redis_password_file
+from harness.native import start_redis as start
+from harness.processes import free_port
 
 
 def client(port: int, secret) -> redis.Redis:

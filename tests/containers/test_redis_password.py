@@ -12,9 +12,9 @@ import subprocess
 
 import pytest
 
-from tests.containers import compose
-from tests.containers.native import service_env, start_redis
-from tests.support.processes import REPO, django_env, free_port, run_admin2
+from harness import compose
+from harness.native import service_env, start_redis
+from harness.processes import REPO, django_env, free_port, run_admin2
 
 CONNECT = """
 from django.conf import settings

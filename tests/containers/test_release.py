@@ -10,8 +10,8 @@ import time
 import psycopg
 import pytest
 
-from tests.containers.native import service_env
-from tests.support.processes import REPO, ManagedProcess, django_env, venv_tool, wait_until
+from harness.native import service_env
+from harness.processes import REPO, ManagedProcess, django_env, venv_tool, wait_until
 
 RELEASE = REPO / "containers" / "release.py"
 release = runpy.run_path(str(RELEASE))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.processes import REPO, venv_tool
+from harness.processes import REPO, venv_tool
 
 SRC = REPO / "src"
 # Process entry points pick the settings module; nothing else under src/ reads the environment.

@@ -15,8 +15,8 @@ import textwrap
 import pytest
 import redis as redis_lib
 
-from tests.support.processes import django_env, run_admin2
-from tests.support.redis import RedisServer
+from harness.processes import django_env, run_admin2
+from harness.redis import RedisServer
 
 CACHE_DB = 3
 KEY_PREFIX = "admin2:1:"  # components/cache.py's KEY_PREFIX and Django's version 1

@@ -3,8 +3,8 @@ SMTP settings (Django's AdminEmailHandler), received here by a local aiosmtpd si
 
 import pytest
 
+from harness.processes import run_admin2
 from tests.core.test_production_settings import production_env
-from tests.support.processes import run_admin2
 
 pytestmark = pytest.mark.slow
 

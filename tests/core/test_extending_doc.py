@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.support.processes import REPO
+from harness.processes import REPO
 
 DOC = REPO / "docs" / "extending.md"
 # A backticked path: has a slash or a file suffix, and no placeholder (<name>) or spaces.

@@ -4,7 +4,7 @@ import pytest
 
 from admin2.readiness import run_checks
 from admin2.registry import registry
-from tests.support.processes import (
+from harness.processes import (
     REPO,
     ManagedProcess,
     django_env,

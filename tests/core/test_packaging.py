@@ -4,7 +4,7 @@ import zipfile
 
 import pytest
 
-from tests.support.processes import REPO
+from harness.processes import REPO
 
 pytestmark = pytest.mark.slow
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.support.processes import django_env, run_admin2
+from harness.processes import django_env, run_admin2
 
 pytestmark = pytest.mark.slow
 
@@ -41,7 +41,7 @@ def test_a_malformed_switch_names_the_variable():
 
 
 def test_embedded_state_lives_in_the_checkouts_var_directory():
-    from tests.support.processes import REPO
+    from harness.processes import REPO
 
     env = django_env()
     env.pop("ADMIN2_VAR_DIR", None)

@@ -2,7 +2,7 @@
 
 import re
 
-from tests.support.processes import REPO
+from harness.processes import REPO
 from tests.support.settings_variables import settings_variables
 
 README = (REPO / "README.md").read_text()

@@ -10,7 +10,7 @@ from django.db import connection
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from admin2.registry import HealthCheck, registry
-from tests.support.processes import django_env, run_admin2
+from harness.processes import django_env, run_admin2
 from tests.support.readyz import READYZ_TOKEN, detailed_readyz
 
 pytestmark = pytest.mark.django_db

@@ -89,7 +89,7 @@ def test_pages_carry_csp_and_browser_policies(client):
 
 
 def test_admin_url_is_configurable(settings):
-    from tests.support.processes import django_env, run_admin2
+    from harness.processes import django_env, run_admin2
 
     env = django_env(ADMIN2_URL="staff-only/")
     script = "from django.urls import reverse; print(reverse('admin:index'))"

@@ -19,29 +19,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.processes import REPO, require_binary
-from tests.support.sshd import SshServer
+from harness.git import git
+from harness.processes import REPO, require_binary
+from harness.sshd import SshServer
 
 SERVER_NAME = "admin2.example.com"
-GIT_IDENTITY = {
-    "GIT_AUTHOR_NAME": "Deploy Test",
-    "GIT_AUTHOR_EMAIL": "deploy-test@example.com",
-    "GIT_COMMITTER_NAME": "Deploy Test",
-    "GIT_COMMITTER_EMAIL": "deploy-test@example.com",
-}
-
-
-def git(cwd: Path, *args: str) -> str:
-    result = subprocess.run(
-        ["git", *args],
-        cwd=cwd,
-        env={**os.environ, **GIT_IDENTITY},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, f"git {' '.join(args)}: {result.stderr}"
-    return result.stdout.strip()
 
 
 class _NginxStandIn(BaseHTTPRequestHandler):

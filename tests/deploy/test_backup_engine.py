@@ -1,8 +1,8 @@
 """Backups and restores on the real engine, as an operator runs them on the server.
 
 deploy/backup.sh and deploy/restore.sh in Compose mode, then the disaster-recovery runbook of
-docs/operations.md, in order on one server (engine_world.py): a backup under writes, restores
-across a migration, and a fresh host rebuilt from a backup.
+docs/operations.md, in order on one server (harness/deploy_world.py): a backup under writes,
+restores across a migration, and a fresh host rebuilt from a backup.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ import time
 
 import pytest
 
-from tests.deploy.conftest import git
-from tests.deploy.engine_world import destroy, free_subnet, make_world
+from harness import engine
+from harness.deploy_world import destroy, free_subnet, make_world
+from harness.git import git
 from tests.deploy.test_deploy_engine import MIGRATION, MIGRATION_TEXT, figure, ok
-from tests.support import engine
 
 pytestmark = [pytest.mark.slow, pytest.mark.engine, pytest.mark.timeout(2400)]
 

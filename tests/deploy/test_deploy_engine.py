@@ -12,10 +12,10 @@ import shutil
 
 import pytest
 
-from tests.deploy.conftest import git
-from tests.deploy.engine_world import RequestLoop, destroy, make_world
-from tests.support import engine
-from tests.support.processes import REPO
+from harness import engine
+from harness.deploy_world import RequestLoop, destroy, make_world
+from harness.git import git
+from harness.processes import REPO
 
 pytestmark = [pytest.mark.slow, pytest.mark.engine, pytest.mark.timeout(1800)]
 

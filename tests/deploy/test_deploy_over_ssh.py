@@ -7,8 +7,8 @@ import subprocess
 
 import pytest
 
-from tests.deploy.conftest import git
-from tests.support.processes import REPO
+from harness.git import git
+from harness.processes import REPO
 
 # end to end over SSH; nothing here touches the database, so the SQLite rerun skips it
 pytestmark = pytest.mark.slow

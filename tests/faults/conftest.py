@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from harness.postgres import PostgresCluster
+from harness.redis import RedisServer
 from tests.faults.stack import DATABASE, WebServer, prepare, production_env
-from tests.support.postgres import PostgresCluster
-from tests.support.redis import RedisServer
 
 
 @pytest.fixture

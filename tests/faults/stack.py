@@ -15,9 +15,8 @@ from pathlib import Path
 
 import psutil
 
-from tests.faults.browser import Browser
-from tests.support.postgres import PostgresCluster
-from tests.support.processes import (
+from harness.postgres import PostgresCluster
+from harness.processes import (
     REPO,
     ManagedProcess,
     django_env,
@@ -26,7 +25,8 @@ from tests.support.processes import (
     venv_tool,
     wait_until,
 )
-from tests.support.redis import RedisServer
+from harness.redis import RedisServer
+from tests.faults.browser import Browser
 
 GUNICORN_CONFIG = REPO / "containers" / "gunicorn.conf.py"
 ADMIN_USER = "fault-admin"

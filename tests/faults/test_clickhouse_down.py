@@ -13,6 +13,7 @@ import threading
 
 import pytest
 
+from harness.processes import REPO, ManagedProcess, free_port, venv_tool, wait_until
 from tests.faults.measured import note
 from tests.faults.stack import (
     ADMIN_PASSWORD,
@@ -24,7 +25,6 @@ from tests.faults.stack import (
     run_script,
 )
 from tests.faults.tarpit import Tarpit
-from tests.support.processes import REPO, ManagedProcess, free_port, venv_tool, wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 

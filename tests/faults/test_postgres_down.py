@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from harness.processes import wait_until
 from tests.faults.measured import note, timed
 from tests.faults.stack import ADMIN_PASSWORD, ADMIN_USER, READYZ_TOKEN, private_stack
-from tests.support.processes import wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 

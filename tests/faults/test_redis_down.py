@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from harness.celery_worker import CeleryWorker
+from harness.processes import wait_until
 from tests.faults.measured import note, timed
 from tests.faults.stack import ADMIN_PASSWORD, ADMIN_USER, DATABASE, private_stack, run_script
-from tests.support.celery_worker import CeleryWorker
-from tests.support.processes import wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -69,7 +69,7 @@ def outage(tmp_path_factory) -> Outage:
         try:
             yield live_through_an_outage(web, worker, redis_server, postgres)
         finally:
-            worker.stop()  # before its Redis goes: see tests/support/celery_worker.py
+            worker.stop()  # before its Redis goes: see harness/celery_worker.py
 
 
 def live_through_an_outage(web, worker, redis_server, postgres) -> Outage:

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.faults.edge import production_edge
+from harness.edge import production_edge
+from harness.processes import wait_until
 from tests.faults.measured import note, timed
 from tests.faults.stack import WebServer, private_stack
-from tests.support.processes import wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 

@@ -13,9 +13,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from harness.processes import django_env, run_admin2
 from tests.faults.stack import WebServer
 from tests.fuzz.tally import FUZZ, record
-from tests.support.processes import django_env, run_admin2
 
 pytestmark = pytest.mark.slow
 

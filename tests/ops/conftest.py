@@ -12,7 +12,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.support.processes import REPO, port_open, require_binary
+from harness.processes import REPO, port_open, require_binary
 
 PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
 

@@ -10,7 +10,7 @@ import subprocess
 import pytest
 import yaml
 
-from tests.support.processes import REPO
+from harness.processes import REPO
 
 RULES = REPO / "containers" / "prometheus" / "rules"
 UNIT_TESTS = REPO / "tests" / "ops" / "promtool"

@@ -10,7 +10,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from tests.support.processes import REPO, free_port
+from harness.processes import REPO, free_port
 
 ALERT = REPO / "deploy" / "alert.sh"
 CHECK = REPO / "deploy" / "check.sh"

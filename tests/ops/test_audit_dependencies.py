@@ -19,7 +19,7 @@ import pytest
 from packaging.markers import Marker
 from packaging.version import Version
 
-from tests.support.processes import REPO, free_port
+from harness.processes import REPO, free_port
 
 SCRIPT = REPO / "scripts" / "audit-dependencies"
 ADVISORY_ID = "PYSEC-2099-17"

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from harness.sshd import SshServer
 from tests.ops.conftest import connect, run_script, script_env
-from tests.support.sshd import SshServer
 
 pytestmark = pytest.mark.slow
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from harness.processes import wait_until
 from tests.ops.conftest import connect, run_script, script_env, throwaway_databases
-from tests.support.processes import wait_until
 
 pytestmark = pytest.mark.slow
 

@@ -11,8 +11,8 @@ import shutil
 import subprocess
 import time
 
+from harness.processes import REPO
 from tests.ops.test_justfile import RECORDING_DOCKER
-from tests.support.processes import REPO
 
 
 def setup(tmp_path):

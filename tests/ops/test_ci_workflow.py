@@ -6,7 +6,7 @@ import subprocess
 
 import yaml
 
-from tests.support.processes import REPO, venv_tool
+from harness.processes import REPO, venv_tool
 
 WORKFLOW = REPO / ".github" / "workflows" / "ci.yml"
 README_TEST_COMMAND = "python3 -m pip install uv && ./scripts/test"

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.support.processes import REPO
+from harness.processes import REPO
 
 CONTAINERS = REPO / "containers"
 

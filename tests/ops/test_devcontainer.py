@@ -12,8 +12,8 @@ import jsonschema
 import pytest
 import yaml
 
+from harness.processes import REPO, venv_tool
 from tests.ops.jsonc import loads, strip_comments
-from tests.support.processes import REPO, venv_tool
 
 DEVCONTAINER = REPO / ".devcontainer" / "devcontainer.json"
 OVERRIDE = REPO / ".devcontainer" / "docker-compose.devcontainer.yml"

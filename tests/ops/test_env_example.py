@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 
-from tests.support.processes import REPO
+from harness.processes import REPO
 
 DEPLOY = REPO / "deploy"
 EXAMPLE = DEPLOY / ".env.example"

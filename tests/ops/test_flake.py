@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 
-from tests.support.processes import REPO, require_binary
+from harness.processes import REPO, require_binary
 
 FLAKE = REPO / "flake.nix"
 SYSTEMS = ["aarch64-darwin", "aarch64-linux", "x86_64-darwin", "x86_64-linux"]

@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from tests.support.processes import REPO, require_binary
+from harness.processes import REPO, require_binary
 
 INSTALL = REPO / "deploy" / "install-host.sh"
 

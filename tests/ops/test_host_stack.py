@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from harness.processes import REPO, VENV_BIN
 from tests.ops.test_justfile import RECORDING_DOCKER, just
-from tests.support.processes import REPO, VENV_BIN
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.processes import REPO, VENV_BIN, venv_tool
+from harness.processes import REPO, VENV_BIN, venv_tool
 
 REQUIRED = {
     # the staging stack (stack=production for the production one)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.processes import REPO, require_binary
+from harness.processes import REPO, require_binary
 
 ROTATE = REPO / "deploy" / "rotate-logs.sh"
 

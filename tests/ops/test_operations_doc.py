@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import subprocess
 
-from tests.support.processes import REPO, venv_tool
+from harness.processes import REPO, venv_tool
 
 DOC = (REPO / "docs" / "operations.md").read_text()
 

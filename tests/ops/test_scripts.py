@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from tests.support.processes import REPO, venv_tool
+from harness.processes import REPO, venv_tool
 
 SCRIPTS = sorted([*(REPO / "deploy").glob("*.sh"), *(REPO / "deploy" / "remote").glob("*.sh")])
 

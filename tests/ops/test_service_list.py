@@ -9,8 +9,8 @@ import subprocess
 import pytest
 import yaml
 
+from harness.processes import REPO
 from tests.containers.services import read_services
-from tests.support.processes import REPO
 
 STACKS = ("staging", "production")
 # Every file that reads the list: each had its own copy before deploy/services.
@@ -95,7 +95,7 @@ def test_the_shell_readers_see_the_same_list():
 
 
 def test_the_release_bundle_carries_the_list_and_passes_shellcheck(tmp_path):
-    from tests.support.processes import venv_tool
+    from harness.processes import venv_tool
 
     bundle = tmp_path / "bundle.sh"
     with bundle.open("w") as out:

@@ -9,8 +9,8 @@ from types import SimpleNamespace
 
 import pytest
 
+from harness.processes import REPO, django_env, venv_tool
 from tests.support import budget, tiers
-from tests.support.processes import REPO, django_env, venv_tool
 
 SQLITE_PASS_MARKS = ("-m", "not slow and not browser and not engine")
 
@@ -108,3 +108,22 @@ def test_a_run_over_the_hard_margin_fails(tmp_path):
 def test_the_fast_tier_is_documented_where_developers_look():
     for doc in ("README.md", "docs/testing.md"):
         assert "./scripts/test --fast" in (REPO / doc).read_text(), doc
+
+
+class _Marked:
+    """Only what work_unit reads of a collected test: its markers and its node id."""
+
+    def __init__(self, nodeid: str, *markers: str):
+        self.nodeid, self.markers = nodeid, set(markers)
+
+    def get_closest_marker(self, name):
+        return name if name in self.markers else None
+
+
+def test_engine_tests_share_one_unit_and_the_swarm_gets_its_own():
+    engine_a = _Marked("tests/containers/test_a.py::test_x", "engine", "slow")
+    engine_b = _Marked("tests/deploy/test_b.py::test_y", "engine")
+    swarm = _Marked("tests/swarm/test_c.py::test_z", "engine", "own_engines", "slow")
+    units = {tiers.work_unit(item) for item in (engine_a, engine_b)}
+    assert units == {tiers.ENGINE_GROUP}
+    assert tiers.work_unit(swarm) == tiers.OWN_ENGINES_GROUP != tiers.ENGINE_GROUP

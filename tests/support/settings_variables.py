@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 import re
 
-from tests.support.processes import REPO
+from harness.processes import REPO
 
 ENV_HELPERS = re.compile(r"^(env_[a-z]+|is_set)$")
 

@@ -20,6 +20,7 @@ DATABASE_FIXTURES = frozenset(
 )
 SHARED_SCOPES = frozenset({"module", "class", "package"})
 ENGINE_GROUP = "engine"
+OWN_ENGINES_GROUP = "own_engines"
 
 
 def database_facing(item) -> bool:
@@ -46,7 +47,10 @@ def shares_a_scenario(item) -> bool:
 def work_unit(item) -> str:
     """One engine worker at a time (the scenarios share the engine, its build cache and the two
     cores); a shared scenario stays on one worker, so it is set up once; any other test is a
-    unit of its own."""
+    unit of its own. Tests that run dockerds of their own (the swarm) are a second engine unit:
+    they share only the build cache with the first, so the two run side by side."""
+    if item.get_closest_marker("own_engines") is not None:
+        return OWN_ENGINES_GROUP
     if item.get_closest_marker("engine") is not None:
         return ENGINE_GROUP
     if shares_a_scenario(item):

@@ -10,7 +10,7 @@ import pytest
 import redis as redis_lib
 from django.conf import settings
 
-from tests.support.redis import RedisServer
+from harness.redis import RedisServer
 
 WORKER_TASKS = "tests.tasks.worker_tasks"
 # Short enough that a killed worker's task comes back within seconds: visibility timeout

@@ -10,8 +10,8 @@ from admin2 import background
 from admin2.registry import registry
 from admin2_tasks import inspection
 from admin2_tasks.queues import queue_names
-from tests.support.celery_worker import CeleryWorker
-from tests.support.processes import wait_until
+from harness.celery_worker import CeleryWorker
+from harness.processes import wait_until
 from tests.tasks.conftest import app_on_broker, production_worker_env
 
 # Not imported here: the stand-in's task would join this process's registry.

@@ -14,8 +14,8 @@ import pytest
 
 from admin2 import background
 from admin2_tasks.models import TaskRun
-from tests.support.celery_worker import CeleryWorker
-from tests.support.processes import wait_until
+from harness.celery_worker import CeleryWorker
+from harness.processes import wait_until
 from tests.tasks.conftest import WORKER_TASKS, app_on_broker, production_worker_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -160,7 +160,7 @@ def test_the_eventlet_worker_enforces_the_soft_time_limit_and_is_monkey_patched(
 def test_submitting_with_the_broker_down_raises_and_records_the_run_as_not_queued(
     staff_user,
 ):
-    from tests.support.processes import free_port
+    from harness.processes import free_port
 
     with app_on_broker(f"redis://127.0.0.1:{free_port()}/0"):
         started = time.monotonic()

@@ -10,7 +10,7 @@ import sqlite3
 import psutil
 import pytest
 
-from tests.support.processes import (
+from harness.processes import (
     ManagedProcess,
     django_env,
     free_port,

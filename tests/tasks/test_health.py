@@ -11,8 +11,8 @@ import pytest
 import redis as redis_lib
 
 from admin2_tasks import health
-from tests.support.celery_worker import CeleryBeat, CeleryWorker
-from tests.support.processes import REPO, django_env, free_port, venv_tool, wait_until
+from harness.celery_worker import CeleryBeat, CeleryWorker
+from harness.processes import REPO, django_env, free_port, venv_tool, wait_until
 from tests.tasks.conftest import production_worker_env
 
 # The worker command the production Compose file runs, word for word (docs/tasks.md).

@@ -11,8 +11,8 @@ from kombu import Connection
 
 from admin2_tasks.queues import DEFAULT_QUEUE
 from admin2_tasks.tasks import HEARTBEAT
-from tests.support.celery_worker import CeleryWorker
-from tests.support.processes import wait_until
+from harness.celery_worker import CeleryWorker
+from harness.processes import wait_until
 
 
 class RunsACommand:

@@ -8,8 +8,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from admin2_tasks.models import TaskRun
-from tests.support.celery_worker import CeleryWorker
-from tests.support.processes import free_port, wait_until
+from harness.celery_worker import CeleryWorker
+from harness.processes import free_port, wait_until
 from tests.tasks.conftest import app_on_broker, production_worker_env
 
 

@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth.models import Permission
 
 from admin2_tasks.models import TaskRun
-from tests.support.processes import free_port
+from harness.processes import free_port
 from tests.tasks.conftest import app_on_broker
 
 pytestmark = pytest.mark.django_db

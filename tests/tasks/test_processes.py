@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from tests.support.processes import REPO, django_env, venv_tool
+from harness.processes import REPO, django_env, venv_tool
 
 pytestmark = pytest.mark.slow
 

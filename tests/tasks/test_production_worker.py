@@ -8,8 +8,8 @@ import shlex
 import pytest
 
 from admin2_tasks.models import TaskRun
-from tests.support.celery_worker import CeleryWorker
-from tests.support.processes import venv_tool, wait_until
+from harness.celery_worker import CeleryWorker
+from harness.processes import venv_tool, wait_until
 from tests.tasks.conftest import app_on_broker, production_worker_env
 
 PRODUCTION_WORKER = shlex.split("celery -A admin2_tasks worker -P eventlet -c 100 --loglevel INFO")

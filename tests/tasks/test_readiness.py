@@ -8,8 +8,8 @@ import pytest
 
 from admin2_tasks import readiness
 from admin2_tasks.models import WorkerHeartbeat
-from tests.support.celery_worker import CeleryWorker
-from tests.support.processes import free_port
+from harness.celery_worker import CeleryWorker
+from harness.processes import free_port
 from tests.support.readyz import detailed_readyz
 from tests.tasks.conftest import app_on_broker, production_worker_env
 
@@ -51,7 +51,7 @@ def test_workers_check_lists_live_workers_and_the_heartbeat_age(redis_server, tm
             from admin2 import background
 
             background.submit("admin2_tasks.heartbeat")
-            from tests.support.processes import wait_until
+            from harness.processes import wait_until
 
             wait_until(WorkerHeartbeat.objects.exists, 20, "the worker to record a heartbeat")
             detail = readiness.check_workers()

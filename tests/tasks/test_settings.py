@@ -7,7 +7,7 @@ import secrets
 
 import pytest
 
-from tests.support.processes import django_env, run_admin2
+from harness.processes import django_env, run_admin2
 
 pytestmark = pytest.mark.slow
 

@@ -6,8 +6,8 @@ import shlex
 
 import pytest
 
-from tests.support.celery_worker import CeleryWorker
-from tests.support.processes import venv_tool, wait_until
+from harness.celery_worker import CeleryWorker
+from harness.processes import venv_tool, wait_until
 
 # docs/tasks.md, with the watched directories of the image replaced by a temporary one.
 STAGING_WORKER = (

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from admin2_tasks.inspection import worker_details
 from admin2_tasks.models import WorkerHeartbeat
-from tests.support.celery_worker import CeleryWorker
+from harness.celery_worker import CeleryWorker
 from tests.tasks.conftest import app_on_broker
 
 STATUS = "/admin/tasks/status/"

@@ -13,8 +13,8 @@ from django.db import connection
 
 from admin2 import background
 from admin2_tasks.models import TaskRun
-from tests.support.celery_worker import CeleryWorker
-from tests.support.processes import wait_until
+from harness.celery_worker import CeleryWorker
+from harness.processes import wait_until
 from tests.tasks.conftest import WORKER_TASKS, app_on_broker, production_worker_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]

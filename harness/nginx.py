@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.processes import ManagedProcess, port_open, require_binary, wait_until
+from harness.processes import ManagedProcess, port_open, require_binary, wait_until
 
 _TOP_LEVEL = re.compile(r"^(user|pid|daemon|error_log|master_process)\s[^;]*;[^\n]*\n?", re.M)
 

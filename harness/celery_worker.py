@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.processes import ManagedProcess, django_env, venv_tool, wait_until
+from harness.processes import ManagedProcess, django_env, venv_tool, wait_until
 
 
 class CeleryProcess:

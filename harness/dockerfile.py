@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from tests.support.processes import REPO
+from harness.processes import REPO
 
 DOCKERFILE = REPO / "containers" / "Dockerfile"
 

@@ -20,10 +20,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.containers import compose
-from tests.containers.native import self_signed_certificate
-from tests.support import engine
-from tests.support.processes import REPO, free_port
+from harness import compose, engine
+from harness.native import self_signed_certificate
+from harness.processes import REPO, free_port
 
 CLOSED_PORT = "9"  # discard: nothing listens on it inside any of our containers
 

@@ -12,7 +12,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from tests.support.processes import (
+from harness.processes import (
     ManagedProcess,
     free_port,
     port_open,

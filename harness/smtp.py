@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Message
 
-from tests.support.processes import free_port
+from harness.processes import free_port
 
 
 class Inbox(Message):

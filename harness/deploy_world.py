@@ -20,11 +20,11 @@ from pathlib import Path
 import requests
 import urllib3
 
-from tests.containers.engine_stack import ComposeStack
-from tests.deploy.conftest import git
-from tests.support import engine
-from tests.support.processes import REPO, venv_tool
-from tests.support.sshd import SshServer
+from harness import engine
+from harness.engine_stack import ComposeStack
+from harness.git import git
+from harness.processes import REPO, venv_tool
+from harness.sshd import SshServer
 
 EXCLUDED = (
     "containers/secrets/",

@@ -1,7 +1,7 @@
 """The Docker Engine for the container tests: CLIs, local stand-ins for registry images, builds.
 
 No registry is reachable here, so ``ensure_images`` takes a local image, a ``docker pull`` or
-a stand-in built from ``tests/containers/images/<name>`` on a debootstrap rootfs; the app
+a stand-in built from ``harness/images/<name>`` on a debootstrap rootfs; the app
 image is built with BuildKit. Test infrastructure only: operators pull the real images.
 """
 
@@ -22,9 +22,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.processes import REPO, venv_tool
+from harness.processes import REPO, venv_tool
 
-IMAGES = REPO / "tests" / "containers" / "images"
+IMAGES = REPO / "harness" / "images"
 BASE = "admin2-test/debian:bookworm"
 BASE_RECIPE = "debootstrap minbase bookworm slim v3"  # change to force a new rootfs
 LABEL = "admin2.standin.inputs"
@@ -32,7 +32,7 @@ STATE = Path(os.environ.get("ADMIN2_ENGINE_STATE", "/var/tmp/admin2-engine"))
 HOST_CA = Path("/etc/ssl/certs/ca-certificates.crt")
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
 
-# Image name (without tag) -> stand-in directory under tests/containers/images.
+# Image name (without tag) -> stand-in directory under harness/images.
 STANDINS = {
     "python": "python",
     "ghcr.io/astral-sh/uv": "uv",
@@ -275,7 +275,7 @@ def ensure_image(name: str) -> str:
     if directory is None:
         pytest.fail(f"{name} is not here, cannot be pulled, and has no stand-in")
     ensure_base()
-    log(f"cold: building the stand-in for {name} from tests/containers/images/{directory}")
+    log(f"cold: building the stand-in for {name} from harness/images/{directory}")
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="standin-") as tmp:
         context = _standin_context(directory, Path(tmp))

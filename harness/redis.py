@@ -11,7 +11,7 @@ from pathlib import Path
 
 import redis
 
-from tests.support.processes import ManagedProcess, free_port, require_binary, wait_until
+from harness.processes import ManagedProcess, free_port, require_binary, wait_until
 
 
 class RedisServer:

@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.containers import compose
-from tests.support.nginx import Nginx, render_templates
-from tests.support.processes import ManagedProcess, require_binary, wait_until
+from harness import compose
+from harness.nginx import Nginx, render_templates
+from harness.processes import ManagedProcess, require_binary, wait_until
 
 
 @contextmanager

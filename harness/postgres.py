@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.processes import free_port, wait_until
+from harness.processes import free_port, wait_until
 
 SERVER_DIRS = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
 SERVICE_USER = "postgres"

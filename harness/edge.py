@@ -1,7 +1,7 @@
 """The production Nginx in front of a native web server, built from the Compose files.
 
 The containers area lays the site out exactly as the container renders it
-(``tests/containers/native.py``); here it gets TLS on, a throwaway certificate, and a loopback
+(``harness/native.py``); here it gets TLS on, a throwaway certificate, and a loopback
 port for the web service instead of the ``web`` replicas.
 """
 
@@ -13,15 +13,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.containers import compose
-from tests.containers.native import (
+from harness import compose
+from harness.native import (
     nginx_tree,
     self_signed_certificate,
     start_nginx,
     world_readable_dir,
 )
-from tests.support.nginx import Nginx
-from tests.support.processes import free_port
+from harness.nginx import Nginx
+from harness.processes import free_port
 
 
 @dataclass

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.support.processes import REPO, venv_tool
+from harness.processes import REPO, venv_tool
 
 CONTAINERS = REPO / "containers"
 STACKS = ("staging", "production")
