@@ -10,7 +10,7 @@ import gzip
 import hashlib
 import re
 
-from tests.support.processes import REPO
+from harness.processes import REPO
 
 EDITOR = REPO / "src/admin2_analytics/editor"
 BUNDLE = REPO / "src/admin2_analytics/admin2_analytics/static/admin2_analytics/console-editor.js"

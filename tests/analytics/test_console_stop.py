@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from admin2_analytics import console_control, console_runs, engine
 from admin2_analytics.models import QueryRun
-from tests.support.processes import wait_until
+from harness.processes import wait_until
 from tests.support.users import make_user
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -12,7 +12,7 @@ from admin2_analytics import engine
 from admin2_analytics.engine import backend, embedded
 from admin2_analytics.engine import http as http_backend
 from admin2_analytics.errors import QueryTimeout
-from tests.support.processes import REPO, wait_until
+from harness.processes import REPO, wait_until
 
 TAG = engine.QueryTag(user="erin", source="web")
 # Many blocks of cheap rows: the engine looks for a cancel between blocks.

@@ -229,7 +229,7 @@ def test_stop_kills_the_query_and_records_it_cancelled(page: Page, live_server, 
 @pytest.mark.timeout(180)
 def test_closing_the_tab_kills_the_query(browser: Browser, live_server, analyst,
                                          analytics_engine, settings):  # fmt: skip
-    from tests.support.processes import wait_until
+    from harness.processes import wait_until
 
     context = browser.new_context()
     page = context.new_page()
