@@ -62,6 +62,7 @@ def test_a_stopped_run_is_gone_from_the_engine_and_recorded_cancelled(analytics_
     recorded = QueryRun.objects.get()
     assert recorded.error.startswith("RunStopped: cancelled: stopped by the user after")
     assert recorded.row_count and recorded.row_count >= seen
+    assert recorded.query_id == f"admin2-{run_id}"
 
 
 def test_only_the_runs_owner_may_watch_or_stop_it(analytics_engine):

@@ -147,6 +147,8 @@ def test_console_exports_write_values_as_the_grid_shows_them(client, analyst,
     body = b"".join(response.streaming_content).decode()
     assert body == '"u","d","t"\n18446744073709551615,221280.10,"2025-01-01 12:00:00"\n'
     assert QueryRun.objects.filter(error="").count() == 2
+    console_run = QueryRun.objects.exclude(query_id="").get()
+    assert console_run.query_id.startswith("admin2-")
 
 
 def test_the_catalog_serves_columns_with_types_and_comments(client, analyst, analytics_engine):

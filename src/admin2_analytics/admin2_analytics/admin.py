@@ -148,7 +148,7 @@ class QueryRunAdmin(admin.ModelAdmin):
         ("user", admin.RelatedOnlyFieldListFilter),
         ("saved_query", admin.RelatedOnlyFieldListFilter),
     ]
-    search_fields = ["sql", "error", "os_user"]
+    search_fields = ["sql", "error", "os_user", "query_id"]
     date_hierarchy = "started_at"
     list_select_related = ["user", "saved_query"]
 

@@ -70,8 +70,9 @@ def run_page(
     ``run_id`` (from the page) lets another request watch the run and stop it
     (:mod:`console_control`); a stopped run is recorded as cancelled and raises RunStopped.
     """
-    query_id = console_control.register(run_id, user) if run_id else ""
+    query_id = console_control.register(run_id, user) if run_id else engine.new_query_id()
     run = history.start(sql=sql, source="web", user=user, params=params, kind="console")
+    run.query_id = query_id
     try:
         raw = engine.execute_text(
             sql,
