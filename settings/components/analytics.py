@@ -53,6 +53,11 @@ ANALYTICS_MAX_MEMORY_USAGE = env_int("ANALYTICS_MAX_MEMORY_USAGE", 2_000_000_000
 # Rows per block for user queries from pages and the CLI: ClickHouse checks the time limit
 # as blocks pass, so smaller blocks stop a query that is costly per row sooner (0: default).
 ANALYTICS_MAX_BLOCK_SIZE = env_int("ANALYTICS_MAX_BLOCK_SIZE", 1024, minimum=0)
+# chDB cannot interrupt a function mid-block: a user query still running at 1.25x its limit on
+# the embedded engine ends the process that runs it (docs/clickhouse.md). False: it runs on.
+ANALYTICS_EMBEDDED_END_PROCESS_PAST_DEADLINE = env_bool(
+    "ANALYTICS_EMBEDDED_END_PROCESS_PAST_DEADLINE", True
+)
 # User queries one person may have running at once (pages, CLI, exports); 0: no cap.
 ANALYTICS_MAX_CONCURRENT_QUERIES = env_int("ANALYTICS_MAX_CONCURRENT_QUERIES", 2, minimum=0)
 # User SQL longer than this (UTF-8 bytes) is refused before anything reads it.

@@ -66,10 +66,11 @@ def execute(
     with (
         slots.slot(tag.user, seconds),
         engine.session(engine_settings, tag, readonly=True, query_id=query_id) as session,
+        # The deadline counts the checks too: the bound is on what the person waits for.
+        watchdog.deadline(query_id, seconds, engine.cancel, engine.abandon),
     ):
         statement, values = prepare_in(session, sql, params)
-        with watchdog.deadline(query_id, seconds, engine.cancel):
-            result = _run(session, statement, values)
+        result = _run(session, statement, values)
     if keep is not None and len(result.rows) > keep:
         result.rows = result.rows[:keep]
         result.truncated = True

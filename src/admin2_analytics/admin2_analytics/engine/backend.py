@@ -44,6 +44,10 @@ class Backend(abc.ABC):
         The engine stops it at its next block boundary (docs/clickhouse.md).
         """
 
+    def abandon(self, query_id: str) -> None:
+        """The query outlived its kill (see :mod:`.watchdog`): free the engine another way."""
+        return None
+
     @abc.abstractmethod
     def ping(self, timeout: float) -> str:
         """Check the engine answers ``SELECT 1`` within ``timeout``; return a short detail."""
@@ -66,6 +70,14 @@ class Backend(abc.ABC):
         if type(translated) is QueryFailed:
             return EngineUnavailable(f"cannot open {self.name}: {translated}")
         return translated
+
+
+def killed_any(rows) -> bool:
+    """Whether ``KILL QUERY`` found a query: its rows start with a status ("waiting", ...).
+
+    Through chDB a kill that found none still answers one row of counters.
+    """
+    return any(row and isinstance(row[0], str) for row in rows)
 
 
 _chosen: Backend | None = None

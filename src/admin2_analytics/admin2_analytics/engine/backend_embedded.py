@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import logging
+import os
+import sys
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 from admin2_analytics import guard
 from admin2_analytics.engine import config, embedded
-from admin2_analytics.engine.backend import Backend
+from admin2_analytics.engine.backend import Backend, killed_any
 from admin2_analytics.engine.session import (
     DESCRIBE_PREFIX,
     LEX_PREFIX,
@@ -28,6 +31,8 @@ _KILL = (
     + "ASYNC"
 )
 _CANCEL_TAG = QueryTag(user="cancel", source="web")
+EXIT_PAST_DEADLINE = 70  # the exit status of a process that ended a runaway query
+log = logging.getLogger(__name__)
 
 
 class EmbeddedBackend(Backend):
@@ -78,7 +83,25 @@ class EmbeddedBackend(Backend):
             return False  # the turn ended meanwhile: the query did too
         except Exception as exc:
             raise self.translate(exc) from exc
-        return bool(killed)
+        return killed_any(killed)
+
+    def abandon(self, query_id: str) -> None:
+        """chDB has nothing that interrupts a function mid-block, in its process or another:
+        only ending this process frees the engine (its supervisor starts a new one)."""
+        from django.conf import settings
+
+        if not getattr(settings, "ANALYTICS_EMBEDDED_END_PROCESS_PAST_DEADLINE", True):
+            log.error("query %s runs past its deadline; the process is left running", query_id)
+            return
+        message = (
+            f"admin2: query {query_id} still ran past 1.25x ANALYTICS_MAX_EXECUTION_TIME on the "
+            "embedded engine, which cannot interrupt it; ending this process"
+        )
+        log.critical(message)
+        with contextlib.suppress(Exception):
+            sys.stderr.write(message + "\n")
+            sys.stderr.flush()
+        os._exit(EXIT_PAST_DEADLINE)
 
     def ping(self, timeout: float) -> str:
         path = config.embedded_path()

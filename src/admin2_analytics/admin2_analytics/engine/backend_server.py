@@ -9,7 +9,7 @@ from typing import Any
 
 from admin2_analytics.engine import config
 from admin2_analytics.engine import http as http_backend
-from admin2_analytics.engine.backend import Backend
+from admin2_analytics.engine.backend import Backend, killed_any
 from admin2_analytics.engine.session import Session, ordered_settings
 from admin2_analytics.engine.tags import QueryTag
 from admin2_analytics.errors import EngineUnavailable
@@ -61,7 +61,7 @@ class ServerBackend(Backend):
             killed = client.query(_KILL, parameters={"query_id": query_id}).result_rows
         except Exception as exc:
             raise self.translate(exc) from exc
-        return bool(killed)
+        return killed_any(killed)
 
     def ping(self, timeout: float) -> str:
         # A client of its own whose socket gives up at the probe's timeout: a hung server must

@@ -85,6 +85,7 @@ class ResultStream:
             session = self._stack.enter_context(
                 engine.session(limits, tag, readonly=True, query_id=self.query_id)
             )
+            # No abandon: a stream's clock runs while its reader (a slow download) sets the pace.
             self._stack.enter_context(watchdog.deadline(self.query_id, seconds, engine.cancel))
             statement, values = prepare_in(session, sql, params)
             if max_rows is not None:

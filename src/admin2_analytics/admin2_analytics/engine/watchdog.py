@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 
 log = logging.getLogger(__name__)
 GRACE = 1.5  # the kill is sent at this many times the limit: the query ends within 2x
+LAST = 1.25  # the backend abandons it (chDB: the process ends, see docs; a server: nothing)
 
 
 def new_query_id() -> str:
@@ -21,15 +22,25 @@ def new_query_id() -> str:
 
 
 @contextlib.contextmanager
-def deadline(query_id: str, seconds: float, kill: Callable[[str], None]) -> Iterator[None]:
-    """Call ``kill(query_id)`` if the block is still running ``GRACE * seconds`` from now."""
-    timer = threading.Timer(max(0.1, seconds * GRACE), _kill, args=(kill, query_id))
-    timer.daemon = True
-    timer.start()
+def deadline(
+    query_id: str,
+    seconds: float,
+    kill: Callable[[str], object],
+    abandon: Callable[[str], object] | None = None,
+) -> Iterator[None]:
+    """Call ``kill(query_id)`` if the block still runs ``GRACE * seconds`` from now, and
+    ``abandon(query_id)`` if it still runs at ``LAST * seconds``."""
+    timers = [threading.Timer(max(0.1, seconds * GRACE), _kill, args=(kill, query_id))]
+    if abandon is not None:
+        timers.append(threading.Timer(max(0.2, seconds * LAST), abandon, args=(query_id,)))
+    for timer in timers:
+        timer.daemon = True
+        timer.start()
     try:
         yield
     finally:
-        timer.cancel()
+        for timer in timers:
+            timer.cancel()
 
 
 def _kill(kill: Callable[[str], None], query_id: str) -> None:
