@@ -54,22 +54,23 @@ def execute_text(
     with (
         slots.slot(tag.user, seconds),
         engine.session(engine_settings, tag, readonly=True, query_id=query_id) as session,
+        # As in execute(): the deadline counts the checks too.
+        watchdog.deadline(query_id, seconds, engine.cancel, engine.abandon),
     ):
         statement, values = prepare_in(session, sql, params)
         # The checked statement, wrapped: one row past the page says whether more follow.
         paged = f"SELECT * FROM (\n{statement}\n) LIMIT {int(max_rows) + 1} OFFSET {int(offset)}"  # noqa: S608
-        with watchdog.deadline(query_id, seconds, engine.cancel):
-            started = time.perf_counter()
+        started = time.perf_counter()
+        try:
+            # The run's own query (the one query_id names, so Stop can find it).
+            raw = session.raw_stream(paged, values, "TabSeparatedWithNamesAndTypes")
             try:
-                # The run's own query (the one query_id names, so Stop can find it).
-                raw = session.raw_stream(paged, values, "TabSeparatedWithNamesAndTypes")
-                try:
-                    data = b"".join(chunks_of(raw))
-                finally:
-                    raw.close()
-            except Exception as exc:
-                raise engine.translate(exc) from exc
-            elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
+                data = b"".join(chunks_of(raw))
+            finally:
+                raw.close()
+        except Exception as exc:
+            raise engine.translate(exc) from exc
+        elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
     columns, types, rows = parse_tsv_with_names_and_types(data)
     return QueryResult(
         columns=columns,
