@@ -146,7 +146,16 @@ def test_console_exports_write_values_as_the_grid_shows_them(client, analyst,
     assert response.status_code == 200
     body = b"".join(response.streaming_content).decode()
     assert body == '"u","d","t"\n18446744073709551615,221280.10,"2025-01-01 12:00:00"\n'
-    assert QueryRun.objects.filter(error="").count() == 2
+    expected = {
+        "tsv": "u\td\tt\n18446744073709551615\t221280.10\t2025-01-01 12:00:00\n",
+        "jsonl": '{"u":18446744073709551615,"d":221280.10,"t":"2025-01-01 12:00:00"}\n',
+    }
+    for fmt, text in expected.items():
+        streamed = client.post(
+            reverse("analytics:console_export"), {"sql": sql, "params": "", "format": fmt}
+        )
+        assert b"".join(streamed.streaming_content).decode() == text
+    assert QueryRun.objects.filter(error="").count() == 4
     console_run = QueryRun.objects.exclude(query_id="").get()
     assert console_run.query_id.startswith("admin2-")
 
