@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from django.utils import timezone
 
 from admin2_analytics import console_control, engine, history
+from admin2_analytics.engine import QueryTag
 from admin2_analytics.errors import AnalyticsError, QueryFailed
-from admin2_analytics.running import tag_for
 
 logger = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ def run_page(
         raw = engine.execute_text(
             sql,
             params or None,
-            tag=tag_for(user, "web"),
+            tag=QueryTag.for_user(user, "web"),
             max_rows=page_size,
             offset=(page - 1) * page_size,
             query_id=query_id,

@@ -19,10 +19,9 @@ from django.utils.text import slugify
 
 from admin2 import background
 from admin2_analytics import engine, formulas, history
-from admin2_analytics.errors import AnalyticsError, QueryFailed
+from admin2_analytics.errors import AnalyticsError
 from admin2_analytics.models import Export
 from admin2_analytics.parameters import bind
-from admin2_analytics.running import tag_for
 
 logger = logging.getLogger(__name__)
 
@@ -137,14 +136,11 @@ def sql_streaming_response(
     sql: str, params: dict, fmt: str, *, user, name: str, saved_query=None
 ) -> StreamingHttpResponse:
     """The streamed download of any guarded SQL: a saved query's, or the console's."""
-    run = history.start(
+    with history.recorded(
         sql=sql, source="web", user=user, saved_query=saved_query, params=params, kind="export"
-    )
-    try:
-        stream = engine.stream(sql, params or None, tag=tag_for(user, "web", saved_query), fmt=fmt)
-    except AnalyticsError as exc:
-        run.finish(error=exc)
-        raise
+    ) as run:
+        stream = engine.stream(sql, params or None, tag=run.tag, fmt=fmt)
+        run.hand_over()  # the body finishes the run when the download ends
     body = _DownloadBody(stream, run)
     response = StreamingHttpResponse(body, content_type=CONTENT_TYPES[fmt])
     stamp = timezone.localtime(timezone.now()).strftime("%Y%m%d-%H%M%S")
@@ -229,40 +225,31 @@ def run_export(export_id: int) -> str:
     if export.state == Export.State.FAILED:
         return "failed before"
     query, user = export.saved_query, export.requested_by
-    if query is None:
-        return _fail(export, "the saved query was deleted")
-    if user is None or not user.is_active or not query.is_visible_to(user):
-        return _fail(export, "the requesting user may no longer see this saved query")
-    # Asked again when the task runs: the permission may have gone since the export was queued.
-    if not user.has_perm(EXPORT_PERMISSION):
-        return _fail(
-            export, f"the requesting user may no longer export saved queries ({EXPORT_PERMISSION})"
-        )
+    if refusal := _refusal(query, user):
+        return _fail(export, refusal)
     Export.objects.filter(pk=export.pk).update(state=Export.State.RUNNING, error="")
-    run = history.start(sql=query.sql, source="task", user=user, saved_query=query, kind="export")
     try:
-        run.params = bind(query.sql, {**query.parameter_defaults, **export.params})
+        params = bind(query.sql, {**query.parameter_defaults, **export.params})
     except Exception as exc:
         return _fail(export, f"bad parameters: {'; '.join(getattr(exc, 'problems', [str(exc)]))}")
-    params = run.params
     # Named after the row, not the clock: a re-run replaces the same file instead of
     # leaving an orphan beside it.
     name = file_name(query, export.format, export.created_at)
     relative = f"{settings.ANALYTICS_EXPORT_DIR}/{export.pk}-{name}"
-    tag = tag_for(user, "task", query)
     try:
-        counter = write_file(
-            query.sql, params, fmt=export.format, tag=tag, final=stored_path(relative)
-        )
+        with history.recorded(
+            sql=query.sql, source="task", user=user, saved_query=query, params=params,
+            kind="export",
+        ) as run:  # fmt: skip
+            counter = write_file(
+                query.sql, params, fmt=export.format, tag=run.tag, final=stored_path(relative)
+            )
+            run.row_count = counter.records
     except AnalyticsError as exc:
-        run.finish(error=exc)
         return _fail(export, str(exc))
     except Exception as exc:
-        failure = QueryFailed(f"the export failed unexpectedly ({type(exc).__name__})")
-        run.finish(error=failure)
-        _fail(export, str(failure))
+        _fail(export, f"the export failed unexpectedly ({type(exc).__name__})")
         raise
-    run.finish(row_count=counter.records)
     now = timezone.now()
     Export.objects.filter(pk=export.pk).update(
         state=Export.State.DONE,
@@ -274,6 +261,17 @@ def run_export(export_id: int) -> str:
         error="",
     )
     return f"{counter.records} rows"
+
+
+def _refusal(query, user) -> str:
+    if query is None:
+        return "the saved query was deleted"
+    if user is None or not user.is_active or not query.is_visible_to(user):
+        return "the requesting user may no longer see this saved query"
+    # Asked again when the task runs: the permission may have gone since the export was queued.
+    if not user.has_perm(EXPORT_PERMISSION):
+        return f"the requesting user may no longer export saved queries ({EXPORT_PERMISSION})"
+    return ""
 
 
 def cleanup_expired(now: dt.datetime | None = None) -> int:

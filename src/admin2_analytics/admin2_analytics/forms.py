@@ -13,7 +13,6 @@ from admin2_analytics.errors import AnalyticsError, EngineUnavailable, Parameter
 from admin2_analytics.guard import check_size
 from admin2_analytics.models import SavedQuery, ScheduledReport
 from admin2_analytics.parameters import bind, coerce, find_parameters
-from admin2_analytics.running import tag_for
 
 NUMERIC_TYPE = re.compile(r"^(Nullable\()?(U?Int\d+|Float\d+|Decimal.*|BFloat16)\)?$")
 
@@ -140,11 +139,14 @@ class SavedQueryForm(forms.ModelForm):
             self._check_chart(cleaned, sql, typed)
         return cleaned
 
+    def _tag(self) -> engine.QueryTag:
+        return engine.QueryTag.for_user(self.user, "web", self.instance)
+
     def _judged(self, sql, typed) -> bool:
         """The guard's verdict on ClickHouse's own tree, with the defaults bound (nothing
         runs). An engine that cannot be reached now leaves the verdict to the run."""
         try:
-            engine.prepare(sql, typed, tag=tag_for(self.user, "web", self.instance))
+            engine.prepare(sql, typed, tag=self._tag())
         except EngineUnavailable:
             return True
         except ParameterError as exc:
@@ -171,9 +173,7 @@ class SavedQueryForm(forms.ModelForm):
         if not x or not ys or self.errors:
             return
         try:
-            described = introspect.result_columns(
-                sql, typed, tag=tag_for(self.user, "web", self.instance)
-            )
+            described = introspect.result_columns(sql, typed, tag=self._tag())
         except EngineUnavailable:
             return  # cannot check columns now; the run page explains a mismatch later
         except AnalyticsError as exc:

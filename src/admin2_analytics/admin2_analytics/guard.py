@@ -19,7 +19,8 @@ ALLOWED_TABLE_FUNCTIONS = frozenset(n.lower() for n in function_list.allowed_tab
 
 # Every table function of ClickHouse 26.x (server and chDB) that reads files, talks to
 # another server or service, runs a program, reads the client's input or inspects storage.
-# Not consulted for the decision (the allow-list is); kept complete for docs and tests.
+# Not consulted for the decision (the allow-list in allowed_functions.tsv is): it only picks
+# the wording of a refusal (_table_function_reason), and docs and tests read it.
 OUTBOUND_TABLE_FUNCTIONS = (
     # local files and the client's input
     "file",

@@ -1,14 +1,16 @@
 """The query history: one ``QueryRun`` row per execution, failures included.
 
-Web pages, tasks and the ``analytics_query`` command all call :func:`record` after a query
-ran (or failed), so the history answers "who ran what, when, for how long, with what result".
+Pages, tasks and the ``analytics_query`` command run each query inside :func:`recorded`, so
+the history answers "who ran what, when, for how long, with what result".
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from django.db import DatabaseError, transaction
@@ -81,6 +83,14 @@ class PendingRun:
     query_id: str = ""  # the engine's id of the run, when the caller chose it
     started_at: dt.datetime = field(default_factory=timezone.now)
     _clock: float = field(default_factory=time.perf_counter)
+    row_count: int | None = None  # set by the block of :func:`recorded` when rows came back
+    tag: object = None  # the engine's QueryTag for this run (see :func:`recorded`)
+    unrecorded: BaseException | None = None  # why the history row could not be written
+    handed_over: bool = False  # see :meth:`hand_over`
+
+    def hand_over(self) -> None:
+        """The run goes on past the ``recorded`` block (a download): its owner finishes it."""
+        self.handed_over = True
 
     def finish(
         self,
@@ -117,6 +127,61 @@ def start(
 ) -> PendingRun:
     """Start timing a run now; call ``finish(row_count=...)`` or ``finish(error=...)``."""
     return PendingRun(sql, source, user, saved_query, params, os_user, kind)
+
+
+@contextlib.contextmanager
+def recorded(
+    *,
+    sql: str,
+    source: str,
+    user=None,
+    saved_query=None,
+    params=None,
+    os_user: str = "",
+    kind: str = "",
+    quiet: bool = False,
+) -> Iterator[PendingRun]:
+    """Time the block as one run and write its history row when it ends.
+
+    The block sets ``run.row_count`` (and may replace ``run.params`` once bound); an exception
+    is recorded (an unexpected one as "failed unexpectedly", with its traceback in the log)
+    and raised on unchanged. ``run.tag`` is the engine's tag for the run. A history write that
+    fails is logged and left in ``run.unrecorded``, never raised. ``quiet``: log nothing, the
+    caller reports (the command's log handler writes to its stdout, the data's stream).
+    """
+    from admin2_analytics.engine import QueryTag
+    from admin2_analytics.errors import AnalyticsError, QueryFailed
+
+    run = start(
+        sql=sql, source=source, user=user, saved_query=saved_query, params=params,
+        os_user=os_user, kind=kind,
+    )  # fmt: skip
+    run.tag = (
+        QueryTag(user=f"cli:{os_user}", source=source, saved_query=getattr(saved_query, "name", ""))
+        if os_user
+        else QueryTag.for_user(user, source, saved_query)
+    )
+    try:
+        yield run
+    except BaseException as exc:
+        error = exc
+        unexpected = isinstance(exc, Exception) and not isinstance(exc, AnalyticsError)
+        if unexpected and not quiet:
+            logger.exception("analytics query failed unexpectedly")
+            error = QueryFailed(f"the query failed unexpectedly ({type(exc).__name__})")
+        _finish(run, quiet, error=error)
+        raise
+    if not run.handed_over:
+        _finish(run, quiet, row_count=run.row_count)
+
+
+def _finish(run: PendingRun, quiet: bool, **outcome) -> None:
+    try:
+        run.finish(**outcome, raise_errors=True)
+    except Exception as exc:  # losing a history row must not turn a run into an error
+        if not quiet:
+            logger.exception("could not record the analytics query run in the history")
+        run.unrecorded = exc
 
 
 def _storable(text: str) -> str:

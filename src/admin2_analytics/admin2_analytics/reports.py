@@ -20,7 +20,6 @@ from admin2_analytics import exports, history
 from admin2_analytics.errors import AnalyticsError
 from admin2_analytics.models import ScheduledReport
 from admin2_analytics.parameters import bind
-from admin2_analytics.running import tag_for
 
 logger = logging.getLogger(__name__)
 
@@ -86,18 +85,7 @@ def run_report(report: ScheduledReport, *, now: dt.datetime | None = None) -> st
             raise ReportRefused("the report's owner may no longer see its saved query")
         if refusal := export_refusal(owner):
             raise ReportRefused(f"the report's owner {refusal}")
-        skipped = outside_allowed_domains(report.recipient_list)
-        recipients = [address for address in report.recipient_list if address not in skipped]
-        if skipped:
-            note = (
-                f"not sent to {', '.join(skipped)}: "
-                f"outside the allowed mail domains ({allowed_domains()})"
-            )
-            if not recipients and not report.store_to_media:
-                raise ReportRefused(
-                    f"no recipient is inside the allowed mail domains ({allowed_domains()}): "
-                    f"{', '.join(skipped)}"
-                )
+        recipients, note = _recipients(report)
         params = bind(query.sql, {**query.parameter_defaults, **report.params})
         name = exports.file_name(query, report.format, now)
         with tempfile.TemporaryDirectory(prefix="admin2-report-") as scratch:
@@ -126,19 +114,33 @@ def run_report(report: ScheduledReport, *, now: dt.datetime | None = None) -> st
     return f"{rows} rows; {note}" if note else f"{rows} rows"
 
 
+def _recipients(report: ScheduledReport) -> tuple[list[str], str]:
+    """The recipients inside the allowed mail domains, and a note naming the others."""
+    skipped = outside_allowed_domains(report.recipient_list)
+    recipients = [address for address in report.recipient_list if address not in skipped]
+    if not skipped:
+        return recipients, ""
+    if not recipients and not report.store_to_media:
+        raise ReportRefused(
+            f"no recipient is inside the allowed mail domains ({allowed_domains()}): "
+            f"{', '.join(skipped)}"
+        )
+    note = (
+        f"not sent to {', '.join(skipped)}: outside the allowed mail domains ({allowed_domains()})"
+    )
+    return recipients, note
+
+
 def _produce(report: ScheduledReport, params: dict, target: Path) -> int:
     query = report.saved_query
-    tag = tag_for(report.owner, "task", query)
-    run = history.start(
+    with history.recorded(
         sql=query.sql, source="task", user=report.owner, saved_query=query, params=params,
         kind="report",
-    )  # fmt: skip
-    try:
-        counter = exports.write_file(query.sql, params, fmt=report.format, tag=tag, final=target)
-    except Exception as exc:
-        run.finish(error=exc)
-        raise
-    run.finish(row_count=counter.records)
+    ) as run:  # fmt: skip
+        counter = exports.write_file(
+            query.sql, params, fmt=report.format, tag=run.tag, final=target
+        )
+        run.row_count = counter.records
     return counter.records
 
 

@@ -14,7 +14,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 logger = logging.getLogger(__name__)
-KEY_VERSION = 1
+KEY_VERSION = 2  # 2: entries are QueryResult.cacheable() (no row_count)
 
 
 def scope_for(saved_query) -> str:

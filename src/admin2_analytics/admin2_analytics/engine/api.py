@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from django.utils import timezone
 
 from admin2_analytics.engine import backend, config, slots, watchdog
 from admin2_analytics.engine.checking import prepare_in
@@ -16,16 +20,34 @@ from admin2_analytics.errors import ParameterError
 
 @dataclass
 class QueryResult:
+    """Rows of one query, as the engine returned them or as the result cache kept them."""
+
     columns: list[str]
     types: list[str]
     rows: list[tuple]
     elapsed_ms: float
     truncated: bool = False  # more rows existed than ``max_rows`` asked for
     parameters: dict[str, Any] = field(default_factory=dict)
+    ran_at: dt.datetime = field(default_factory=timezone.now)
+    cached_at: dt.datetime | None = None  # set when the rows came from the result cache
 
     @property
     def row_count(self) -> int:
         return len(self.rows)
+
+    @property
+    def from_cache(self) -> bool:
+        return self.cached_at is not None
+
+    @property
+    def typed_columns(self) -> list[tuple[str, str]]:
+        return list(zip(self.columns, self.types, strict=False))
+
+    def cacheable(self) -> dict[str, Any]:
+        """What the result cache keeps (plain values; the bound parameters stay out)."""
+        kept = dataclasses.asdict(self)
+        del kept["parameters"], kept["cached_at"]
+        return kept
 
 
 def execute(

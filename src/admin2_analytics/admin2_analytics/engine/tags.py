@@ -16,6 +16,15 @@ class QueryTag:
     source: Source | str = Source.WEB
     saved_query: str = ""
 
+    @classmethod
+    def for_user(cls, user, source: Source | str, saved_query=None) -> QueryTag:
+        """The tag of a person's run: their username, the saved query's name, web/task/cli."""
+        return cls(
+            user=user.get_username() if getattr(user, "pk", None) else "",
+            source=source,
+            saved_query=saved_query.name if saved_query is not None else "",
+        )
+
     def comment(self, query_id: str = "") -> str:
         payload = {"app": "admin2", "user": self.user, "source": str(self.source)}
         if query_id:  # before the free text, which the length cap may cut

@@ -22,9 +22,9 @@ from admin2_analytics import (
     schema,
 )
 from admin2_analytics.console_links import console_link
+from admin2_analytics.engine import QueryTag
 from admin2_analytics.errors import AnalyticsError
 from admin2_analytics.forms import ConsoleForm
-from admin2_analytics.running import tag_for
 from admin2_analytics.views.common import error_title, render_page, requires
 
 LONG_VALUE = 80  # characters: longer values are cut in the grid and open in a viewer
@@ -148,7 +148,7 @@ def console_export(request):
 def console_catalog(request):
     """Databases, tables, columns (types, comments) and allowed functions, for completion."""
     try:
-        tables = schema.cached_catalog(tag=tag_for(request.user, "web"))
+        tables = schema.cached_catalog(tag=QueryTag.for_user(request.user, "web"))
     except AnalyticsError as exc:
         return JsonResponse({"error": str(exc), "tables": [], "functions": []}, status=503)
     return JsonResponse(_catalog(tables))
@@ -184,7 +184,7 @@ def _schema_panel(request) -> dict | None:
     if not request.user.has_perm("analytics.view_schema"):
         return None
     try:
-        return _catalog(schema.cached_catalog(tag=tag_for(request.user, "web")))
+        return _catalog(schema.cached_catalog(tag=QueryTag.for_user(request.user, "web")))
     except AnalyticsError:
         return None
 

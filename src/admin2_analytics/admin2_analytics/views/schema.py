@@ -6,8 +6,8 @@ from django.http import Http404
 from django.urls import reverse
 
 from admin2_analytics import schema
+from admin2_analytics.engine import QueryTag
 from admin2_analytics.errors import AnalyticsError
-from admin2_analytics.running import tag_for
 from admin2_analytics.views.common import error_title, render_page, requires
 
 
@@ -20,7 +20,7 @@ def databases(request):
     """Databases, and every table with its keys and columns one click away; ``q`` searches."""
     search = request.GET.get("q", "").strip()
     context = {"databases": [], "tables": [], "error": None, "search": search}
-    tag = tag_for(request.user, "web")
+    tag = QueryTag.for_user(request.user, "web")
     try:
         context["databases"] = schema.databases(tag=tag)
         context["tables"] = [
@@ -38,7 +38,7 @@ def databases(request):
 @requires("analytics.view_schema")
 def tables(request, database):
     context = {"database": database, "tables": [], "error": None}
-    tag = tag_for(request.user, "web")
+    tag = QueryTag.for_user(request.user, "web")
     if schema.is_hidden(database):
         raise Http404(f"no database {database}")
     try:
@@ -62,7 +62,7 @@ def columns(request, database, table):
     if schema.is_hidden(database):
         raise Http404(f"no database {database}")
     try:
-        tag = tag_for(request.user, "web")
+        tag = QueryTag.for_user(request.user, "web")
         context["columns"] = schema.columns(database, table, tag=tag)
         if not context["columns"]:
             raise Http404(f"no table {database}.{table}")

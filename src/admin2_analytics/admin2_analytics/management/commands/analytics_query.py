@@ -61,34 +61,32 @@ class Command(BaseCommand):
         except AnalyticsError as exc:
             raise CommandError(_one_line(exc)) from None
         account = _os_account()
-        tag = engine.QueryTag(user=f"cli:{account}", source="cli", saved_query=saved or "")
         fmt = format or _format_from_suffix(output)
-        run = history.start(
-            sql=sql, source="cli", saved_query=query, params=params, os_user=account
-        )
+        run = None
         try:
-            if fmt is None:
-                rows = self._print_table(sql, params, tag, limit)
-            else:
-                rows = self._stream(sql, params, tag, fmt, output, limit, raw=raw_cells)
-        except BaseException as exc:
+            with history.recorded(
+                sql=sql, source="cli", saved_query=query, params=params, os_user=account,
+                quiet=True,
+            ) as run:  # fmt: skip
+                if fmt is None:
+                    run.row_count = self._print_table(sql, params, run.tag, limit)
+                else:
+                    run.row_count = self._stream(
+                        sql, params, run.tag, fmt, output, limit, raw=raw_cells
+                    )
+        except AnalyticsError as exc:
+            raise CommandError(_one_line(exc)) from None
+        finally:
             # The reason line is the whole answer to a failed run: a history warning beside
             # it only with -v 2.
-            self._record(run, error=exc, warn=verbosity > 1)
-            if isinstance(exc, AnalyticsError):
-                raise CommandError(_one_line(exc)) from None
-            raise
-        self._record(run, row_count=rows, warn=verbosity > 0)
+            failed = sys.exc_info()[0] is not None
+            if run is not None and verbosity > (1 if failed else 0):
+                self._warn_unrecorded(run)
 
-    def _record(self, run: history.PendingRun, *, warn: bool, **outcome) -> None:
-        """Write the history row. Whatever stops it (no table yet, database down, no database
-        access at all) leaves the run's output and exit code as they are."""
-        try:
-            run.finish(**outcome, raise_errors=True)
-        except Exception as exc:
-            if warn:
-                reason = _one_line(f"{type(exc).__name__}: {exc}")
-                self.stderr.write(f"warning: not recorded in the query history ({reason})")
+    def _warn_unrecorded(self, run: history.PendingRun) -> None:
+        if run.unrecorded is not None:
+            reason = _one_line(f"{type(run.unrecorded).__name__}: {run.unrecorded}")
+            self.stderr.write(f"warning: not recorded in the query history ({reason})")
 
     def _print_table(self, sql, params, tag, limit) -> int:
         result = engine.execute(sql, params, tag=tag, max_rows=limit)
