@@ -30,6 +30,14 @@ test-containers *ARGS:
 lint:
     uv run pre-commit run --all-files
 
+# Rebuild the SQL console's editor bundle from its pinned lockfile (Node/npm; commit the result)
+editor-bundle:
+    cd src/admin2_analytics/editor && npm ci --no-audit --no-fund && npm run build
+
+# Rebuild the editor bundle and fail if it differs from the committed one (CI)
+editor-bundle-check:
+    cd src/admin2_analytics/editor && npm ci --no-audit --no-fund && npm run check
+
 # Run the benchmarks (all, or one by name: web, web_stack, tasks_io, tasks_page, analytics_export)
 bench *NAMES:
     uv run python bench/run.py {{NAMES}}

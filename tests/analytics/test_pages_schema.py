@@ -34,8 +34,22 @@ def test_columns_show_types_and_a_console_link(client, browser_user, analytics_e
     page = client.get(
         reverse("analytics:schema_columns", args=["default", "events"])
     ).content.decode()
-    assert '<th scope="row">revenue</th><td><code>Decimal(12, 2)</code></td>' in page
+    assert '<th scope="row">revenue</th><td><code>Decimal(12, 2)</code></td><td>' in page
     assert "Query in console" in page and "LIMIT%20100" in page
+    assert "<dt>Sorting key</dt><dd><code>event_time, user_id</code>" in page
+
+
+def test_all_tables_and_their_columns_are_one_click_away_and_searchable(
+    client, browser_user, analytics_engine
+):
+    page = client.get(reverse("analytics:schema")).content.decode()
+    assert "<strong>default.events</strong>" in page
+    assert "<td>when it happened (UTC)</td>" in page  # the column's comment
+    assert "<dt>Sorting key</dt>" in page
+    found = client.get(reverse("analytics:schema"), {"q": "HAPPENED"}).content.decode()
+    assert "<strong>default.events</strong>" in found and "<details open>" in found
+    none = client.get(reverse("analytics:schema"), {"q": "no-such-thing"}).content.decode()
+    assert "default.events" not in none and "Nothing matches" in none
 
 
 def test_unknown_names_are_not_found(client, browser_user, analytics_engine):

@@ -117,7 +117,10 @@ def test_it_coerces_typed_text(type_, raw, expected):
         ("IPv4", "::1", "expected an IPv4 address"),
         ("FixedString(2)", "abc", "at most 2 bytes"),
         ("Array(UInt8)", "1,x", "item 2"),
-        ("Array(String)", "[1", "expected a JSON list"),
+        ("Array(String)", "[1", "expected an array like ['a', 'b']"),
+        ("Array(String)", "['a' 'b']", "expected , between items"),
+        ("Array(String)", "['a]", "not closed"),
+        ("Array(UInt8)", "[1, 'x']", "item 2"),
         ("Map(String, UInt8)", "a", "not supported for parameters"),
     ],
 )
@@ -125,6 +128,21 @@ def test_bad_values_are_refused_with_the_reason(type_, raw, fragment):
     with pytest.raises(ParameterError) as error:
         coerce(type_, raw)
     assert fragment in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("type_", "raw", "expected"),
+    [
+        ("Array(String)", "['DE','FR']", ["DE", "FR"]),
+        ("Array(String)", "[ 'it''s' , 'a\\'b', 'x,y' ]", ["it's", "a'b", "x,y"]),
+        ("Array(String)", '["DE", "FR"]', ["DE", "FR"]),
+        ("Array(UInt8)", "[1, 2]", [1, 2]),
+        ("Array(Array(String))", "[['a'], ['b', 'c']]", [["a"], ["b", "c"]]),
+        ("Array(String)", "[]", []),
+    ],
+)
+def test_arrays_take_clickhouse_literal_syntax(type_, raw, expected):
+    assert coerce(type_, raw) == expected
 
 
 def test_errors_name_the_parameter():

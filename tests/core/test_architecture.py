@@ -83,3 +83,18 @@ def test_only_settings_read_the_environment():
 def test_the_scanner_would_see_an_environment_read():
     assert _reads_environment(ast.parse("import os\nx = os.environ['A']\n")) == [2]
     assert _reads_environment(ast.parse("from os import getenv\n")) == [1]
+
+
+@pytest.mark.parametrize("package", ["admin2_analytics", "admin2_tasks"])
+def test_the_layers_contract_names_every_module_of_each_plugin(package):
+    """A module left out of its plugin's layers contract could import anything from it."""
+    contracts = (REPO / ".importlinter").read_text()
+    root = SRC / package / package
+    modules = {
+        path.stem if path.is_file() else path.name
+        for path in root.iterdir()
+        if not path.name.startswith("_")
+        and (path.suffix == ".py" or (path / "__init__.py").exists())
+    }
+    named = set(contracts.replace(":", " ").split())
+    assert sorted(m for m in modules if f"{package}.{m}" not in named) == []

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from admin2_analytics import exports
+from admin2_analytics.console_links import console_link
 from admin2_analytics.forms import SavedQueryForm, ScheduledReportForm
 from admin2_analytics.models import (
     Dashboard,
@@ -138,6 +139,7 @@ class QueryRunAdmin(admin.ModelAdmin):
         "row_count",
         "cached",
         "outcome",
+        "in_console",
     ]
     list_filter = [
         HasErrorFilter,
@@ -146,7 +148,7 @@ class QueryRunAdmin(admin.ModelAdmin):
         ("user", admin.RelatedOnlyFieldListFilter),
         ("saved_query", admin.RelatedOnlyFieldListFilter),
     ]
-    search_fields = ["sql", "error", "os_user"]
+    search_fields = ["sql", "error", "os_user", "query_id"]
     date_hierarchy = "started_at"
     list_select_related = ["user", "saved_query"]
 
@@ -166,6 +168,17 @@ class QueryRunAdmin(admin.ModelAdmin):
     @admin.display(description="error")
     def outcome(self, obj):
         return obj.error[:120] if obj.error else "ok"
+
+    def changelist_view(self, request, extra_context=None):
+        self._may_use_console = request.user.has_perm("analytics.run_adhoc_sql")
+        return super().changelist_view(request, extra_context)
+
+    @admin.display(description="console")
+    def in_console(self, obj):
+        """Reopen the statement and its parameters in the console (it does not run)."""
+        if not getattr(self, "_may_use_console", False):
+            return ""
+        return format_html('<a href="{}">Open in console</a>', console_link(obj.sql, obj.params))
 
 
 @admin.register(Export)

@@ -127,15 +127,26 @@ class _DownloadBody:
 def streaming_response(saved_query, params: dict, fmt: str, *, user) -> StreamingHttpResponse:
     """A download response streaming the export; raises AnalyticsError before any byte
     (``engine.stream`` opens the engine and plans the query before it returns)."""
+    return sql_streaming_response(
+        saved_query.sql, params, fmt, user=user, name=saved_query.name, saved_query=saved_query
+    )
+
+
+def sql_streaming_response(
+    sql: str, params: dict, fmt: str, *, user, name: str, saved_query=None
+) -> StreamingHttpResponse:
+    """The streamed download of any guarded SQL: a saved query's, or the console's."""
     with history.recorded(
-        sql=saved_query.sql, source="web", user=user, saved_query=saved_query, params=params,
-        kind="export",
-    ) as run:  # fmt: skip
-        stream = engine.stream(saved_query.sql, params or None, tag=run.tag, fmt=fmt)
+        sql=sql, source="web", user=user, saved_query=saved_query, params=params, kind="export"
+    ) as run:
+        stream = engine.stream(sql, params or None, tag=run.tag, fmt=fmt)
         run.hand_over()  # the body finishes the run when the download ends
     body = _DownloadBody(stream, run)
     response = StreamingHttpResponse(body, content_type=CONTENT_TYPES[fmt])
-    response["Content-Disposition"] = f'attachment; filename="{file_name(saved_query, fmt)}"'
+    stamp = timezone.localtime(timezone.now()).strftime("%Y%m%d-%H%M%S")
+    response["Content-Disposition"] = (
+        f'attachment; filename="{slugify(name) or "query"}-{stamp}.{fmt}"'
+    )
     response["X-Accel-Buffering"] = "no"  # let Nginx pass chunks on instead of spooling
     response["Cache-Control"] = "no-store"
     return response

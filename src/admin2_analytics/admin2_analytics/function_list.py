@@ -81,3 +81,9 @@ def is_table_function(name: str) -> bool:
 
 def allowed_table_functions() -> list[str]:
     return sorted(_lists()["table"].exact)
+
+
+def completion_names() -> list[str]:
+    """Every scalar and aggregate function user SQL may call, for the editor's completion."""
+    lists = _lists()
+    return sorted(lists["scalar"].exact | lists["aggregate"].exact, key=str.lower)

@@ -33,6 +33,7 @@ def record(
     error: BaseException | str | None = None,
     cached: bool = False,
     raise_errors: bool = False,
+    query_id: str = "",
 ):
     """Write one history row and return it (None if the admin database refused the write).
 
@@ -59,6 +60,7 @@ def record(
                 row_count=row_count,
                 error=_storable(str(error)) if error else "",
                 cached=cached,
+                query_id=query_id,
             )
     except DatabaseError:
         if raise_errors:
@@ -78,6 +80,7 @@ class PendingRun:
     params: dict | None = None
     os_user: str = ""
     kind: str = ""  # for the metrics: export or report; else console or saved_query
+    query_id: str = ""  # the engine's id of the run, when the caller chose it
     started_at: dt.datetime = field(default_factory=timezone.now)
     _clock: float = field(default_factory=time.perf_counter)
     row_count: int | None = None  # set by the block of :func:`recorded` when rows came back
@@ -115,6 +118,7 @@ class PendingRun:
             row_count=row_count,
             error=error,
             raise_errors=raise_errors,
+            query_id=self.query_id,
         )
 
 

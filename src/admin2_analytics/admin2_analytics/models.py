@@ -155,6 +155,8 @@ class QueryRun(models.Model):
     row_count = models.BigIntegerField(null=True, blank=True)
     error = models.TextField(blank=True)
     cached = models.BooleanField(default=False, help_text="Answered from the result cache.")
+    # The engine's id of the run (KILL QUERY, system.processes, the server's query_log).
+    query_id = models.CharField("query id", max_length=64, blank=True, db_index=True)
 
     class Meta:
         ordering = ["-started_at", "-pk"]

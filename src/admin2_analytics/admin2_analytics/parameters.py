@@ -17,6 +17,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from admin2.yesno import parse_yes_no
+from admin2_analytics import literals
 from admin2_analytics.errors import ParameterError
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -345,7 +346,8 @@ def _coerce_array(inner: str, text: str) -> list:
         try:
             items = json.loads(stripped)
         except json.JSONDecodeError:
-            raise ParameterError(f'expected a JSON list like ["a", "b"], got {text!r}') from None
+            # ClickHouse's own literal, as an analyst pastes it from a query: ['DE','FR'].
+            items = literals.parse_array(stripped)
         if not isinstance(items, list):
             raise ParameterError(f"expected a list, got {text!r}")
         items = ["" if item is None else str(item) for item in items]

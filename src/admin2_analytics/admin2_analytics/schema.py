@@ -7,9 +7,12 @@ users away from ``system`` tables). Names arrive as bound parameters.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from admin2_analytics.engine import QueryTag, run_trusted
+
+logger = logging.getLogger(__name__)
 
 # Server bookkeeping databases that hold no warehouse data.
 HIDDEN_DATABASES = ("system", "information_schema", "INFORMATION_SCHEMA")
@@ -23,6 +26,9 @@ class Table:
     total_rows: int | None
     total_bytes: int | None
     comment: str = ""
+    sorting_key: str = ""
+    partition_key: str = ""
+    primary_key: str = ""
 
 
 @dataclass(frozen=True)
@@ -57,7 +63,8 @@ def tables(database: str, *, tag: QueryTag | None = None) -> list[Table]:
     if is_hidden(database):
         return []
     result = run_trusted(
-        "SELECT database, name, engine, total_rows, total_bytes, comment FROM system.tables "
+        "SELECT database, name, engine, total_rows, total_bytes, comment, sorting_key, "
+        "partition_key, primary_key FROM system.tables "
         "WHERE database = {database:String} AND NOT is_temporary ORDER BY name",
         {"database": database},
         tag=_tag(tag),
@@ -76,3 +83,65 @@ def columns(database: str, table: str, *, tag: QueryTag | None = None) -> list[C
         tag=_tag(tag),
     )
     return [Column(*row) for row in result.rows]
+
+
+# The catalog behind completion and the browser's search: enough for a warehouse, bounded.
+CATALOG_MAX_COLUMNS = 20_000
+
+
+def catalog(*, tag: QueryTag | None = None) -> list[dict]:
+    """Every visible table with its keys and columns (types, comments), in one round trip."""
+    result = run_trusted(
+        "SELECT t.database, t.name, t.engine, t.comment, t.sorting_key, t.partition_key, "
+        "t.primary_key, c.name, c.type, c.comment FROM system.tables AS t "
+        "LEFT JOIN system.columns AS c ON c.database = t.database AND c.table = t.name "
+        "WHERE t.database NOT IN {hidden:Array(String)} AND NOT t.is_temporary "
+        "ORDER BY t.database, t.name, c.position LIMIT {cap:UInt32}",
+        {"hidden": list(HIDDEN_DATABASES), "cap": CATALOG_MAX_COLUMNS},
+        tag=_tag(tag),
+    )
+    tables: dict[tuple[str, str], dict] = {}
+    for database, name, engine, comment, sorting, partition, primary, *column in result.rows:
+        if is_hidden(database):
+            continue
+        entry = tables.setdefault(
+            (database, name),
+            {
+                "database": database,
+                "name": name,
+                "engine": engine,
+                "comment": comment,
+                "sorting_key": sorting,
+                "partition_key": partition,
+                "primary_key": primary,
+                "columns": [],
+            },
+        )
+        if column[0]:
+            entry["columns"].append(dict(zip(("name", "type", "comment"), column, strict=True)))
+    return list(tables.values())
+
+
+CATALOG_CACHE_KEY = "analytics:catalog:v1"
+CATALOG_CACHE_SECONDS = 60  # a new table shows in completion within a minute
+
+
+def cached_catalog(*, tag: QueryTag | None = None) -> list[dict]:
+    """:func:`catalog`, kept a minute in the Django cache: every console page shows it, and
+    reading ``system.columns`` costs more than the page (bench console). A cache outage only
+    makes the page slower."""
+    from django.core.cache import cache
+
+    try:
+        found = cache.get(CATALOG_CACHE_KEY)
+    except Exception:
+        logger.warning("analytics catalog cache read failed", exc_info=True)
+        found = None
+    if found is not None:
+        return found
+    fresh = catalog(tag=tag)
+    try:
+        cache.set(CATALOG_CACHE_KEY, fresh, CATALOG_CACHE_SECONDS)
+    except Exception:
+        logger.warning("analytics catalog cache write failed", exc_info=True)
+    return fresh

@@ -14,6 +14,10 @@ urlpatterns = [
     path("queries/<int:pk>/export/", queries.export, name="export"),
     path("exports/<int:pk>/download/", queries.download, name="download"),
     path("console/", console.console, name="console"),
+    path("console/export/", console.console_export, name="console_export"),
+    path("console/catalog.json", console.console_catalog, name="console_catalog"),
+    path("console/progress/", console.console_progress, name="console_progress"),
+    path("console/stop/", console.console_stop, name="console_stop"),
     path("dashboards/", dashboards.dashboard_list, name="dashboards"),
     path("dashboards/<int:pk>/", dashboards.dashboard, name="dashboard"),
 ]

@@ -16,6 +16,7 @@ from admin2_analytics.engine.api import (
 from admin2_analytics.engine.checking import explain_ast, lex, prepare
 from admin2_analytics.engine.streaming import CHUNK_SIZE, ResultStream, stream
 from admin2_analytics.engine.tags import QueryTag
+from admin2_analytics.engine.text_rows import execute_text
 from admin2_analytics.engine.writes import maintenance_session
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "ResultStream",
     "cancel",
     "execute",
+    "execute_text",
     "explain_ast",
     "lex",
     "maintenance_session",

@@ -51,6 +51,8 @@ def stream(
         format_csv_delimiter=",",
         output_format_csv_crlf_end_of_line=0,
         format_tsv_null_representation="\\N",
+        # A Decimal keeps its scale, as the console shows it (221280.10, not 221280.1).
+        output_format_decimal_trailing_zeros=1,
     )
     return ResultStream(sql, params, engine_settings, tag, fmt, max_rows, query_id)
 

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods
 
 from admin2 import background, charts
 from admin2_analytics import exports, running
+from admin2_analytics.console_links import console_link
 from admin2_analytics.errors import AnalyticsError, ParameterError
 from admin2_analytics.forms import ParameterForm
 from admin2_analytics.models import Export, SavedQuery
@@ -48,6 +49,8 @@ def run(request, pk):
         form = None
         context.update(error=exc, error_title=error_title(exc))
     context["form"] = form
+    if request.user.has_perm("analytics.run_adhoc_sql"):
+        context["console_url"] = console_link(query.sql, query.parameter_defaults)
     if form is not None and submitted and form.is_valid():
         raw = form.raw_values()
         max_rows = settings.ANALYTICS_PAGE_MAX_ROWS

@@ -17,9 +17,17 @@ def _crumbs(*items):
 
 @requires("analytics.view_schema")
 def databases(request):
-    context = {"databases": [], "error": None}
+    """Databases, and every table with its keys and columns one click away; ``q`` searches."""
+    search = request.GET.get("q", "").strip()
+    context = {"databases": [], "tables": [], "error": None, "search": search}
+    tag = QueryTag.for_user(request.user, "web")
     try:
-        context["databases"] = schema.databases(tag=QueryTag.for_user(request.user, "web"))
+        context["databases"] = schema.databases(tag=tag)
+        context["tables"] = [
+            dict(table, sample_sql=_sample_sql(table["database"], table["name"]))
+            for table in schema.catalog(tag=tag)
+            if _matches(table, search.lower())
+        ]
     except AnalyticsError as exc:
         context.update(error=exc, error_title=error_title(exc))
     return render_page(
@@ -54,15 +62,16 @@ def columns(request, database, table):
     if schema.is_hidden(database):
         raise Http404(f"no database {database}")
     try:
-        context["columns"] = schema.columns(
-            database, table, tag=QueryTag.for_user(request.user, "web")
-        )
+        tag = QueryTag.for_user(request.user, "web")
+        context["columns"] = schema.columns(database, table, tag=tag)
         if not context["columns"]:
             raise Http404(f"no table {database}.{table}")
+        found = [t for t in schema.tables(database, tag=tag) if t.name == table]
+        context["table_info"] = found[0] if found else None
     except AnalyticsError as exc:
         context.update(error=exc, error_title=error_title(exc))
     # Text for the console form, never executed here: the console runs it through the guard.
-    context["sample_sql"] = f"SELECT *\nFROM {_quoted(database)}.{_quoted(table)}\nLIMIT 100"
+    context["sample_sql"] = _sample_sql(database, table)
     return render_page(
         request,
         "admin2_analytics/schema_columns.html",
@@ -74,3 +83,17 @@ def columns(request, database, table):
 
 def _quoted(identifier: str) -> str:
     return "`" + identifier.replace("\\", "\\\\").replace("`", "\\`") + "`"
+
+
+def _sample_sql(database: str, table: str) -> str:
+    return f"SELECT *\nFROM {_quoted(database)}.{_quoted(table)}\nLIMIT 100"
+
+
+def _matches(table: dict, needle: str) -> bool:
+    """A table matches when its name, comment, or a column's name or comment holds ``needle``."""
+    if not needle:
+        return True
+    texts = [f"{table['database']}.{table['name']}", table["comment"]]
+    for column in table["columns"]:
+        texts += [column["name"], column["comment"]]
+    return any(needle in text.lower() for text in texts)
