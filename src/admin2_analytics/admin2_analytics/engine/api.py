@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,6 +51,27 @@ class QueryResult:
         return kept
 
 
+@contextlib.contextmanager
+def user_query(
+    engine_settings: dict[str, Any], limits: config.Limits, tag: QueryTag, query_id: str
+) -> Iterator[Session]:
+    """A read-only session for one user query: a slot of the person's, small blocks, and the
+    deadline that cancels (or abandons) it. ``engine_settings`` start from ``limits``."""
+    if limits.max_block_size:
+        # The time limit is checked as blocks pass: small blocks bound what one row costs.
+        engine_settings["max_block_size"] = limits.max_block_size
+    seconds = float(engine_settings["max_execution_time"])
+    query_id = query_id or watchdog.new_query_id()
+    engine = backend.current()
+    with (
+        slots.slot(tag.user, seconds),
+        engine.session(engine_settings, tag, readonly=True, query_id=query_id) as session,
+        # The deadline counts the checks too: the bound is on what the person waits for.
+        watchdog.deadline(query_id, seconds, engine.cancel, engine.abandon),
+    ):
+        yield session
+
+
 def execute(
     sql: str,
     params: Mapping[str, Any] | None = None,
@@ -79,18 +101,7 @@ def execute(
         keep = None
     if timeout is not None:
         engine_settings["max_execution_time"] = float(timeout)
-    if limits.max_block_size:
-        # The time limit is checked as blocks pass: small blocks bound what one row costs.
-        engine_settings["max_block_size"] = limits.max_block_size
-    seconds = float(engine_settings["max_execution_time"])
-    query_id = query_id or watchdog.new_query_id()
-    engine = backend.current()
-    with (
-        slots.slot(tag.user, seconds),
-        engine.session(engine_settings, tag, readonly=True, query_id=query_id) as session,
-        # The deadline counts the checks too: the bound is on what the person waits for.
-        watchdog.deadline(query_id, seconds, engine.cancel, engine.abandon),
-    ):
+    with user_query(engine_settings, limits, tag, query_id) as session:
         statement, values = prepare_in(session, sql, params)
         result = _run(session, statement, values)
     if keep is not None and len(result.rows) > keep:

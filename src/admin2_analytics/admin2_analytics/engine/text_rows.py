@@ -11,8 +11,8 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from admin2_analytics.engine import backend, config, slots, watchdog
-from admin2_analytics.engine.api import QueryResult
+from admin2_analytics.engine import backend, config
+from admin2_analytics.engine.api import QueryResult, user_query
 from admin2_analytics.engine.checking import prepare_in
 from admin2_analytics.engine.streaming import chunks_of
 from admin2_analytics.engine.tags import QueryTag
@@ -46,17 +46,7 @@ def execute_text(
         raise ParameterError("max_rows must be at least 1 and offset at least 0")
     limits = config.query_limits()
     engine_settings = {**limits.as_settings(), **TEXT_SETTINGS}
-    if limits.max_block_size:
-        engine_settings["max_block_size"] = limits.max_block_size
-    seconds = float(engine_settings["max_execution_time"])
-    query_id = query_id or watchdog.new_query_id()
-    engine = backend.current()
-    with (
-        slots.slot(tag.user, seconds),
-        engine.session(engine_settings, tag, readonly=True, query_id=query_id) as session,
-        # As in execute(): the deadline counts the checks too.
-        watchdog.deadline(query_id, seconds, engine.cancel, engine.abandon),
-    ):
+    with user_query(engine_settings, limits, tag, query_id) as session:
         statement, values = prepare_in(session, sql, params)
         # The checked statement, wrapped: one row past the page says whether more follow.
         paged = f"SELECT * FROM (\n{statement}\n) LIMIT {int(max_rows) + 1} OFFSET {int(offset)}"  # noqa: S608
@@ -69,7 +59,7 @@ def execute_text(
             finally:
                 raw.close()
         except Exception as exc:
-            raise engine.translate(exc) from exc
+            raise backend.current().translate(exc) from exc
         elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
     columns, types, rows = parse_tsv_with_names_and_types(data)
     return QueryResult(
