@@ -39,7 +39,10 @@ REQUIRED = {
     "bench",
     "demo",
 }
-DEVELOPMENT = {"default", "demo", "test", "test-containers", "lint", "bench"}
+DEVELOPMENT = {
+    "default", "demo", "test", "test-containers", "lint", "bench", "editor-bundle",
+    "editor-bundle-check",
+}  # fmt: skip
 STAGING_EXAMPLE = REPO / "containers" / ".env.staging.example"
 RECORDING_DOCKER = """#!/usr/bin/env python3
 # stand-in docker CLI (no Docker engine here): records its arguments, one JSON line per call
