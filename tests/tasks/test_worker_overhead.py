@@ -20,6 +20,9 @@ from tests.tasks.conftest import WORKER_TASKS, app_on_broker, production_worker_
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 TASKS = 20
+# libpq names the worker's connections by this (PGAPPNAME), so the count below is the worker's
+# alone: the session's live server thread may hold a connection to the same test database.
+WORKER_APP = "admin2-overhead-worker"
 
 
 @pytest.fixture
@@ -29,7 +32,7 @@ def worker(redis_server, tmp_path):
         pool="eventlet",
         concurrency=10,
         workdir=tmp_path / "worker",
-        env=production_worker_env(redis_server.url(2)),
+        env={**production_worker_env(redis_server.url(2)), "PGAPPNAME": WORKER_APP},
         extra_args=["-I", WORKER_TASKS],
     ).start()
     yield worker
@@ -60,7 +63,8 @@ def _worker_backends() -> int:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT count(*) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            "WHERE datname = current_database() AND application_name = %s",
+            [WORKER_APP],
         )
         return cursor.fetchone()[0]
 
