@@ -284,8 +284,7 @@ def _check_quoted(sql: str, token: Token, text: str) -> None:
         # EXPLAIN AST prints names as they are: a line break would forge tree lines.
         where = _position(sql, token.start)
         raise QueryRefused(
-            f"Refused: a line break inside the quoted name at {where}; write the name on one "
-            "line."
+            f"Refused: a line break inside the quoted name at {where}; write the name on one line."
         )
     if "\\" in text:
         where = _position(sql, token.start)
