@@ -213,16 +213,16 @@ def _open_lock_files(path: Path, announce: bool) -> tuple[IO[str], IO[str] | Non
 def _announce(waiting: IO[str]) -> bool:
     """Say that this process waits for a turn; False if the holder is probing just now."""
     # Shared, so many waiters can say so; the holder only probes it for a moment.
-    try:
-        fcntl.flock(waiting, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return False
-    return True
+    return _flock_now(waiting, fcntl.LOCK_SH)
 
 
 def _try_lock(handle: IO[str]) -> bool:
+    return _flock_now(handle, fcntl.LOCK_EX)
+
+
+def _flock_now(handle: IO[str], mode: int) -> bool:
     try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(handle, mode | fcntl.LOCK_NB)
     except BlockingIOError:
         return False
     return True
