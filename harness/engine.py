@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import ipaddress
 import json
 import os
 import re
@@ -141,6 +142,61 @@ def _lock():
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def engine_subnets() -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """The subnets of every network the engine has now."""
+    ids = docker("network", "ls", "-q").stdout.decode().split()
+    if not ids:
+        return []
+    networks = json.loads(docker("network", "inspect", *ids).stdout)
+    return [
+        ipaddress.ip_network(config["Subnet"], strict=False)
+        for network in networks
+        for config in (network.get("IPAM") or {}).get("Config") or []
+        if config.get("Subnet")
+    ]
+
+
+# A reservation outlives the time a stack takes to create its network, after which the
+# engine's own list shows the subnet.
+_RESERVATION_S = 1800
+
+
+def reserve_subnet(prefix: str, thirds: range) -> str:
+    """A ``prefix.N.0/24`` that no engine network uses and no other live test process has
+    just taken: two stacks started side by side (xdist workers, parallel sessions) would
+    otherwise both find the same free /24, and the second's network fails to be created
+    ("Pool overlaps")."""
+    STATE.mkdir(parents=True, exist_ok=True)
+    ledger = STATE / "subnets.json"
+    with open(STATE / "subnets.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        now = time.time()
+        reserved = json.loads(ledger.read_text()) if ledger.exists() else {}
+        reserved = {
+            subnet: (pid, at)
+            for subnet, (pid, at) in reserved.items()
+            if now - at < _RESERVATION_S and _alive(pid)
+        }
+        used = engine_subnets() + [ipaddress.ip_network(subnet) for subnet in reserved]
+        for third in thirds:
+            candidate = ipaddress.ip_network(f"{prefix}.{third}.0/24")
+            if not any(candidate.overlaps(other) for other in used):
+                reserved[str(candidate)] = (os.getpid(), now)
+                ledger.write_text(json.dumps(reserved))
+                return str(candidate)
+    pytest.fail(f"no free {prefix}.x.0/24 subnet among {thirds}")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def image_labels(name: str) -> dict | None:
