@@ -1,4 +1,4 @@
-"""A chart preview of a console page, in the saved queries' chart kinds (line, bar).
+"""A chart preview of a console page, in any registered chart kind.
 
 The grid holds ClickHouse's text; the chart needs positions, so dates, times and numbers are
 read back from that text by the column's type (a chart may round, the grid never does).
@@ -11,6 +11,7 @@ import decimal
 import re
 
 from admin2 import charts
+from admin2_analytics import result_charts
 
 _BASE = re.compile(r"^(?:Nullable\(|LowCardinality\()*(\w+)")
 
@@ -35,4 +36,6 @@ def build(kind: str, x: str, ys: list[str], page, *, max_points: int) -> charts.
     names = [column.name for column in page.columns]
     bases = [(_BASE.match(column.type) or [None, ""])[1] for column in page.columns]
     rows = [tuple(_value(v, b) for v, b in zip(row, bases, strict=True)) for row in page.rows]
-    return charts.build(kind, x, ys, names, rows, max_points=max_points)
+    types = {column.name: column.type for column in page.columns}
+    zone = result_charts.zone_of(types.get(x, ""))
+    return charts.build(kind, x, ys, names, rows, max_points=max_points, zone=zone)

@@ -32,7 +32,7 @@ QUERIES = [
             "ORDER BY day"
         ),
         "parameter_defaults": {"start": "2025-01-01", "end": "2025-03-31"},
-        "chart_kind": SavedQuery.ChartKind.LINE,
+        "chart_kind": "line",
         "chart_x": "day",
         "chart_y": ["revenue"],
         "cache_ttl_seconds": 600,
@@ -48,7 +48,7 @@ QUERIES = [
             "ORDER BY events DESC"
         ),
         "parameter_defaults": {"event_type": "purchase"},
-        "chart_kind": SavedQuery.ChartKind.BAR,
+        "chart_kind": "bar",
         "chart_x": "country",
         "chart_y": ["events", "users"],
         "cache_ttl_seconds": 600,
@@ -65,7 +65,7 @@ QUERIES = [
             "LIMIT {limit:UInt32}"
         ),
         "parameter_defaults": {"limit": "20"},
-        "chart_kind": SavedQuery.ChartKind.BAR,
+        "chart_kind": "bar",
         "chart_x": "user_id",
         "chart_y": ["revenue"],
         "cache_ttl_seconds": 300,
@@ -83,7 +83,7 @@ QUERIES = [
             "ORDER BY hour"
         ),
         "parameter_defaults": {},
-        "chart_kind": SavedQuery.ChartKind.LINE,
+        "chart_kind": "line",
         "chart_x": "hour",
         "chart_y": ["desktop", "mobile", "tablet"],
         "cache_ttl_seconds": 600,
