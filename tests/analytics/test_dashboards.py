@@ -79,7 +79,7 @@ def test_the_demo_dashboard_renders_from_the_demo_queries(client, viewer, superu
                                                           analytics_engine):  # fmt: skip
     create_demo_objects()
     create_demo_objects()  # idempotent
-    assert SavedQuery.objects.count() == 4 and Dashboard.objects.count() == 1
+    assert SavedQuery.objects.count() == 10 and Dashboard.objects.count() == 2
     board = Dashboard.objects.get(name=DASHBOARD)
     assert board.owner == superuser and board.shared
     page = client.get(reverse("analytics:dashboard", args=[board.pk])).content.decode()

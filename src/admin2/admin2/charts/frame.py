@@ -116,19 +116,19 @@ def hover(x, name: str, value: float) -> str:
 
 
 def x_ticks(frame: Frame, positions: list[float], labels: list[str]) -> str:
-    """As many evenly spread labels as fit side by side without touching."""
-    count = len(positions)
+    """Labels left to right (``positions`` ascending), each only where it does not touch the
+    one before: uneven spacing (a scatter, gaps in time) never piles labels up."""
     label_w = max(len(text) for text in labels) * 6.5 + 12  # 11-unit sans-serif, roughly
-    span = max(positions) - min(positions) if count > 1 else 0
-    spacing = span / (count - 1) if count > 1 else label_w
-    every = max(1, math.ceil(label_w / max(spacing, 1)))
-    parts = []
-    for i in range(0, count, every):
+    parts, previous = [], -math.inf
+    for position, text in zip(positions, labels, strict=True):
         # Keep edge labels inside the picture rather than cut off.
-        x = min(max(positions[i], label_w / 2), frame.width - label_w / 2)
+        x = min(max(position, label_w / 2), frame.width - label_w / 2)
+        if x - previous < label_w:
+            continue
+        previous = x
         parts.append(
             f'<text class="analytics-tick" x="{x:.1f}" y="{frame.base + 16}" '
-            f'text-anchor="middle">{escape(labels[i])}</text>'
+            f'text-anchor="middle">{escape(text)}</text>'
         )
     return "".join(parts)
 

@@ -6,7 +6,7 @@ breaks a line (and an area) into separate pieces: a gap in the data stays a gap.
 
 from __future__ import annotations
 
-from admin2.charts.data import Plot, position
+from admin2.charts.data import CannotDraw, Plot, position
 from admin2.charts.frame import Frame, Scale, colour, hover, label, x_ticks, y_axis, y_scale
 
 # Above this many points a series gets no hover targets: they would outweigh the picture.
@@ -73,9 +73,13 @@ def _series_paths(plot: Plot, px, scale: Scale, *, filled: bool) -> tuple[list[s
 
 
 def _axes(plot: Plot, px: list[float], scale: Scale) -> tuple[str, str]:
-    order = sorted(range(len(plot.xs)), key=lambda i: px[i])
-    labels = [label(plot.xs[i]) for i in order]
-    return y_axis(plot.frame, scale), x_ticks(plot.frame, [px[i] for i in order], labels)
+    # One label per distinct x: rows sharing a value (a scatter) share its label.
+    first_at = {}
+    for i in sorted(range(len(plot.xs)), key=lambda i: px[i]):
+        first_at.setdefault(round(px[i], 1), i)
+    rows = list(first_at.values())
+    labels = [label(plot.xs[i]) for i in rows]
+    return y_axis(plot.frame, scale), x_ticks(plot.frame, [px[i] for i in rows], labels)
 
 
 def _continuous(plot: Plot, *, filled: bool) -> tuple[str, int]:
@@ -95,6 +99,9 @@ def draw_area(plot: Plot) -> tuple[str, int]:
 
 
 def draw_scatter(plot: Plot) -> tuple[str, int]:
+    placed = {position(value) for value in plot.xs}
+    if None in placed or len(placed) < 2:
+        raise CannotDraw(f"A scatter needs several numbers, dates or times in {plot.x_name}.")
     scale = y_scale(v for values in plot.series for v in values)
     px = x_pixels(plot.frame, plot.xs)
     frame_svg, ticks = _axes(plot, px, scale)

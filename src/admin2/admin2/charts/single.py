@@ -81,7 +81,9 @@ def draw_heatmap(plot: Plot) -> tuple[str, int]:
     cells = _cells(plot)
     if not cells:
         raise CannotDraw(f"Column {plot.x_name} holds no date-times: no heatmap.")
-    peak = max(abs(value) for value in cells.values()) or 1.0
+    # Shade from the quietest cell to the busiest: the contrast is in the differences.
+    low, peak = min(cells.values()), max(cells.values())
+    spread = (peak - low) or 1.0
     cell_w, cell_h = frame.plot_w / 24, (frame.height - frame.top - 40) / 7
     parts = [_heat_labels(frame.left, frame.top, cell_w, cell_h)]
     for (day, hour), value in sorted(cells.items()):
@@ -89,7 +91,7 @@ def draw_heatmap(plot: Plot) -> tuple[str, int]:
             f'<rect class="analytics-cell analytics-mark" x="{frame.left + cell_w * hour:.1f}" '
             f'y="{frame.top + cell_h * day:.1f}" width="{cell_w - 1:.1f}" '
             f'height="{cell_h - 1:.1f}" fill="{colour(0)}" '
-            f'fill-opacity="{0.1 + 0.9 * abs(value) / peak:.2f}"><title>{WEEKDAYS[day]} '
+            f'fill-opacity="{0.1 + 0.9 * (value - low) / spread:.2f}"><title>{WEEKDAYS[day]} '
             f"{hour:02d}:00 · {escape(plot.names[0])}: {escape(exact(value))}</title></rect>"
         )
     return "".join(parts), len(cells)
