@@ -10,10 +10,10 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from admin2 import charts
-from admin2_analytics.demo_content import EXPLORER, create_demo_objects
+from admin2_analytics.demo_content import EXPLORER
 from admin2_analytics.models import Dashboard, SavedQuery
 from admin2_analytics.parameters import find_parameters
-from tests.support.analytics_pages import ALL_ANALYTICS, direct_count, make_user
+from tests.support.analytics_pages import csp_reports, demo_analyst, direct_count
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -22,25 +22,12 @@ PASSWORD = "analyst-password-1"
 
 @pytest.fixture
 def analyst(django_user_model):
-    django_user_model.objects.create_superuser("admin", "admin@example.com", "admin-password-1")
-    create_demo_objects()  # owned by the superuser, shared
-    user = make_user("analyst", *ALL_ANALYTICS)
-    user.set_password(PASSWORD)
-    user.save()
-    return user
+    return demo_analyst(django_user_model, PASSWORD)
 
 
 def _open(page: Page, base: str, board: Dashboard) -> list[str]:
     """Log in, open ``board``; the CSP violations the console reports from then on."""
-    found: list[str] = []
-    page.on(
-        "console",
-        lambda message: (
-            found.append(message.text)
-            if "Content Security Policy" in message.text or "Refused to" in message.text
-            else None
-        ),
-    )
+    found = csp_reports(page)
     page.goto(f"{base}/admin/login/?next=/admin/analytics/dashboards/{board.pk}/")
     page.fill("#id_username", "analyst")
     page.fill("#id_password", PASSWORD)

@@ -212,13 +212,8 @@ def create_demo_objects(stdout=None) -> list[SavedQuery]:
         )  # fmt: skip
         queries.append(query)
         created += new
-    board, _ = Dashboard.objects.get_or_create(
-        name=DASHBOARD,
-        defaults={
-            "owner": owner,
-            "shared": True,
-            "description": "Revenue, purchases by country and the best customers at a glance.",
-        },
+    board, _ = _shared_board(
+        owner, DASHBOARD, "Revenue, purchases by country and the best customers at a glance."
     )
     for position, query in enumerate(queries[:3]):
         DashboardPin.objects.get_or_create(
@@ -233,15 +228,16 @@ def create_demo_objects(stdout=None) -> list[SavedQuery]:
     return queries
 
 
+def _shared_board(owner, name: str, description: str) -> tuple[Dashboard, bool]:
+    return Dashboard.objects.get_or_create(
+        name=name, defaults={"owner": owner, "shared": True, "description": description}
+    )
+
+
 def _explorer(owner, by_name: dict[str, SavedQuery]) -> None:
     """A dashboard with filters, showing the chart kinds beyond line and bar."""
-    board, new = Dashboard.objects.get_or_create(
-        name=EXPLORER,
-        defaults={
-            "owner": owner,
-            "shared": True,
-            "description": "Pick a period and a country: every panel that declares them follows.",
-        },
+    board, new = _shared_board(
+        owner, EXPLORER, "Pick a period and a country: every panel that declares them follows."
     )
     if not new:
         return  # kept as it is, edits included
