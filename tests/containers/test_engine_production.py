@@ -31,11 +31,7 @@ TIMINGS = REPO / "test-results" / "containers-engine.json"
 
 
 def record(name: str, seconds: float) -> None:
-    TIMINGS.parent.mkdir(exist_ok=True)
-    data = json.loads(TIMINGS.read_text()) if TIMINGS.exists() else {}
-    data[name] = round(seconds, 1)
-    TIMINGS.write_text(json.dumps(data, indent=1, sort_keys=True))
-    engine.log(f"{name}: {seconds:.1f} s")
+    engine.record_timing(TIMINGS, name, seconds)
 
 
 def worker_override(workdir: Path) -> Path:
