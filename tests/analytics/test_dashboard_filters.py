@@ -14,7 +14,13 @@ from django.urls import reverse
 
 from admin2_analytics import dashboard_filters
 from admin2_analytics.models import Dashboard, DashboardFilter
-from tests.support.analytics_pages import COUNTRY_SQL, DAILY_SQL, direct_count, make_query
+from tests.support.analytics_pages import (
+    COUNTRY_SQL,
+    DAILY_SQL,
+    direct_count,
+    make_query,
+    make_user,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -197,3 +203,41 @@ def test_a_filter_definition_is_checked_on_save(fields, field, message):
     with pytest.raises(ValidationError) as caught:
         check_filter(_definition(**fields))
     assert message in " ".join(caught.value.message_dict[field])
+
+
+def test_a_dropdown_listed_by_a_query_the_viewer_cannot_see_is_a_text_box(
+    client, viewer, analytics_engine
+):
+    private = make_query(
+        make_user("owner"), name="Private list", shared=False, sql="SELECT 'x' AS country",
+        parameter_defaults={}, chart_kind="none",
+    )  # fmt: skip
+    board = Dashboard.objects.create(name="Board", owner=viewer)
+    board.filters.create(name="country", widget="dropdown", type="String",
+                         options_query=private, default="DE")  # fmt: skip
+    page = client.get(reverse("analytics:dashboard", args=[board.pk])).content.decode()
+    assert "The choices of country come from a query you cannot see." in page
+    assert '<input type="text" name="country" id="filter-country" value="DE">' in page
+    assert "Private list" not in page
+
+
+def test_the_admin_checks_a_filter_before_saving_it(client, superuser):
+    client.force_login(superuser)
+    url = reverse("admin:analytics_dashboard_add")
+    assert "Dashboard filters" in client.get(url).content.decode()
+    forms = {
+        f"{prefix}-{key}": value
+        for prefix in ("filters", "pins")
+        for key, value in (("TOTAL_FORMS", "1" if prefix == "filters" else "0"),
+                           ("INITIAL_FORMS", "0"), ("MIN_NUM_FORMS", "0"),
+                           ("MAX_NUM_FORMS", "1000"))
+    }  # fmt: skip
+    board = {"name": "B", "refresh_seconds": "0", **forms, "filters-0-position": "0",
+             "filters-0-widget": "date_range", "filters-0-name": "start", "filters-0-type": "Date",
+             "filters-0-default": "this_month"}  # fmt: skip
+    refused = client.post(url, board)
+    assert refused.status_code == 200 and not Dashboard.objects.exists()
+    assert "A date range sets two parameters: name the end one." in refused.content.decode()
+    assert client.post(url, {**board, "filters-0-end_name": "end"}).status_code == 302
+    saved = DashboardFilter.objects.get()
+    assert saved.parameter_names == ["start", "end"] and saved.dashboard.name == "B"
