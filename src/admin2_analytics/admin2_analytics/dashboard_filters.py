@@ -1,11 +1,7 @@
-"""Dashboard filters: their values from the URL (or their defaults), the dropdowns' choices,
-and which panel placeholders they set.
-
-A filter sets a panel's ``{name:Type}`` only when the panel declares that name with the same
-type; any other panel keeps its own defaults. Filters resolve in position order, and a
-dropdown's options query is bound like a panel, so it narrows with the filters before it.
-Everything a view shows comes from the URL: a link reproduces it (docs/analytics.md,
-"Dashboard filters").
+"""Dashboard filters: values from the URL (or defaults), dropdown choices, and the panel
+placeholders they set: only a panel's ``{name:Type}`` of the same name and type. Filters
+resolve in position order, so a dropdown's options query narrows with the ones before it
+(docs/analytics.md, "Dashboard filters").
 """
 
 from __future__ import annotations

@@ -1,9 +1,7 @@
 """Charts drawn on the server as inline SVG: no JavaScript library, no CDN, nothing to load.
 
-:func:`build` turns result rows into a :class:`Chart` of one registered kind
-(``registry``: line, area, bar, stacked bar, scatter, KPI, hour-by-weekday heatmap). Every
-mark carries an SVG ``<title>``, which browsers show on hover. Anything that cannot be drawn
-becomes a readable note instead of a chart.
+:func:`build` turns result rows into a :class:`Chart` of one registered kind (``registry``).
+Every mark carries an SVG ``<title>`` (hover); what cannot be drawn becomes a note.
 """
 
 from __future__ import annotations
