@@ -40,8 +40,8 @@ def viewer(logged_in):
 def _board(owner, *pins, **range_fields) -> Dashboard:
     board = Dashboard.objects.create(name="Filtered", owner=owner)
     board.filters.create(
-        name="start", end_name="end", widget="date_range", type="Date", label="Period",
-        **{"default": "2025-01-01..2025-01-31", **range_fields},
+        name="start", end_name="end", widget="date_range", label="Period",
+        **{"default": "2025-01-01..2025-01-31", "type": "Date", **range_fields},
     )  # fmt: skip
     for position, query in enumerate(pins):
         board.pins.create(saved_query=query, position=position)
@@ -191,7 +191,7 @@ def _definition(**fields):
         ({"widget": "date_range", "type": "Date"}, "end_name", "name the end one"),
         ({"widget": "date_range", "end_name": "end"}, "type", "not String"),
         ({"widget": "date_range", "type": "Date", "end_name": "end", "default": "soon"},
-         "default", "Give a preset"),
+         "default", "first..last day"),
         ({"widget": "dropdown"}, "options_query", "from a saved query"),
         ({"type": "UInt8", "default": "300"}, "default", "between 0 and 255"),
         ({"name": "every"}, "name", "reserved"),
@@ -241,3 +241,32 @@ def test_the_admin_checks_a_filter_before_saving_it(client, superuser):
     assert client.post(url, {**board, "filters-0-end_name": "end"}).status_code == 302
     saved = DashboardFilter.objects.get()
     assert saved.parameter_names == ["start", "end"] and saved.dashboard.name == "B"
+
+
+def test_a_datetime_range_covers_its_whole_last_day(client, viewer, analytics_engine):
+    sql = (
+        "SELECT count() AS events FROM events\n"
+        "WHERE event_time >= {start:DateTime} AND event_time <= {end:DateTime}"
+    )
+    stamped = make_query(viewer, name="Stamped", sql=sql, chart_kind="none",
+                         parameter_defaults={"start": "2025-01-01 00:00:00",
+                                             "end": "2025-01-01 00:00:00"})  # fmt: skip
+    board = _board(viewer, stamped, type="DateTime")
+    url = reverse("analytics:dashboard", args=[board.pk])
+    page = client.get(url, {"start": "2025-01-02", "end": "2025-01-03"}).content.decode()
+    expected = direct_count(
+        "SELECT event_time FROM events\n"
+        "WHERE toDate(event_time) BETWEEN '2025-01-02' AND '2025-01-03'"
+    )
+    assert expected > 100  # the whole of both days, the last one included
+    assert re.search(rf'<td class="analytics-num">{expected}</td>', page)
+    assert '<input type="date" name="start" id="filter-start" value="2025-01-02">' in page
+
+
+def test_a_chosen_auto_refresh_survives_refresh_all(client, viewer, analytics_engine):
+    board = _board(viewer, make_query(viewer))
+    url = reverse("analytics:dashboard", args=[board.pk])
+    page = client.get(url, {"every": "60"}).content.decode()
+    assert '<input type="hidden" name="every" value="60">' in page
+    response = client.post(url, {"every": "60", "start": "2025-01-01", "end": "2025-01-02"})
+    assert response["Location"] == f"{url}?start=2025-01-01&end=2025-01-02&every=60"

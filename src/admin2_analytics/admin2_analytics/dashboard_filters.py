@@ -42,8 +42,23 @@ class FilterState:
 
     @property
     def input_type(self) -> str:
+        # A range picks days whatever its type; a date-time is typed as text (the browser's
+        # datetime-local input refuses ClickHouse's "2025-01-31 13:45:00").
+        if self.filter.widget == self.filter.Widget.DATE_RANGE:
+            return "date"
         kind = Parameter(self.filter.name, normalise_type(self.filter.type)).input_kind
-        return {"date": "date", "datetime": "datetime-local"}.get(kind, "text")
+        return "date" if kind == "date" else "text"
+
+    def bound_values(self) -> dict[str, str]:
+        """The values as the placeholders take them: a DateTime range runs from the first
+        day's first second to the last day's last."""
+        item = self.filter
+        if item.widget != item.Widget.DATE_RANGE or not _is_datetime(item.type):
+            return self.values
+        return {
+            item.name: f"{self.values[item.name]} 00:00:00",
+            item.end_name: f"{self.values[item.end_name]} 23:59:59",
+        }
 
     @property
     def presets(self) -> list[tuple[str, str]]:
@@ -54,13 +69,14 @@ class FilterState:
 class Filters:
     states: list[FilterState] = field(default_factory=list)
     refresh_seconds: int = 0
+    refresh_in_url: bool = False  # chosen in the URL rather than the dashboard's own
 
     def bound(self) -> dict[str, tuple[str, str]]:
         """Parameter name -> (type, text) for every filter value."""
         return {
             name: (normalise_type(state.filter.type), text)
             for state in self.states
-            for name, text in state.values.items()
+            for name, text in state.bound_values().items()
         }
 
     def url_values(self) -> dict[str, str]:
@@ -70,6 +86,8 @@ class Filters:
                 query[state.filter.name + PRESET_SUFFIX] = state.preset
             else:
                 query.update(state.values)
+        if self.refresh_in_url:
+            query[REFRESH_KEY] = str(self.refresh_seconds)
         return query
 
     def query_string(self, *, refresh: int | None = None) -> str:
@@ -85,7 +103,10 @@ class Filters:
 def resolve(board, data, user, *, today: dt.date | None = None) -> Filters:
     """Every filter's value from ``data`` (the GET), checked, falling back to its default."""
     today = today or timezone.localdate()
-    found = Filters(refresh_seconds=refresh_seconds(data, board.refresh_seconds))
+    found = Filters(
+        refresh_seconds=refresh_seconds(data, board.refresh_seconds),
+        refresh_in_url=data.get(REFRESH_KEY, "").isdigit(),
+    )
     for item in board.filters.select_related("options_query"):
         if item.widget == item.Widget.DATE_RANGE:
             state = _date_range(item, data, today)
@@ -121,18 +142,13 @@ def _typed_value(item, data) -> FilterState:
         return FilterState(item, {item.name: item.default}, error=f"{exc}; the default is used.")
 
 
-def _range_text(item, day: dt.date, *, end: bool) -> str:
-    if normalise_type(item.type).startswith("DateTime"):
-        return f"{day.isoformat()} {'23:59:59' if end else '00:00:00'}"
-    return day.isoformat()
+def _is_datetime(type_: str) -> bool:
+    return normalise_type(type_).startswith("DateTime")
 
 
 def _preset_values(item, preset: str, today: dt.date) -> dict[str, str]:
     start, end = PRESETS[preset][1](today)
-    return {
-        item.name: _range_text(item, start, end=False),
-        item.end_name: _range_text(item, end, end=True),
-    }
+    return {item.name: start.isoformat(), item.end_name: end.isoformat()}
 
 
 def _default_range(item, today: dt.date) -> tuple[str, dict[str, str]]:
@@ -153,8 +169,9 @@ def _date_range(item, data, today: dt.date) -> FilterState:
         return FilterState(item, default_values, preset=default_preset)
     values = {**default_values, **typed}
     try:
-        start = coerce(normalise_type(item.type), values[item.name], name=item.name)
-        end = coerce(normalise_type(item.type), values[item.end_name], name=item.end_name)
+        # Days, whatever the placeholders' type: bound_values adds the times.
+        start = coerce("Date", values[item.name], name=item.name)
+        end = coerce("Date", values[item.end_name], name=item.end_name)
     except ParameterError as exc:
         return FilterState(item, default_values, default_preset, error=f"{exc}; default used.")
     if start > end:

@@ -60,10 +60,22 @@ def _range_problems(item) -> dict[str, str]:
         problems["end_name"] = "A date range sets two parameters: name the end one."
     if not normalise_type(item.type).startswith(("Date", "DateTime")):
         problems["type"] = f"A date range is a Date or DateTime, not {item.type}."
-    if item.default and item.default not in PRESETS and split_range(item.default) is None:
+    if item.default and item.default not in PRESETS and not _days(item.default):
         known = ", ".join(PRESETS)
-        problems["default"] = f"Give a preset ({known}) or start..end, not {item.default!r}."
+        problems["default"] = (
+            f"Give a preset ({known}) or first..last day, like 2025-01-01..2025-01-31, "
+            f"not {item.default!r}."
+        )
     return problems
+
+
+def _days(text: str) -> bool:
+    """``text`` is ``first..last`` in ISO days, in order."""
+    days = split_range(text)
+    try:
+        return days is not None and coerce("Date", days[0]) <= coerce("Date", days[1])
+    except ParameterError:
+        return False
 
 
 def split_range(text: str) -> tuple[str, str] | None:
