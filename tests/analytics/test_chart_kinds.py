@@ -140,3 +140,17 @@ def test_the_demo_queries_draw_as_their_snapshots(spec, analytics_engine):
         path.write_text(chart.svg + "\n")
         assert UPDATE, f"{path.name} was missing: written now, review and commit it"
     assert chart.svg + "\n" == path.read_text(), f"{path.name} differs (see its docstring)"
+
+
+def test_the_console_preview_reads_times_in_their_columns_zone():
+    from types import SimpleNamespace
+
+    from admin2_analytics import console_chart
+
+    columns = [SimpleNamespace(name="t", type="DateTime('Asia/Tokyo')"),
+               SimpleNamespace(name="v", type="UInt8")]  # fmt: skip
+    rows = [("2025-01-02 07:30:00", "1"), ("2025-01-03 07:30:00", None)]
+    page = SimpleNamespace(columns=columns, rows=rows)
+    chart = console_chart.build("scatter", "t", ["v"], page, max_points=100)
+    # ClickHouse wrote Tokyo's wall clock: shown as written, not shifted again.
+    assert "2025-01-02 07:30 · v: 1</title>" in chart.svg and "t (Asia/Tokyo)" in chart.svg
