@@ -139,6 +139,20 @@ def test_a_dependent_dropdown_narrows(client, viewer, analytics_engine):
     february, chosen = state(month="2025-02-01", day="2025-01-15")
     assert february == [f"2025-02-{d:02d}" for d in range(1, 29)]
     assert chosen == "2025-02-01"  # January's day is no choice in February: the first is
+    assert "choices; narrow the query" not in client.get(url).content.decode()
+
+
+def test_a_dropdown_lists_a_limited_number_of_choices(client, viewer, analytics_engine):
+    many = make_query(viewer, name="Many", chart_kind="none", parameter_defaults={},
+                      sql="SELECT toString(number) AS n FROM numbers(1000)")  # fmt: skip
+    board = Dashboard.objects.create(name="Many", owner=viewer)
+    board.filters.create(name="n", widget="dropdown", options_query=many, default="7")
+    page = client.get(reverse("analytics:dashboard", args=[board.pk])).content.decode()
+    options = re.findall(r"<option( selected)?>(\d+)</option>", page)
+    assert len(options) == dashboard_filters.OPTIONS_LIMIT and ("selected", "7") in [
+        (chosen.strip(), value) for chosen, value in options
+    ]
+    assert f"The first {dashboard_filters.OPTIONS_LIMIT} choices" in page
 
 
 def test_filter_values_are_part_of_the_cache_key(client, viewer, analytics_engine):

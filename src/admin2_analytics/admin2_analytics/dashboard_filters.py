@@ -35,6 +35,7 @@ class FilterState:
     preset: str = ""
     options: list[str] | None = None
     error: str = ""
+    note: str = ""
 
     @property
     def value(self) -> str:
@@ -194,6 +195,8 @@ def _dropdown(item, data, user, bound) -> FilterState:
         state.error = f"The choices of {item} could not be listed: {_message(exc)}"
         return state
     state.options = [option_text(row[0]) for row in result.rows if row]
+    if result.truncated:
+        state.note = f"The first {OPTIONS_LIMIT} choices; narrow the query for the rest."
     if state.options and state.values[item.name] not in state.options:
         # The filters before it narrowed the list: the old choice is gone, take the first.
         state.values[item.name] = state.options[0]
