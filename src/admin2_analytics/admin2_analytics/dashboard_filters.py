@@ -23,6 +23,7 @@ from admin2_analytics.filter_rules import (
     split_range,
 )
 from admin2_analytics.forms import check_parameters
+from admin2_analytics.models import MIN_REFRESH
 from admin2_analytics.parameters import Parameter, coerce, find_parameters, normalise_type
 
 OPTIONS_LIMIT = 200  # choices a dropdown lists: a longer list is a search, not a dropdown
@@ -120,8 +121,6 @@ def resolve(board, data, user, *, today: dt.date | None = None) -> Filters:
 
 
 def refresh_seconds(data, default: int) -> int:
-    from admin2_analytics.models import MIN_REFRESH
-
     text = data.get(REFRESH_KEY, "")
     if not text.isdigit():
         return default
