@@ -154,3 +154,18 @@ def test_the_console_preview_reads_times_in_their_columns_zone():
     chart = console_chart.build("scatter", "t", ["v"], page, max_points=100)
     # ClickHouse wrote Tokyo's wall clock: shown as written, not shifted again.
     assert "2025-01-02 07:30 · v: 1</title>" in chart.svg and "t (Asia/Tokyo)" in chart.svg
+
+
+@pytest.mark.django_db
+def test_the_admin_filters_saved_queries_by_every_registered_kind(client, superuser):
+    from django.urls import reverse
+
+    SavedQuery.objects.create(name="A KPI", sql="SELECT 1 AS x, 2 AS y", owner=superuser,
+                              chart_kind="kpi", chart_x="x", chart_y=["y"])  # fmt: skip
+    client.force_login(superuser)
+    url = reverse("admin:analytics_savedquery_changelist")
+    page = client.get(url).content.decode()
+    for value, label in charts.choices():
+        assert f"?chart_kind__exact={value}" in page and label in page
+    assert "A KPI" in client.get(url, {"chart_kind__exact": "kpi"}).content.decode()
+    assert "A KPI" not in client.get(url, {"chart_kind__exact": "line"}).content.decode()
