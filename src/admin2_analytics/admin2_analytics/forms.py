@@ -8,6 +8,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
+from admin2 import charts
 from admin2_analytics import engine, introspect
 from admin2_analytics.errors import AnalyticsError, EngineUnavailable, ParameterError, QueryRefused
 from admin2_analytics.guard import check_size
@@ -161,27 +162,40 @@ class SavedQueryForm(forms.ModelForm):
         return True
 
     def _check_chart(self, cleaned, sql, typed):
-        kind, x, ys = cleaned.get("chart_kind"), cleaned.get("chart_x", ""), cleaned.get("chart_y")
-        if kind in (None, SavedQuery.ChartKind.NONE):
+        kind = charts.get(cleaned.get("chart_kind") or charts.NONE)
+        if kind is None:
             return
+        x, ys = cleaned.get("chart_x", ""), cleaned.get("chart_y") or []
+        if self._chart_settings_fit(kind, x, ys):
+            described = self._described_columns(sql, typed)
+            if described is not None:
+                self._check_chart_columns(x, ys, described)
+
+    def _chart_settings_fit(self, kind, x: str, ys: list[str]) -> bool:
         if not x:
             self.add_error("chart_x", "A chart needs an x column.")
         if not ys:
             self.add_error("chart_y", "A chart needs at least one y column.")
-        if x and x in (ys or []):
+        if x and x in ys:
             self.add_error("chart_y", f"{x} is already the x column.")
-        if not x or not ys or self.errors:
-            return
+        if kind.max_ys is not None and len(ys) > kind.max_ys:
+            self.add_error("chart_y", f"A {kind.label} chart takes {kind.max_ys} y column.")
+        return not self.errors
+
+    def _described_columns(self, sql, typed) -> dict[str, str] | None:
+        """The result's column types, or None when they cannot be learnt now."""
         try:
-            described = introspect.result_columns(sql, typed, tag=self._tag())
+            return introspect.result_columns(sql, typed, tag=self._tag())
         except EngineUnavailable:
-            return  # cannot check columns now; the run page explains a mismatch later
+            return None  # cannot check columns now; the run page explains a mismatch later
         except AnalyticsError as exc:
             self.add_error("sql", f"ClickHouse cannot run this query: {exc}")
-            return
+            return None
+
+    def _check_chart_columns(self, x: str, ys: list[str], described: dict[str, str]) -> None:
+        known = ", ".join(described) or "none"
         for name in [x, *ys]:
             if name not in described:
-                known = ", ".join(described) or "none"
                 field = "chart_x" if name == x else "chart_y"
                 self.add_error(field, f"The result has no column {name} (columns: {known}).")
         for name in ys:
