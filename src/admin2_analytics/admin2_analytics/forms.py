@@ -85,6 +85,24 @@ def check_parameters(sql: str, values: dict[str, str], *, unknown_is_error: bool
         raise ValidationError(exc.problems) from exc
 
 
+def typed_parameters(form: forms.Form, sql_field: str, values_field: str) -> dict | None:
+    """The SQL's size checked and its parameter values typed; None, with the error on the form's
+    field, when either fails (or a field already failed)."""
+    sql, values = form.cleaned_data.get(sql_field), form.cleaned_data.get(values_field)
+    if not sql or values is None:
+        return None
+    try:
+        check_size(sql)
+    except QueryRefused as exc:
+        form.add_error(sql_field, str(exc))
+        return None
+    try:
+        return check_parameters(sql, values)
+    except ValidationError as exc:
+        form.add_error(values_field, exc)
+        return None
+
+
 class SavedQueryForm(forms.ModelForm):
     parameter_defaults = NameValueLinesField(
         what="defaults",
@@ -122,22 +140,9 @@ class SavedQueryForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        sql = cleaned.get("sql")
-        defaults = cleaned.get("parameter_defaults")
-        if not sql or defaults is None:
-            return cleaned
-        try:
-            check_size(sql)
-        except QueryRefused as exc:
-            self.add_error("sql", str(exc))
-            return cleaned
-        try:
-            typed = check_parameters(sql, defaults)
-        except ValidationError as exc:
-            self.add_error("parameter_defaults", exc)
-            return cleaned
-        if self._judged(sql, typed):
-            self._check_chart(cleaned, sql, typed)
+        typed = typed_parameters(self, "sql", "parameter_defaults")
+        if typed is not None and self._judged(cleaned["sql"], typed):
+            self._check_chart(cleaned, cleaned["sql"], typed)
         return cleaned
 
     def _tag(self) -> engine.QueryTag:
@@ -269,20 +274,11 @@ class ConsoleForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        sql = cleaned.get("sql")
-        if not sql or cleaned.get("params") is None:
-            return cleaned
-        try:
-            # Only the size here: the run itself is judged on ClickHouse's tree, so the
-            # console parses each request once.
-            check_size(sql)
-        except QueryRefused as exc:
-            self.add_error("sql", str(exc))
-            return cleaned
-        try:
-            self.typed = check_parameters(sql, cleaned["params"])
-        except ValidationError as exc:
-            self.add_error("params", exc)
+        # Only the size here: the run itself is judged on ClickHouse's tree, so the console
+        # parses each request once.
+        typed = typed_parameters(self, "sql", "params")
+        if typed is not None:
+            self.typed = typed
         return cleaned
 
 
