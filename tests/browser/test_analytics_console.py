@@ -170,6 +170,36 @@ def test_results_page_past_the_first_rows(page: Page, live_server, analyst, anal
 
 
 @pytest.mark.timeout(180)
+def test_the_parameter_form_follows_the_sql_and_names_a_bad_value(
+    page: Page, live_server, analyst, analytics_engine
+):
+    violations = _violations(page)
+    _log_in(page, live_server.url)
+    expect(page.locator("body[data-editor-ready='1']")).to_have_count(1)
+    expect(page.locator("textarea#id_params")).to_be_hidden()  # still the form field
+    _type_sql(page, "SELECT {c:Array(String)} AS c")
+    expect(page.locator("#parameter-form label")).to_have_text(["c Array(String)"])
+    page.fill("#param-c", "['DE','FR']")  # ClickHouse's own array syntax
+    page.locator(".cm-content").click()
+    page.keyboard.press("Control+End")
+    page.keyboard.insert_text(", {n:UInt8} AS n")
+    labels = page.locator("#parameter-form label")
+    expect(labels).to_have_text(["c Array(String)", "n UInt8"])
+    expect(page.locator("#param-c")).to_have_value("['DE','FR']")  # kept as the SQL grew
+    page.fill("#param-n", "300")
+    expect(page.locator("#param-n-error")).to_have_text(
+        "parameter 'n' (UInt8): must be between 0 and 255, got 300"
+    )
+    page.fill("#param-n", "7")
+    expect(page.locator("#param-n-error")).to_have_text("")
+    expect(page.locator("textarea#id_params")).to_have_value("c=['DE','FR']\nn=7")
+    page.click("#run-button")
+    expect(page.locator("#row-count")).to_have_text("1")
+    expect(page.locator("#console-result tbody td")).to_have_text(["['DE','FR']", "7"])
+    assert violations == []
+
+
+@pytest.mark.timeout(180)
 def test_without_javascript_the_console_still_runs(browser: Browser, live_server, analyst,
                                                    analytics_engine):  # fmt: skip
     context = browser.new_context(java_script_enabled=False)

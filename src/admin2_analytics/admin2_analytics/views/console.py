@@ -16,6 +16,7 @@ from django.views.decorators.http import require_http_methods
 from admin2_analytics import (
     console_chart,
     console_control,
+    console_parameters,
     console_runs,
     exports,
     function_list,
@@ -23,8 +24,9 @@ from admin2_analytics import (
 )
 from admin2_analytics.console_links import console_link
 from admin2_analytics.engine import QueryTag
-from admin2_analytics.errors import AnalyticsError
+from admin2_analytics.errors import AnalyticsError, QueryRefused
 from admin2_analytics.forms import ConsoleForm
+from admin2_analytics.guard import check_size
 from admin2_analytics.views.common import error_title, render_page, requires
 
 LONG_VALUE = 80  # characters: longer values are cut in the grid and open in a viewer
@@ -213,3 +215,16 @@ def console_stop(request):
     if run_id is None or not console_control.stop(run_id, request.user):
         return JsonResponse({"stopped": False}, status=404)
     return JsonResponse({"stopped": True})
+
+
+@requires("analytics.run_adhoc_sql")
+@require_http_methods(["POST"])
+def console_parameters_form(request):
+    """The typed form of the SQL's placeholders (polled as the SQL is typed; see
+    :mod:`console_parameters`). A POST: the SQL may be long, and CSRF stays checked."""
+    sql = request.POST.get("sql", "")
+    try:
+        check_size(sql)
+    except QueryRefused as exc:
+        return JsonResponse({"parameters": [], "error": str(exc)}, status=400)
+    return JsonResponse(console_parameters.describe(sql, request.POST.get("params", "")))
