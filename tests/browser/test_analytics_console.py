@@ -200,6 +200,26 @@ def test_the_parameter_form_follows_the_sql_and_names_a_bad_value(
 
 
 @pytest.mark.timeout(180)
+def test_format_lays_the_sql_out_in_the_editor(page: Page, live_server, analyst,
+                                               analytics_engine):  # fmt: skip
+    violations = _violations(page)
+    _log_in(page, live_server.url)
+    expect(page.locator("body[data-editor-ready='1']")).to_have_count(1)
+    _type_sql(page, "select event_type, count() as n from events group by event_type")
+    page.click("#format-button")
+    expect(page.locator("body[data-formatted='1']")).to_have_count(1)
+    expect(page.locator("textarea#id_sql")).to_have_value(
+        "select\n    event_type,\n    count() as n\nfrom events\ngroup by event_type"
+    )
+    expect(page.locator(".cm-line")).to_have_count(5)  # the editor shows the layout
+    _type_sql(page, "DROP TABLE events")
+    page.click("#format-button")
+    expect(page.locator("#run-progress")).to_contain_text("DROP")
+    expect(page.locator("textarea#id_sql")).to_have_value("DROP TABLE events")  # left as is
+    assert violations == []
+
+
+@pytest.mark.timeout(180)
 def test_without_javascript_the_console_still_runs(browser: Browser, live_server, analyst,
                                                    analytics_engine):  # fmt: skip
     context = browser.new_context(java_script_enabled=False)
