@@ -103,6 +103,8 @@
       }
       problem.textContent = answer.error || "";
       problem.hidden = !answer.error;
+      // Nothing to ask and nothing wrong: the row takes no room.
+      row.hidden = parameters.length === 0 && !answer.error && !row.querySelector(".errorlist");
       document.body.dataset.parametersChecked = String(asked);
     };
 
