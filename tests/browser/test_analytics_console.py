@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from admin2_analytics.models import QueryRun
-from tests.support.analytics_pages import ALL_ANALYTICS, make_user
+from tests.support.analytics_pages import ALL_ANALYTICS, csp_reports, make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -44,16 +44,7 @@ def _log_in(page: Page, base: str) -> None:
 
 
 def _violations(page: Page) -> list[str]:
-    found: list[str] = []
-    page.on(
-        "console",
-        lambda message: (
-            found.append(message.text)
-            if "Content Security Policy" in message.text or "Refused to" in message.text
-            else None
-        ),
-    )
-    return found
+    return csp_reports(page)
 
 
 def _type_sql(page: Page, sql: str) -> None:

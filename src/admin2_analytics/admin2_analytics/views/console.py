@@ -14,6 +14,7 @@ from django.shortcuts import redirect
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_http_methods
 
+from admin2 import charts
 from admin2_analytics import (
     console_chart,
     console_control,
@@ -91,6 +92,7 @@ def console(request):
                         max_points=settings.ANALYTICS_CHART_MAX_POINTS,
                     ),
                     chart_kind=chart_kind,
+                    chart_kinds=charts.choices(),
                     chart_x=chart_x,
                     chart_y=chart_y,
                     result=result,
