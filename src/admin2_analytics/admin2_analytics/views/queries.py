@@ -52,20 +52,7 @@ def run(request, pk):
     if request.user.has_perm("analytics.run_adhoc_sql"):
         context["console_url"] = console_link(query.sql, query.parameter_defaults)
     if form is not None and submitted and form.is_valid():
-        raw = form.raw_values()
-        max_rows = settings.ANALYTICS_PAGE_MAX_ROWS
-        try:
-            result = running.run_saved(
-                query,
-                form.typed,
-                user=request.user,
-                max_rows=max_rows,
-                refresh="refresh" in request.POST,
-            )
-        except AnalyticsError as exc:
-            context.update(error=exc, error_title=error_title(exc))
-        else:
-            context.update(_result_context(request, query, result, raw, max_rows))
+        context.update(_run_context(request, query, form))
     return render_page(
         request,
         "admin2_analytics/run.html",
@@ -73,6 +60,22 @@ def run(request, pk):
         context,
         [("Saved queries", reverse("analytics:index")), (query.name, None)],
     )
+
+
+def _run_context(request, query, form) -> dict:
+    """The page's result, or its error, for a valid run request."""
+    max_rows = settings.ANALYTICS_PAGE_MAX_ROWS
+    try:
+        result = running.run_saved(
+            query,
+            form.typed,
+            user=request.user,
+            max_rows=max_rows,
+            refresh="refresh" in request.POST,
+        )
+    except AnalyticsError as exc:
+        return {"error": exc, "error_title": error_title(exc)}
+    return _result_context(request, query, result, form.raw_values(), max_rows)
 
 
 def _result_context(request, query, result, raw, max_rows):
