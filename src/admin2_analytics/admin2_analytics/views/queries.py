@@ -12,8 +12,8 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from admin2 import background, charts
-from admin2_analytics import exports, running
+from admin2 import background
+from admin2_analytics import exports, result_charts, running
 from admin2_analytics.console_links import console_link
 from admin2_analytics.errors import AnalyticsError, ParameterError
 from admin2_analytics.forms import ParameterForm
@@ -77,14 +77,7 @@ def run(request, pk):
 
 def _result_context(request, query, result, raw, max_rows):
     page = Paginator(result.rows, settings.ANALYTICS_PAGE_SIZE).get_page(request.POST.get("page"))
-    chart = charts.build(
-        query.chart_kind,
-        query.chart_x,
-        query.chart_y,
-        result.columns,
-        result.rows,
-        max_points=settings.ANALYTICS_CHART_MAX_POINTS,
-    )
+    chart = result_charts.draw(query.chart_kind, query, result.columns, result.types, result.rows)
     can_queue = background.is_available()
     large = result.truncated or result.row_count >= settings.ANALYTICS_EXPORT_BACKGROUND_ROWS
     return {

@@ -69,10 +69,10 @@ class Command(BaseCommand):
                 quiet=True,
             ) as run:  # fmt: skip
                 if fmt is None:
-                    run.row_count = self._print_table(sql, params, run.tag, limit)
+                    run.row_count = self._print_table(sql, params, run, limit)
                 else:
                     run.row_count = self._stream(
-                        sql, params, run.tag, fmt, output, limit, raw=raw_cells
+                        sql, params, run, fmt, output, limit, raw=raw_cells
                     )
         except AnalyticsError as exc:
             raise CommandError(_one_line(exc)) from None
@@ -88,8 +88,8 @@ class Command(BaseCommand):
             reason = _one_line(f"{type(run.unrecorded).__name__}: {run.unrecorded}")
             self.stderr.write(f"warning: not recorded in the query history ({reason})")
 
-    def _print_table(self, sql, params, tag, limit) -> int:
-        result = engine.execute(sql, params, tag=tag, max_rows=limit)
+    def _print_table(self, sql, params, run: history.PendingRun, limit) -> int:
+        result = engine.execute(sql, params, tag=run.tag, max_rows=limit, query_id=run.query_id)
         cells = [result.columns] + [[_cell(value) for value in row] for row in result.rows]
         widths = [max(len(row[i]) for row in cells) for i in range(len(result.columns))]
         for row in cells:
@@ -100,9 +100,11 @@ class Command(BaseCommand):
         self.stderr.write(f"{rows}{more} in {result.elapsed_ms:.1f} ms")
         return result.row_count
 
-    def _stream(self, sql, params, tag, fmt, output, limit, *, raw: bool) -> int:
+    def _stream(self, sql, params, run: history.PendingRun, fmt, output, limit, *, raw) -> int:
         started = time.perf_counter()
-        stream = engine.stream(sql, params, tag=tag, fmt=fmt, max_rows=limit)
+        stream = engine.stream(
+            sql, params, tag=run.tag, fmt=fmt, max_rows=limit, query_id=run.query_id
+        )
         chunks = export_chunks(stream, raw=raw or None)  # None: the setting decides
         with stream:
             if output is None:
