@@ -1,12 +1,8 @@
-"""The swarm beds' registry storage, kept across runs and keyed by image content.
+"""The swarm beds' registry storage and seed, kept across runs and keyed by image content.
 
-Every bed's registry serves the same directory, so an image pushed by one run is there for
-the next: a host image whose ID (the digest of its config, i.e. its content) was pushed
-before is not exported, loaded or compressed again; its manifest digest is read back from
-the index. Layers are content-addressed in the storage, so two beds at once share it
-safely; the index is written under a lock. The cache is wiped when it holds more than
-``MAX_IMAGES`` images (each app build adds about 1 GB); docs/scaling.md has the figures.
-"""
+Every bed's registry serves the same storage; the index maps a host image ID to the digest
+it was pushed as, so the same content is not pushed again. Layers are content-addressed, the
+index is written under a lock, and the cache empties itself past ``MAX_IMAGES`` images."""
 
 from __future__ import annotations
 
@@ -21,7 +17,7 @@ from pathlib import Path
 from harness import engine
 
 ROOT = Path(os.environ.get("ADMIN2_SWARM_CACHE", "/var/tmp/admin2-swarm-cache"))
-MAX_IMAGES = 12
+MAX_IMAGES = 40
 
 
 class RegistryCache:

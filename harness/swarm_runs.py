@@ -1,10 +1,8 @@
 """Task executions on the test swarm, counted by PostgreSQL itself.
 
-Triggers log one row per execution into ``swarm_test_runs``: a heartbeat task writes its
-worker's ``tasks_workerheartbeat`` row (so beat's fires, one execution each), and every other
-task moves its ``tasks_taskrun`` row to STARTED when a worker begins it. The triggers are the
-test's own instrument, installed in the stack's database; the application is unchanged.
-"""
+Test-only triggers log a row per heartbeat execution (its ``tasks_workerheartbeat`` write:
+one per beat fire) and per task start (``tasks_taskrun`` moving to STARTED) into
+``swarm_test_runs``; the application is unchanged."""
 
 from __future__ import annotations
 

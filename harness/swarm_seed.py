@@ -1,15 +1,8 @@
-"""The seed: a dockerd whose image store outlives the test swarms, and seeds their nodes.
+"""The seed: a dockerd whose image store outlives the test swarms and seeds their nodes.
 
-It runs in the hub namespace (it reaches the registry) with its data-root in the registry
-cache (harness/registry_cache.py). Images come into it from the host engine and go from it
-to the registry, so what an earlier run moved is not moved again: an image it holds with
-the same ID is skipped outright, and of a changed image only the new layers are loaded,
-compressed and uploaded (its push metadata remembers the others). Stopped, its image store
-is hard-linked into each node's empty data-root before the node's dockerd starts: the nodes
-begin with every image present, and nothing is pulled or unpacked. Image layers are only
-ever read by the nodes (containers write to layers of their own), so sharing the files is
-safe; deleting an image on a node unlinks only that node's names.
-"""
+In the hub namespace, data-root in the registry cache: images go host -> seed -> registry,
+only what it lacks (by ID, then by layer); stopped, its store is hard-linked into each node's
+empty data-root, so nodes start with every image. Why this is safe: docs/scaling.md."""
 
 from __future__ import annotations
 

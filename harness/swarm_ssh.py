@@ -1,12 +1,8 @@
 """SSH into the test swarm's nodes, as `just swarm-init` reaches real hosts.
 
-One ``sshd`` per node, in the node's network namespace on its address, port 22 (init.sh
-names hosts USER@ADDRESS). Its sessions get ``DOCKER_HOST`` set to the node's own dockerd, so
-``docker -H ssh://…`` (``docker system dial-stdio`` on the far side) talks to that node as
-it would to a host's only engine. The client side is an ``ssh`` wrapper first on PATH that
-trusts exactly these host keys and uses exactly this key: the operator's own SSH config and
-known_hosts are never read.
-"""
+One ``sshd`` per node namespace on its address, port 22, whose sessions' ``DOCKER_HOST`` is
+that node's dockerd; the client is an ``ssh`` wrapper first on PATH that trusts exactly these
+host keys and this key, never the operator's own SSH config or known_hosts."""
 
 from __future__ import annotations
 
