@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from admin2_analytics import exports
+from admin2_analytics import stored_files
 from admin2_analytics.console_links import console_link
 from admin2_analytics.forms import SavedQueryForm, ScheduledReportForm
 from admin2_analytics.models import (
@@ -251,7 +251,7 @@ class ExportAdmin(admin.ModelAdmin):
 
 def _delete_file(export: Export) -> None:
     if export.file:
-        exports.stored_path(export.file.name).unlink(missing_ok=True)
+        stored_files.delete(export.file.name)
 
 
 @admin.register(ScheduledReport)

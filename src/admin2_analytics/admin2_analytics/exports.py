@@ -1,6 +1,7 @@
 """Exports of a saved query as CSV, TSV or JSON lines: streamed, or a background file.
 
-A background file is written as ``.part`` and renamed once complete; finished files expire.
+A background file is written whole before it is published to the media storage, local or
+S3 (``stored_files``); finished files expire.
 Formula-leading text cells are neutralized on every way out (``formulas``). docs/analytics.md.
 """
 
@@ -18,7 +19,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from admin2 import background
-from admin2_analytics import engine, formulas, history
+from admin2_analytics import engine, formulas, history, stored_files
 from admin2_analytics.errors import AnalyticsError
 from admin2_analytics.models import Export
 from admin2_analytics.parameters import bind
@@ -227,7 +228,7 @@ def run_export(export_id: int) -> str:
     export = export.first()
     if export is None:
         return "gone"
-    if export.state == Export.State.DONE and export.file and stored_path(export.file.name).exists():
+    if export.state == Export.State.DONE and export.file and stored_files.exists(export.file.name):
         return "already done"
     if export.state == Export.State.FAILED:
         return "failed before"
@@ -247,10 +248,10 @@ def run_export(export_id: int) -> str:
         with history.recorded(
             sql=query.sql, source="task", user=user, saved_query=query, params=params,
             kind="export",
-        ) as run:  # fmt: skip
+        ) as run, stored_files.spooled(relative) as spool:  # fmt: skip
             counter = write_file(
                 query.sql, params, fmt=export.format, tag=run.tag,
-                final=stored_path(relative), query_id=run.query_id,
+                final=spool, query_id=run.query_id,
             )  # fmt: skip
             run.row_count = counter.records
     except AnalyticsError as exc:
@@ -288,10 +289,11 @@ def cleanup_expired(now: dt.datetime | None = None) -> int:
     removed = 0
     for export in Export.objects.filter(expires_at__lte=now):
         if export.file:
-            stored_path(export.file.name).unlink(missing_ok=True)
+            stored_files.delete(export.file.name)
         export.delete()
         removed += 1
-    # A worker killed mid-write leaves a .part file; anything older than the TTL is abandoned.
+    # A worker killed mid-write leaves a .part file (local media; a remote storage's spool is
+    # a temporary file); anything older than the TTL is abandoned.
     directory = exports_dir()
     if directory.is_dir():
         cutoff = (now - ttl()).timestamp()
@@ -299,10 +301,6 @@ def cleanup_expired(now: dt.datetime | None = None) -> int:
             if partial.stat().st_mtime < cutoff:
                 partial.unlink(missing_ok=True)
     return removed
-
-
-def stored_path(relative: str) -> Path:
-    return Path(settings.MEDIA_ROOT) / relative
 
 
 def _fail(export: Export, message: str) -> str:

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.core.mail import EmailMessage
 from django.utils import timezone
 
-from admin2_analytics import exports, history
+from admin2_analytics import exports, history, stored_files
 from admin2_analytics.errors import AnalyticsError
 from admin2_analytics.models import ScheduledReport
 from admin2_analytics.parameters import bind
@@ -89,14 +89,12 @@ def run_report(report: ScheduledReport, *, now: dt.datetime | None = None) -> st
         params = bind(query.sql, {**query.parameter_defaults, **report.params})
         name = exports.file_name(query, report.format, now)
         with tempfile.TemporaryDirectory(prefix="admin2-report-") as scratch:
-            target = (
-                Path(settings.MEDIA_ROOT) / settings.ANALYTICS_REPORTS_DIR / str(report.pk) / name
-                if report.store_to_media
-                else Path(scratch) / name
-            )
+            target = Path(scratch) / name
             rows = _produce(report, params, target)
-            if report.store_to_media:
-                stored = str(target.relative_to(settings.MEDIA_ROOT))
+            if report.store_to_media:  # the media storage, local or S3 (stored_files)
+                stored = stored_files.publish(
+                    target, f"{settings.ANALYTICS_REPORTS_DIR}/{report.pk}/{name}"
+                )
             if recipients:
                 _send(report, recipients, target, rows, stored)
     except ReportRefused as exc:  # nothing ran and nothing was mailed

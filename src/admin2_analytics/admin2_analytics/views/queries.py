@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import PurePosixPath
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -13,7 +14,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from admin2 import background
-from admin2_analytics import exports, result_charts, running
+from admin2_analytics import exports, result_charts, running, stored_files
 from admin2_analytics.console_links import console_link
 from admin2_analytics.errors import AnalyticsError, ParameterError
 from admin2_analytics.forms import ParameterForm
@@ -152,13 +153,15 @@ def download(request, pk):
         raise Http404("no such export")
     if not found.downloadable:
         raise Http404("this export is not ready, failed, or has expired")
-    path = exports.stored_path(found.file.name)
-    if not path.is_file():
-        raise Http404("the export file is gone")
+    try:  # the media storage, local or S3: any web process serves any worker's file
+        handle = stored_files.open_for_download(found.file.name)
+    except FileNotFoundError:
+        raise Http404("the export file is gone") from None
+    base = PurePosixPath(found.file.name).name
     response = FileResponse(
-        open(path, "rb"),  # noqa: SIM115 (FileResponse closes it)
+        handle,
         as_attachment=True,
-        filename=path.name.split("-", 1)[1] if "-" in path.name else path.name,
+        filename=base.split("-", 1)[1] if "-" in base else base,
         content_type=exports.CONTENT_TYPES[found.format],
     )
     response["Cache-Control"] = "no-store"

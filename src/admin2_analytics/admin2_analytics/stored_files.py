@@ -1,0 +1,81 @@
+"""Export and report files in Django's default storage: the local MEDIA_ROOT, or an
+S3-compatible bucket (ADMIN2_MEDIA_STORAGE), so any web or worker process serves any file.
+
+A file is written to a local spool first and published whole: a failed write leaves nothing
+in the storage. On the local filesystem the spool is the final path itself, which
+``exports.write_file`` fills through a hidden ``.part`` renamed into place; elsewhere it is a
+temporary file, uploaded once complete (an S3 object exists only once its upload finished).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path, PurePosixPath
+
+from django.core.files import File
+from django.core.files.storage import FileSystemStorage, default_storage
+
+
+def local_path(name: str) -> Path | None:
+    """Where ``name`` lies on this machine's disk, or None when the storage is remote."""
+    if isinstance(default_storage, FileSystemStorage):  # the lazy proxy passes isinstance on
+        return Path(default_storage.path(name))
+    return None
+
+
+@contextlib.contextmanager
+def spooled(name: str) -> Iterator[Path]:
+    """A local path for the caller to write ``name`` at atomically (``exports.write_file``);
+    on a clean exit the file is in the storage under ``name``, replacing any earlier one."""
+    final = local_path(name)
+    if final is not None:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        yield final
+        return
+    with tempfile.TemporaryDirectory(prefix="admin2-spool-") as scratch:
+        spool = Path(scratch) / PurePosixPath(name).name
+        yield spool
+        publish(spool, name)
+
+
+def publish(local: Path, name: str) -> str:
+    """Copy the finished local file ``local`` into the storage as ``name``, whole."""
+    final = local_path(name)
+    if final is None:
+        with local.open("rb") as handle:
+            saved = default_storage.save(name, File(handle, name=local.name))
+        if saved != name:  # a storage that renames instead of replacing would orphan files
+            default_storage.delete(saved)
+            raise RuntimeError(f"the media storage stored {name!r} as {saved!r}")
+        return name
+    if final != local:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        partial = final.parent / f".{final.name}.{uuid.uuid4().hex[:8]}.part"
+        try:
+            shutil.copyfile(local, partial)
+            os.replace(partial, final)
+        finally:
+            partial.unlink(missing_ok=True)
+    return name
+
+
+def exists(name: str) -> bool:
+    return default_storage.exists(name)
+
+
+def delete(name: str) -> None:
+    """Remove ``name`` from the storage; a file already gone is no error."""
+    default_storage.delete(name)
+
+
+def open_for_download(name: str):
+    """The stored file, opened for reading (the caller closes it). Raises FileNotFoundError
+    when it is gone."""
+    if not default_storage.exists(name):
+        raise FileNotFoundError(name)
+    return default_storage.open(name, "rb")
