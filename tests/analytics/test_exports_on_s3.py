@@ -1,0 +1,200 @@
+"""Exports and reports on S3-compatible media storage (ADMIN2_MEDIA_STORAGE=s3).
+
+moto's S3 server stands in for the bucket (no S3 service can exist here); everything else is
+real: a production-settings Celery worker writes the export into the bucket, and a separate
+Gunicorn web process, sharing no disk with it, serves the download from there.
+"""
+
+from __future__ import annotations
+
+import http.client
+import secrets
+
+import pytest
+from django.contrib.auth.hashers import PBKDF2PasswordHasher
+from django.urls import reverse
+
+from admin2_analytics import exports, reports, tasks
+from admin2_analytics.models import Export, ScheduledReport
+from harness.celery_worker import CeleryWorker
+from harness.processes import run_admin2, wait_until
+from harness.redis import RedisServer
+from harness.s3 import S3Server
+from settings import media_storage
+from tests.faults.stack import WebServer
+from tests.support.analytics_pages import due_report, make_query, make_user, read_csv
+from tests.tasks.conftest import app_on_broker, production_worker_env
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db]
+
+PASSWORD = secrets.token_urlsafe(16)
+EXPORTER = ("analytics.run_savedquery", "analytics.export_savedquery", "analytics.view_export")
+
+
+@pytest.fixture(scope="module")
+def s3(tmp_path_factory):
+    """One server for the module; each test has a bucket of its own."""
+    server = S3Server(tmp_path_factory.mktemp("s3")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def bucket(s3):
+    return s3.create_bucket(f"admin2-media-{secrets.token_hex(4)}")
+
+
+@pytest.fixture
+def media_in_bucket(settings, monkeypatch, s3, bucket):
+    """This test process's media in the bucket too, configured the way a deployment is."""
+    for name, value in s3.media_env(bucket).items():
+        monkeypatch.setenv(name, value)
+    settings.STORAGES = {**settings.STORAGES, "default": media_storage.default_storage("test")}
+    assert settings.STORAGES["default"]["BACKEND"] == media_storage.S3_BACKEND
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    server = RedisServer(tmp_path / "redis")
+    server.workdir.mkdir()
+    server.start()
+    yield server
+    server.stop()
+
+
+def _engine_env(engine) -> dict[str, str]:
+    return {
+        "ADMIN2_ANALYTICS_ENABLED": "true",
+        "CLICKHOUSE_HOST": "",
+        "CLICKHOUSE_EMBEDDED_PATH": str(engine.path),
+    }
+
+
+def _download(port: int, path: str, cookies: dict[str, str]) -> tuple[int, bytes]:
+    """GET as the logged-in browser, keeping the body's bytes exactly as sent."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        connection.request(
+            "GET", path, headers={
+                "Host": f"127.0.0.1:{port}", "X-Forwarded-Proto": "https",
+                "Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items()),
+            },
+        )  # fmt: skip
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+@pytest.mark.timeout(240)
+@pytest.mark.django_db(transaction=True)  # the worker and web processes see the rows
+def test_a_worker_export_lands_in_the_bucket_and_another_web_process_serves_it(
+    client, settings, tmp_path, redis_server, analytics_engine, s3, bucket
+):
+    exporter = make_user("s3-exporter", *EXPORTER)
+    # Hashed the way production checks it (this process's test settings use a fast MD5).
+    exporter.password = PBKDF2PasswordHasher().encode(PASSWORD, PBKDF2PasswordHasher().salt())
+    exporter.save(update_fields=["password"])
+    query = make_query(
+        exporter, name="All events", sql="SELECT * FROM events ORDER BY event_time",
+        parameter_defaults={}, chart_kind="none",
+    )  # fmt: skip
+    media = s3.media_env(bucket)
+    worker = CeleryWorker(
+        redis_server.url(0),
+        workdir=tmp_path / "worker",
+        env=production_worker_env(
+            redis_server.url(2),
+            **_engine_env(analytics_engine),
+            **media,
+            DJANGO_MEDIA_ROOT=str(tmp_path / "worker-media"),
+        ),
+    )
+    worker.start()
+    try:
+        client.force_login(exporter)
+        with app_on_broker(redis_server.url(0)):
+            response = client.post(reverse("analytics:export", args=[query.pk]), {"format": "csv"})
+        assert response.status_code == 302
+        export = Export.objects.get()
+
+        def finished():
+            export.refresh_from_db()
+            return export.state in (Export.State.DONE, Export.State.FAILED)
+
+        wait_until(finished, 120, f"the export to finish (worker log: {worker.process.log_path})")
+    finally:
+        worker.stop()
+    assert export.state == Export.State.DONE, (export.error, worker.output()[-3000:])
+    assert s3.keys(bucket) == [export.file.name]
+    stored = s3.read(bucket, export.file.name)
+    assert len(stored) == export.size_bytes
+    assert len(read_csv(stored)) - 1 == export.row_count == analytics_engine.rows
+    assert not (tmp_path / "worker-media").exists()  # nothing went to the worker's disk
+
+    web_env = production_worker_env(
+        redis_server.url(3), **_engine_env(analytics_engine), **media,
+        DJANGO_ALLOWED_HOSTS="127.0.0.1", DJANGO_BEHIND_TLS_PROXY="true",
+        DJANGO_STATIC_ROOT=str(tmp_path / "static"), DJANGO_MEDIA_ROOT=str(tmp_path / "web-media"),
+        ADMIN2_VAR_DIR=str(tmp_path / "web-var"), DJANGO_LOG_LEVEL="warning",
+        CELERY_BROKER_URL=redis_server.url(0), CELERY_RESULT_BACKEND=redis_server.url(0),
+    )  # fmt: skip
+    collected = run_admin2("collectstatic", "--noinput", "-v", "0", env=web_env)
+    assert collected.returncode == 0, collected.stderr
+    web = WebServer(tmp_path, web_env, workers=1)
+    web.start()
+    try:
+        browser = web.browser()
+        browser.log_in("s3-exporter", PASSWORD)
+        url = reverse("analytics:download", args=[export.pk])
+        status, body = _download(web.port, url, browser.cookies)
+    finally:
+        web.stop()
+    assert status == 200, body[:500]
+    assert body == stored
+    assert not (tmp_path / "web-media").exists()
+
+
+def test_a_failed_export_leaves_no_object(exporter_on_s3, s3, bucket, analytics_engine):
+    # The engine fails after it has streamed earlier blocks: the spool had bytes in it.
+    query = make_query(
+        exporter_on_s3,
+        sql="SELECT number, throwIf(number = 300000, 'broken on purpose') AS x "
+        "FROM numbers(400000)",
+        parameter_defaults={}, chart_kind="none",
+    )  # fmt: skip
+    export = Export.objects.create(saved_query=query, requested_by=exporter_on_s3)
+    assert tasks.run_export(export_id=export.pk).startswith("failed: ")
+    export.refresh_from_db()
+    assert export.state == Export.State.FAILED and not export.file
+    assert "broken on purpose" in export.error
+    assert s3.keys(bucket) == []
+
+
+def test_cleanup_deletes_expired_exports_from_the_bucket(exporter_on_s3, s3, bucket,
+                                                          analytics_engine):  # fmt: skip
+    query = make_query(exporter_on_s3)
+    export = Export.objects.create(saved_query=query, requested_by=exporter_on_s3)
+    assert tasks.run_export(export_id=export.pk).endswith(" rows")
+    export.refresh_from_db()
+    assert s3.keys(bucket) == [export.file.name]
+    assert tasks.run_export(export_id=export.pk) == "already done"  # found in the bucket
+
+    Export.objects.filter(pk=export.pk).update(expires_at=export.finished_at)
+    assert exports.cleanup_expired() == 1
+    assert s3.keys(bucket) == []
+
+
+def test_a_stored_report_goes_to_the_bucket(exporter_on_s3, s3, bucket, analytics_engine):
+    report = due_report(exporter_on_s3, store_to_media=True, recipients="", format="jsonl")
+    assert reports.run_report(report).endswith(" rows")
+    report = ScheduledReport.objects.get(pk=report.pk)
+    assert report.last_error == ""
+    assert s3.keys(bucket) == [report.last_file]
+    assert report.last_file.startswith(f"reports/{report.pk}/")
+    assert s3.read(bucket, report.last_file).count(b"\n") >= 1
+
+
+@pytest.fixture
+def exporter_on_s3(media_in_bucket):
+    return make_user("s3-exporter", *EXPORTER)
