@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from settings.env import EnvError, env_choice, env_str, is_set
+from settings.env import EnvError, env_choice, env_str
 
 FILESYSTEM = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
 S3_BACKEND = "storages.backends.s3.S3Storage"
@@ -39,16 +39,22 @@ def s3_storage(environment: str) -> dict:
         "file_overwrite": True,
         "max_memory_size": S3_SPOOL_MEMORY_BYTES,
     }
-    keys = ("ADMIN2_S3_ACCESS_KEY_ID", "ADMIN2_S3_SECRET_ACCESS_KEY")
-    for name, option in zip(keys, ("access_key", "secret_key"), strict=True):
-        if is_set(name):
-            options[option] = env_str(name, secret=True).strip()
-        elif environment == "production":
-            # Elsewhere boto3's own chain (its environment variables, an instance role) is
-            # allowed; production names its credentials, so a forgotten secret stops start-up.
+    credentials = {
+        "ADMIN2_S3_ACCESS_KEY_ID": env_str("ADMIN2_S3_ACCESS_KEY_ID", "", secret=True).strip(),
+        "ADMIN2_S3_SECRET_ACCESS_KEY": env_str(
+            "ADMIN2_S3_SECRET_ACCESS_KEY", "", secret=True
+        ).strip(),
+    }
+    for name, value in credentials.items():
+        # Elsewhere boto3's own chain (its environment variables, an instance role) may
+        # serve; production names its credentials, so a forgotten secret stops start-up.
+        if not value and environment == "production":
             raise EnvError(
                 f"{name}: production needs it (or {name}_FILE) with ADMIN2_MEDIA_STORAGE=s3"
             )
+    if all(credentials.values()):
+        options["access_key"] = credentials["ADMIN2_S3_ACCESS_KEY_ID"]
+        options["secret_key"] = credentials["ADMIN2_S3_SECRET_ACCESS_KEY"]
     return {"BACKEND": S3_BACKEND, "OPTIONS": options}
 
 
