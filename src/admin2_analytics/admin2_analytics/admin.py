@@ -57,13 +57,38 @@ class SavedQueryAdmin(OwnedAdmin):
     ]
     list_filter = ["shared", "chart_kind"]
     search_fields = ["name", "description", "sql"]
-    readonly_fields = ["owner", "created_at", "updated_at"]
+    readonly_fields = ["owner", "created_at", "updated_at", "revisions_link"]
     fieldsets = [
         (None, {"fields": ["name", "description", "sql", "parameter_defaults"]}),
         ("Sharing and caching", {"fields": ["shared", "cache_ttl_seconds", "owner"]}),
         ("Chart", {"fields": ["chart_kind", "chart_x", "chart_y"]}),
+        ("Revision", {"fields": ["revision_message", "revisions_link"]}),
         ("Dates", {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
     ]
+
+    def save_model(self, request, obj, form, change):
+        # Every save keeps a revision; the admin log's "Changed SQL." entry is written as before.
+        if not change:
+            obj.owner = request.user
+        obj.save(author=request.user, message=form.cleaned_data.get("revision_message", ""))
+
+    def construct_change_message(self, request, form, formsets, add=False):
+        # The admin log names changed fields; the revision message is kept with the revision.
+        message = super().construct_change_message(request, form, formsets, add)
+        label = str(form.fields["revision_message"].label)
+        for entry in message:
+            fields = entry.get("changed", {}).get("fields")
+            if fields and label in fields:
+                fields.remove(label)
+        return [entry for entry in message if entry.get("changed", {}).get("fields", True)]
+
+    @admin.display(description="revisions")
+    def revisions_link(self, obj):
+        if obj is None or obj.pk is None:
+            return "-"
+        url = reverse("analytics:revisions", args=[obj.pk])
+        return format_html('<a href="{}" id="revisions-link">{} revision(s)</a>', url,
+                           obj.revisions.count())  # fmt: skip
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         base = super().get_form(request, obj, change=change, **kwargs)

@@ -95,6 +95,12 @@ class SavedQueryForm(forms.ModelForm):
         label="Chart y columns",
         help_text="Numeric result columns, separated by commas.",
     )
+    revision_message = forms.CharField(
+        required=False,
+        max_length=300,
+        label="Revision message",
+        help_text="Why this change (kept with the revision); empty: what changed.",
+    )
 
     class Meta:
         model = SavedQuery

@@ -7,7 +7,7 @@ import datetime as dt
 import hashlib
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -71,6 +71,15 @@ class SavedQuery(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args, author=None, message: str = "", **kwargs):
+        """Save, and keep a revision when the SQL, defaults or chart changed (``revisions``):
+        ``author`` and ``message`` describe the change."""
+        from admin2_analytics import revisions
+
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            revisions.keep(self, author=author, message=message)
+
     def is_visible_to(self, user) -> bool:
         return user.is_superuser or self.shared or self.owner_id == user.pk
 
@@ -80,6 +89,38 @@ class SavedQuery(models.Model):
     @property
     def sql_fingerprint(self) -> str:
         return hashlib.sha256(self.sql.encode()).hexdigest()[:16]
+
+
+class QueryRevision(models.Model):
+    """One saved state of a saved query's SQL, parameter defaults and chart (``revisions``)."""
+
+    saved_query = models.ForeignKey(SavedQuery, on_delete=models.CASCADE, related_name="revisions")
+    number = models.PositiveIntegerField()
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="analytics_revisions",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    message = models.CharField(max_length=300, blank=True)
+    sql = models.TextField("SQL")
+    parameter_defaults = models.JSONField(default=dict, blank=True)
+    chart_kind = models.CharField(max_length=32, blank=True)
+    chart_x = models.CharField(max_length=200, blank=True)
+    chart_y = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["saved_query", "-number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["saved_query", "number"], name="analytics_revision_number_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.saved_query} r{self.number}"
 
 
 class Dashboard(models.Model):
