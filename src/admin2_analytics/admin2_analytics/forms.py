@@ -326,23 +326,9 @@ class ScheduledReportForm(forms.ModelForm):
         return "\n".join(addresses)
 
     def clean(self):
-        from admin2_analytics.reports import EXPORT_PERMISSION
-
         cleaned = super().clean()
-        # A report is an export that runs by itself: its owner must be allowed to export.
-        if self.owner is None or not self.owner.has_perm(EXPORT_PERMISSION):
-            self.add_error(
-                None,
-                "A scheduled report mails or keeps the query's results, so its owner needs "
-                f"the permission to export saved queries ({EXPORT_PERMISSION}).",
-            )
-        every = cleaned.get("every")
-        if every == ScheduledReport.Every.DAILY and not cleaned.get("at_time"):
-            self.add_error("at_time", "A daily report needs a time of day.")
-        if every in (ScheduledReport.Every.MINUTES, ScheduledReport.Every.HOURS) and not (
-            cleaned.get("interval") or 0
-        ):
-            self.add_error("interval", "The interval must be at least 1.")
+        self._check_owner()
+        self._check_schedule(cleaned)
         if (
             "recipients" not in self.errors  # refused addresses are not "no recipients"
             and not cleaned.get("recipients")
@@ -356,3 +342,22 @@ class ScheduledReportForm(forms.ModelForm):
             except ValidationError as exc:
                 self.add_error("params", exc)
         return cleaned
+
+    def _check_owner(self) -> None:
+        from admin2_analytics.reports import EXPORT_PERMISSION
+
+        # A report is an export that runs by itself: its owner must be allowed to export.
+        if self.owner is None or not self.owner.has_perm(EXPORT_PERMISSION):
+            self.add_error(
+                None,
+                "A scheduled report mails or keeps the query's results, so its owner needs "
+                f"the permission to export saved queries ({EXPORT_PERMISSION}).",
+            )
+
+    def _check_schedule(self, cleaned) -> None:
+        every = cleaned.get("every")
+        if every == ScheduledReport.Every.DAILY and not cleaned.get("at_time"):
+            self.add_error("at_time", "A daily report needs a time of day.")
+        periodic = every in (ScheduledReport.Every.MINUTES, ScheduledReport.Every.HOURS)
+        if periodic and not (cleaned.get("interval") or 0):
+            self.add_error("interval", "The interval must be at least 1.")
