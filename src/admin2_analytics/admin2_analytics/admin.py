@@ -11,8 +11,9 @@ from django.utils.html import format_html
 
 from admin2_analytics import exports
 from admin2_analytics.console_links import console_link
-from admin2_analytics.forms import SavedQueryForm, ScheduledReportForm
+from admin2_analytics.forms import AlertForm, SavedQueryForm, ScheduledReportForm
 from admin2_analytics.models import (
+    Alert,
     Dashboard,
     DashboardPin,
     Export,
@@ -262,19 +263,15 @@ def _delete_file(export: Export) -> None:
         exports.stored_path(export.file.name).unlink(missing_ok=True)
 
 
-@admin.register(ScheduledReport)
-class ScheduledReportAdmin(admin.ModelAdmin):
-    form = ScheduledReportForm
-    list_display = ["name", "saved_query", "schedule", "enabled", "last_run", "next_run", "ok"]
-    list_filter = ["enabled", "every"]
-    readonly_fields = ["owner", "last_run", "next_run", "last_error", "last_file"]
-    actions = ["run_soon"]
+class RunsAsOwnerAdmin(admin.ModelAdmin):
+    """Reports and alerts: they run as their owner (whoever creates one), whose permissions
+    the form checks; each user sees their own, superusers all."""
 
     def get_queryset(self, request):
         return _own_rows(request, super().get_queryset(request), "owner_id")
 
     def get_form(self, request, obj=None, change=False, **kwargs):
-        # The form checks the owner's export permission: the author of a new report.
+        # The form checks the owner's export permission: the author of a new one.
         base = super().get_form(request, obj, change=change, **kwargs)
         owner = obj.owner if obj is not None else request.user
 
@@ -289,6 +286,15 @@ class ScheduledReportAdmin(admin.ModelAdmin):
         if db_field.name == "saved_query":
             kwargs["queryset"] = SavedQuery.objects.visible_to(request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+@admin.register(ScheduledReport)
+class ScheduledReportAdmin(RunsAsOwnerAdmin):
+    form = ScheduledReportForm
+    list_display = ["name", "saved_query", "schedule", "enabled", "last_run", "next_run", "ok"]
+    list_filter = ["enabled", "every"]
+    readonly_fields = ["owner", "last_run", "next_run", "last_error", "last_file"]
+    actions = ["run_soon"]
 
     def save_model(self, request, obj, form, change):
         if not change:
@@ -313,3 +319,24 @@ class ScheduledReportAdmin(admin.ModelAdmin):
     def run_soon(self, request, queryset):
         count = queryset.update(next_run=timezone.now())
         self.message_user(request, f"{count} report(s) will run at the next dispatch.")
+
+
+@admin.register(Alert)
+class AlertAdmin(RunsAsOwnerAdmin):
+    form = AlertForm
+    list_display = ["name", "saved_query", "rule", "state", "enabled", "muted_until",
+                    "last_run", "last_value", "last_error"]  # fmt: skip
+    list_filter = ["state", "enabled", "condition"]
+    readonly_fields = ["owner", "state", "last_observed", "last_value", "last_run",
+                       "last_error", "last_notified_at", "next_run"]  # fmt: skip
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.owner = request.user
+        super().save_model(request, obj, form, change)
+
+    @admin.display(description="condition")
+    def rule(self, obj):
+        subject = obj.column or "rows" if obj.condition != Alert.Condition.ROWS else "rows"
+        change = "change of " if obj.condition == Alert.Condition.CHANGE else ""
+        return f"{change}{subject} {obj.operator} {obj.threshold.normalize()}"

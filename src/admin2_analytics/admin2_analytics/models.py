@@ -14,6 +14,12 @@ from django.utils import timezone
 from admin2_analytics.kinds import ExportFormat, Source
 
 
+def address_list(text: str) -> list[str]:
+    """E-mail addresses written one per line, or separated by commas or semicolons."""
+    raw = text.replace(",", "\n").replace(";", "\n")
+    return [address.strip() for address in raw.splitlines() if address.strip()]
+
+
 class VisibleQuerySet(models.QuerySet):
     """Visibility of owned things (saved queries, dashboards): shared ones and the user's own;
     superusers see everything."""
@@ -302,8 +308,7 @@ class ScheduledReport(models.Model):
 
     @property
     def recipient_list(self) -> list[str]:
-        raw = self.recipients.replace(",", "\n").replace(";", "\n")
-        return [address.strip() for address in raw.splitlines() if address.strip()]
+        return address_list(self.recipients)
 
     def following_run(self, after: dt.datetime) -> dt.datetime:
         """The first scheduled moment strictly after ``after``."""
@@ -320,3 +325,74 @@ class ScheduledReport(models.Model):
                 local.tzinfo,
             )
         return candidate
+
+
+class Alert(models.Model):
+    """A condition on a saved query's result, checked on a schedule as its owner; a message
+    goes out when it starts to hold, (optionally) as a reminder while it holds, and when it
+    stops (``alerts``)."""
+
+    class Condition(models.TextChoices):
+        CELL = "cell", "a cell value (first row)"
+        ROWS = "rows", "the row count"
+        CHANGE = "change", "the change since the last run"
+
+    class Operator(models.TextChoices):
+        GT = ">", ">"
+        GE = ">=", ">="
+        LT = "<", "<"
+        LE = "<=", "<="
+        EQ = "=", "="
+        NE = "!=", "!="
+
+    class State(models.TextChoices):
+        OK = "ok", "ok"
+        TRIGGERED = "triggered", "triggered"
+
+    name = models.CharField(max_length=200, unique=True)
+    saved_query = models.ForeignKey(SavedQuery, on_delete=models.CASCADE, related_name="alerts")
+    params = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Fixed parameter values (as text); defaults fill the rest.",
+    )
+    condition = models.CharField(max_length=8, choices=Condition.choices, default=Condition.CELL)
+    column = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Column of a cell value; for a change, empty: the row count.",
+    )
+    operator = models.CharField(max_length=2, choices=Operator.choices, default=Operator.GT)
+    threshold = models.DecimalField(max_digits=40, decimal_places=10, default=0)
+    every_minutes = models.PositiveIntegerField(default=5)
+    remind_every_minutes = models.PositiveIntegerField(
+        default=0, help_text="While it stays triggered, remind this often; 0: never."
+    )
+    muted_until = models.DateTimeField(
+        null=True, blank=True, help_text="No messages before this time (state still changes)."
+    )
+    recipients = models.TextField(blank=True, help_text="E-mail addresses, one per line or comma.")
+    webhook_url = models.URLField(
+        "webhook URL", blank=True, help_text="POSTed a JSON message; its host must be allowed."
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="analytics_alerts"
+    )
+    enabled = models.BooleanField(default=True)
+    state = models.CharField(max_length=9, choices=State.choices, default=State.OK)
+    last_observed = models.CharField(max_length=100, blank=True, help_text="Value or row count.")
+    last_value = models.CharField(max_length=100, blank=True, help_text="What was compared.")
+    last_run = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    last_notified_at = models.DateTimeField(null=True, blank=True)
+    next_run = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def recipient_list(self) -> list[str]:
+        return address_list(self.recipients)
