@@ -307,7 +307,19 @@ def checked_recipients(text: str) -> str:
     return "\n".join(addresses)
 
 
-class ScheduledReportForm(forms.ModelForm):
+class RunsAsOwnerForm(forms.ModelForm):
+    """A report or an alert: it runs as its owner and mails allowed recipients."""
+
+    def __init__(self, *args, owner=None, **kwargs):
+        """``owner``: whose permissions it runs with (the author of a new one)."""
+        super().__init__(*args, **kwargs)
+        self.owner = owner if owner is not None else getattr(self.instance, "owner", None)
+
+    def clean_recipients(self):
+        return checked_recipients(self.cleaned_data.get("recipients", ""))
+
+
+class ScheduledReportForm(RunsAsOwnerForm):
     params = NameValueLinesField(
         what="parameters",
         label="Parameters",
@@ -329,14 +341,6 @@ class ScheduledReportForm(forms.ModelForm):
             "enabled",
         ]
         widgets = {"recipients": forms.Textarea(attrs={"rows": 3, "cols": 60})}
-
-    def __init__(self, *args, owner=None, **kwargs):
-        """``owner``: whose permissions the report runs with (the author of a new report)."""
-        super().__init__(*args, **kwargs)
-        self.owner = owner if owner is not None else getattr(self.instance, "owner", None)
-
-    def clean_recipients(self):
-        return checked_recipients(self.cleaned_data.get("recipients", ""))
 
     def clean(self):
         cleaned = super().clean()
@@ -371,7 +375,7 @@ class ScheduledReportForm(forms.ModelForm):
             self.add_error("interval", "The interval must be at least 1.")
 
 
-class AlertForm(forms.ModelForm):
+class AlertForm(RunsAsOwnerForm):
     params = NameValueLinesField(
         what="parameters",
         label="Parameters",
@@ -392,14 +396,6 @@ class AlertForm(forms.ModelForm):
             "enabled",
         ]  # fmt: skip
         widgets = {"recipients": forms.Textarea(attrs={"rows": 3, "cols": 60})}
-
-    def __init__(self, *args, owner=None, **kwargs):
-        """``owner``: whose permissions the alert runs with (the author of a new alert)."""
-        super().__init__(*args, **kwargs)
-        self.owner = owner if owner is not None else getattr(self.instance, "owner", None)
-
-    def clean_recipients(self):
-        return checked_recipients(self.cleaned_data.get("recipients", ""))
 
     def clean_webhook_url(self):
         from admin2_analytics.alerts import webhook_refusal
