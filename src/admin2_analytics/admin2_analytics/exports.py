@@ -133,9 +133,11 @@ if set(FORMATS) != set(ExportFormat.values):  # the model's choices and this tab
     raise ImproperlyConfigured("exports.FORMATS must name every kinds.ExportFormat")
 
 
-def open_stream(sql: str, params: dict, fmt: str, *, tag):
+def open_stream(sql: str, params: dict, fmt: str, *, tag, query_id: str = ""):
     """The engine stream an export of ``fmt`` is made from (opened: errors surface here)."""
-    return engine.stream(sql, params or None, tag=tag, fmt=FORMATS[fmt].engine_format)
+    return engine.stream(
+        sql, params or None, tag=tag, fmt=FORMATS[fmt].engine_format, query_id=query_id
+    )
 
 
 def body(stream, fmt: str, *, raw: bool | None = None):
@@ -191,7 +193,7 @@ def sql_streaming_response(
     with history.recorded(
         sql=sql, source="web", user=user, saved_query=saved_query, params=params, kind="export"
     ) as run:
-        stream = open_stream(sql, params, fmt, tag=run.tag)
+        stream = open_stream(sql, params, fmt, tag=run.tag, query_id=run.query_id)
         run.hand_over()  # the body finishes the run when the download ends
     response = StreamingHttpResponse(
         _DownloadBody(stream, fmt, run), content_type=CONTENT_TYPES[fmt]
@@ -206,7 +208,14 @@ def sql_streaming_response(
 
 
 def write_file(
-    sql: str, params: dict, *, fmt: str, tag, final: Path, raw: bool | None = None
+    sql: str,
+    params: dict,
+    *,
+    fmt: str,
+    tag,
+    final: Path,
+    raw: bool | None = None,
+    query_id: str = "",
 ) -> TextBody | xlsx.XlsxBody:
     """Stream into a hidden ``.part`` file beside ``final`` and rename it into place only
     when complete; on any failure the partial file is removed. Formula-leading CSV/TSV cells
@@ -214,7 +223,10 @@ def write_file(
     final.parent.mkdir(parents=True, exist_ok=True)
     partial = final.parent / f".{final.name}.{uuid.uuid4().hex[:8]}.part"
     try:
-        with open(partial, "wb") as handle, open_stream(sql, params, fmt, tag=tag) as stream:
+        with (
+            open(partial, "wb") as handle,
+            open_stream(sql, params, fmt, tag=tag, query_id=query_id) as stream,
+        ):
             counter = body(stream, fmt, raw=raw)
             for chunk in counter:
                 handle.write(chunk)
@@ -291,8 +303,9 @@ def run_export(export_id: int) -> str:
             kind="export",
         ) as run:  # fmt: skip
             counter = write_file(
-                query.sql, params, fmt=export.format, tag=run.tag, final=stored_path(relative)
-            )
+                query.sql, params, fmt=export.format, tag=run.tag,
+                final=stored_path(relative), query_id=run.query_id,
+            )  # fmt: skip
             run.row_count = counter.records
     except AnalyticsError as exc:
         return _fail(export, str(exc))

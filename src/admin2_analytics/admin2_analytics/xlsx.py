@@ -34,8 +34,7 @@ SHEET = "Result"
 _WRAPPERS = re.compile(r"^(?:(?:Nullable|LowCardinality)\()+(.*?)\)+$")
 _DATETIME = re.compile(r"^DateTime(?:64\((\d+)(?:,\s*'([^']+)')?\)|\('([^']+)'\))?$")
 _DECIMAL = re.compile(r"^Decimal(?:32|64|128|256)?\((?:\d+,\s*)?(\d+)\)$")
-_SMALL_INT = re.compile(r"^U?Int(?:8|16|32)$")
-_WIDE_INT = re.compile(r"^U?Int(?:64|128|256)$")
+_INTEGER = re.compile(r"^U?Int(?:8|16|32|64|128|256)$")
 _FLOAT = re.compile(r"^(?:Float32|Float64|BFloat16)$")
 _DATE = re.compile(r"^Date(?:32)?$")
 
@@ -95,18 +94,19 @@ class Sheet:
             digits = min(int(precision or 0), 3)
             shape = "yyyy-mm-dd hh:mm:ss" + ("." + "0" * digits if digits else "")
             return self._datetime(self._format(shape)), zone64 or zone or timezone
-        if _DATE.match(kind):
-            return self._date(self._format("yyyy-mm-dd")), ""
         if decimal := _DECIMAL.match(kind):
             scale = int(decimal.group(1))
             return self._exact(self._format("0." + "0" * scale if scale else "0")), ""
-        if _SMALL_INT.match(kind) or _WIDE_INT.match(kind):
-            return self._exact(None), ""
+        return self._plain_writer(kind), ""
+
+    def _plain_writer(self, kind: str) -> Writer:
+        if _DATE.match(kind):
+            return self._date(self._format("yyyy-mm-dd"))
+        if _INTEGER.match(kind):
+            return self._exact(None)
         if _FLOAT.match(kind):
-            return self._float, ""
-        if kind == "Bool":
-            return self._bool, ""
-        return self._text, ""
+            return self._float
+        return self._bool if kind == "Bool" else self._text
 
     def _text(self, sheet, row: int, col: int, value: str) -> None:
         if not self.raw and formula_leading(value):

@@ -9,6 +9,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
+from admin2 import charts
 from admin2_analytics import revisions as kept
 from admin2_analytics.forms import SavedQueryForm
 from admin2_analytics.models import SavedQuery
@@ -38,7 +39,7 @@ def restore(query, revision, *, user) -> SavedQuery:
         "cache_ttl_seconds": instance.cache_ttl_seconds,
         "sql": revision.sql,
         "parameter_defaults": revision.parameter_defaults,
-        "chart_kind": revision.chart_kind or SavedQuery.ChartKind.NONE,
+        "chart_kind": revision.chart_kind or charts.NONE,
         "chart_x": revision.chart_x,
         "chart_y": revision.chart_y,
     }

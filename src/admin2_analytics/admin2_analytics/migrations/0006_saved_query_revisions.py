@@ -29,7 +29,7 @@ def keep_first_revisions(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("analytics", "0003_queryrun_query_id"),
+        ("analytics", "0005_dashboard_filters_and_refresh"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

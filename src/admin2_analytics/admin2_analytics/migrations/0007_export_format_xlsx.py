@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("analytics", "0004_saved_query_revisions"),
+        ("analytics", "0006_saved_query_revisions"),
     ]
 
     operations = [

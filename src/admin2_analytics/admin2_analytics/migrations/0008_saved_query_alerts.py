@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("analytics", "0005_export_format_xlsx"),
+        ("analytics", "0007_export_format_xlsx"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
