@@ -1,13 +1,7 @@
-"""Alerts on saved queries: evaluated by the report dispatcher, one message per change.
+"""Alerts on saved queries, evaluated by the report dispatcher: one message per change.
 
-Each due alert is taken under a row lock that other dispatchers skip (``SELECT ... FOR
-UPDATE SKIP LOCKED``), evaluated and sent while the lock is held, and moved to its next run
-before the lock is released, so two dispatchers never evaluate, nor send, the same run twice.
-The owner's right to run and send the query is checked again on every run, as for reports.
-
-The state machine (docs/analytics.md, "Alerts"): ok -> triggered sends "triggered"; staying
-triggered sends nothing, or "still triggered" every ``remind_every_minutes``; triggered -> ok
-sends "recovered". While muted the state still changes and nothing is sent.
+Each due alert is taken with ``FOR UPDATE SKIP LOCKED``, evaluated, sent and moved on before
+its lock is released, so two dispatchers never send one run twice. docs/analytics.md, "Alerts".
 """
 
 from __future__ import annotations

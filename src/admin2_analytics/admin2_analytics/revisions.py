@@ -1,9 +1,6 @@
-"""Revisions of saved queries: every save that changes the SQL, the parameter defaults or the
-chart keeps a numbered copy (author, time, message); two revisions compare as a line diff,
-and one can be copied into a new query of one's own (a fork). Reverting goes through the
-saved query form, so the guard judges the old text again (``views.revisions``).
-
-Nothing here imports a model: the saved query model calls :func:`keep` from its ``save``.
+"""Revisions of saved queries: a numbered copy of the SQL, defaults and chart at every save
+that changes them, line diffs between two, and forks. Reverting goes through the saved query
+form (``views.revisions``). No model is imported: the model calls :func:`keep` from ``save``.
 """
 
 from __future__ import annotations

@@ -1,14 +1,6 @@
-"""XLSX exports: the engine's TabSeparated stream written as typed spreadsheet cells.
-
-xlsxwriter's constant-memory mode keeps one row in memory and the rest in temporary files
-until the workbook closes; the finished file is then read back in chunks. So memory stays
-flat whatever the row count, and the body needs scratch disk about the size of the file.
-
-Cell types (docs/analytics.md, "XLSX"): numbers as numbers, except integers and Decimals
-with more significant digits than a double keeps (15), which are written as text so no digit
-changes; Date and DateTime as dates, in the zone the engine wrote them in, named in the
-header; Bool as a boolean; NULL as an empty cell; everything else as text, never as a
-formula (and formula-leading text prefixed with ``'`` as in CSV, unless raw cells).
+"""XLSX exports: the engine's TabSeparated stream written as typed cells by xlsxwriter in its
+constant-memory mode (one row in memory), then read back in chunks. Which type becomes which
+cell, and why wide numbers become text: docs/analytics.md, "XLSX".
 """
 
 from __future__ import annotations
