@@ -170,3 +170,14 @@ def test_background_exports_and_reports_make_xlsx(exporter, settings, analytics_
     name, content, mimetype = message.attachments[0]
     assert name.endswith(".xlsx") and mimetype == exports.CONTENT_TYPES["xlsx"]
     assert len(_sheet_rows(content)) == 46
+
+
+def test_the_command_writes_xlsx_from_the_output_suffix(tmp_path, analytics_engine):
+    from django.core.management import call_command
+
+    target = tmp_path / "countries.xlsx"
+    sql = "SELECT country, count() AS events FROM events GROUP BY country ORDER BY country"
+    call_command("analytics_query", sql=sql, output=target, limit=3)
+    rows = _sheet_rows(target.read_bytes())
+    assert rows[0] == ("country", "events") and len(rows) == 4
+    assert all(isinstance(events, int) for _, events in rows[1:])

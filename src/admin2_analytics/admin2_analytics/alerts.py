@@ -66,6 +66,11 @@ def evaluate(alert: Alert, now: dt.datetime) -> str:
         alert.last_error = str(exc)
         alert.save()
         return f"failed: {exc}"
+    except Exception as exc:  # noted and logged; the next alert still runs
+        logger.exception("alert %s failed unexpectedly", alert.pk)
+        alert.last_error = f"failed unexpectedly ({type(exc).__name__})"
+        alert.save()
+        return alert.last_error
     value = compared_value(alert, observed)
     holds = value is not None and COMPARE[alert.operator](value, alert.threshold)
     event = transition(alert, holds, now)

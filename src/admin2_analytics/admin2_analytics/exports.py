@@ -133,10 +133,11 @@ if set(FORMATS) != set(ExportFormat.values):  # the model's choices and this tab
     raise ImproperlyConfigured("exports.FORMATS must name every kinds.ExportFormat")
 
 
-def open_stream(sql: str, params: dict, fmt: str, *, tag, query_id: str = ""):
+def open_stream(sql: str, params: dict, fmt: str, *, tag, query_id: str = "", max_rows=None):
     """The engine stream an export of ``fmt`` is made from (opened: errors surface here)."""
+    engine_format = FORMATS[fmt].engine_format
     return engine.stream(
-        sql, params or None, tag=tag, fmt=FORMATS[fmt].engine_format, query_id=query_id
+        sql, params or None, tag=tag, fmt=engine_format, query_id=query_id, max_rows=max_rows
     )
 
 
