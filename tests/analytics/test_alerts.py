@@ -5,87 +5,19 @@ owner's permission checked every run, and two real dispatchers at once sending o
 from __future__ import annotations
 
 import datetime as dt
-import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.db import connection
 from django.utils import timezone
 
-from admin2_analytics import alerts, engine, tasks
+from admin2_analytics import alerts, tasks
 from admin2_analytics.forms import AlertForm
 from admin2_analytics.models import Alert, SavedQuery
+from tests.support.alerts import Webhook
 from tests.support.analytics_pages import make_user
 
-TAG = engine.QueryTag(user="test", source="cli")
 SQL = "SELECT count() AS errors FROM incidents WHERE severity >= {min_severity:UInt8}"
-
-
-class Webhook:
-    """A loopback HTTP receiver keeping every JSON body; ``hold`` makes the first request
-    wait until released (to keep a dispatcher inside its row lock)."""
-
-    def __init__(self, hold: bool = False):
-        self.bodies: list[dict] = []
-        self.arrived = threading.Event()
-        self.release = threading.Event()
-        if not hold:
-            self.release.set()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                receiver.bodies.append(body)
-                receiver.arrived.set()
-                receiver.release.wait(30)
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def events(self) -> list[str]:
-        return [body["event"] for body in self.bodies]
-
-    def close(self) -> None:
-        self.release.set()
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture
-def incidents(fresh_engine):
-    """An ``incidents`` table of the test's own engine; returns a function adding rows."""
-    with engine.maintenance_session(tag=TAG) as session:
-        session.command("CREATE TABLE incidents (severity UInt8) ENGINE = MergeTree ORDER BY ()")
-
-    def change(*severities: int, clear: bool = False) -> None:
-        with engine.maintenance_session(tag=TAG) as session:
-            if clear:
-                session.command("TRUNCATE TABLE incidents")
-            if severities:
-                values = ", ".join(f"({int(s)})" for s in severities)
-                session.command(f"INSERT INTO incidents VALUES {values}")  # noqa: S608 (ints)
-
-    return change
-
-
-@pytest.fixture
-def mail_and_hooks(settings, smtp_sink):
-    port, inbox = smtp_sink
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
-    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
-    settings.ANALYTICS_REPORT_ALLOWED_DOMAINS = ["example.com"]
-    settings.ANALYTICS_ALERT_WEBHOOK_HOSTS = ["127.0.0.1"]
-    return inbox
 
 
 def _alert(webhook: Webhook, **fields) -> Alert:
