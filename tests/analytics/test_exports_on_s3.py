@@ -125,7 +125,7 @@ def test_a_worker_export_lands_in_the_bucket_and_another_web_process_serves_it(
         wait_until(finished, 120, f"the export to finish (worker log: {worker.process.log_path})")
     finally:
         worker.stop()
-    assert export.state == Export.State.DONE, (export.error, worker.output()[-3000:])
+    assert export.state == Export.State.DONE, (export.error, worker.process.log_path.read_text())
     assert s3.keys(bucket) == [export.file.name]
     stored = s3.read(bucket, export.file.name)
     assert len(stored) == export.size_bytes
