@@ -8,13 +8,15 @@ Gunicorn web process, sharing no disk with it, serves the download from there.
 from __future__ import annotations
 
 import http.client
+import os
 import secrets
+import time
 
 import pytest
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.urls import reverse
 
-from admin2_analytics import exports, reports, tasks
+from admin2_analytics import exports, reports, stored_files, tasks
 from admin2_analytics.models import Export, ScheduledReport
 from harness.celery_worker import CeleryWorker
 from harness.processes import run_admin2, wait_until
@@ -45,8 +47,9 @@ def bucket(s3):
 
 
 @pytest.fixture
-def media_in_bucket(settings, monkeypatch, s3, bucket):
+def media_in_bucket(settings, monkeypatch, tmp_path, s3, bucket):
     """This test process's media in the bucket too, configured the way a deployment is."""
+    settings.VAR_DIR = tmp_path / "var"  # the spools
     for name, value in s3.media_env(bucket).items():
         monkeypatch.setenv(name, value)
     settings.STORAGES = {**settings.STORAGES, "default": media_storage.default_storage("test")}
@@ -169,6 +172,21 @@ def test_a_failed_export_leaves_no_object(exporter_on_s3, s3, bucket, analytics_
     assert export.state == Export.State.FAILED and not export.file
     assert "broken on purpose" in export.error
     assert s3.keys(bucket) == []
+    assert list(stored_files.spool_dir().iterdir()) == []  # and no spool left on disk
+
+
+def test_cleanup_sweeps_spools_a_killed_worker_left(exporter_on_s3, settings):
+    abandoned = stored_files.spool_dir() / "admin2-spool-abandoned"
+    writing = stored_files.spool_dir() / "admin2-spool-writing"
+    for spool in (abandoned, writing):
+        spool.mkdir()
+        (spool / "x.csv").write_bytes(b"partial")
+    long_ago = time.time() - 3 * 24 * 3600
+    os.utime(abandoned, (long_ago, long_ago))
+
+    exports.cleanup_expired()
+
+    assert not abandoned.exists() and (writing / "x.csv").exists()
 
 
 def test_cleanup_deletes_expired_exports_from_the_bucket(exporter_on_s3, s3, bucket,

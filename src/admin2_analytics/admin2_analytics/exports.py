@@ -355,6 +355,7 @@ def cleanup_expired(now: dt.datetime | None = None) -> int:
         for partial in directory.glob(".*.part"):
             if partial.stat().st_mtime < cutoff:
                 partial.unlink(missing_ok=True)
+    stored_files.sweep_spool(ttl().total_seconds())
     return removed
 
 

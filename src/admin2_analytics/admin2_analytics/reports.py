@@ -117,7 +117,9 @@ def _deliver(report: ScheduledReport, now: dt.datetime, outcome: Outcome) -> Non
     recipients, outcome.note = _recipients(report)
     params = bind(query.sql, {**query.parameter_defaults, **report.params})
     name = exports.file_name(query, report.format, now)
-    with tempfile.TemporaryDirectory(prefix="admin2-report-") as scratch:
+    with tempfile.TemporaryDirectory(
+        prefix="admin2-report-", dir=stored_files.spool_dir()
+    ) as scratch:
         target = Path(scratch) / name
         outcome.rows = _produce(report, params, target)
         if report.store_to_media:  # the media storage, local or S3 (stored_files)

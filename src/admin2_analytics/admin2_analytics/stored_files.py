@@ -5,6 +5,7 @@ A file is written to a local spool first and published whole: a failed write lea
 in the storage. On the local filesystem the spool is the final path itself, which
 ``exports.write_file`` fills through a hidden ``.part`` renamed into place; elsewhere it is a
 temporary file, uploaded once complete (an S3 object exists only once its upload finished).
+Spools live on disk under VAR_DIR: the containers' /tmp is a tmpfs, i.e. memory.
 """
 
 from __future__ import annotations
@@ -13,12 +14,38 @@ import contextlib
 import os
 import shutil
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
+from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import FileSystemStorage, default_storage
+
+SPOOL_PREFIX = "admin2-spool-"
+
+
+def spool_dir() -> Path:
+    """Where files wait before they go to the storage (a disk of this host)."""
+    directory = Path(settings.VAR_DIR) / "spool"
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory
+
+
+def sweep_spool(older_than_seconds: float) -> int:
+    """Remove spools a killed process left behind; return how many."""
+    cutoff = time.time() - older_than_seconds
+    removed = 0
+    for leftover in spool_dir().iterdir():
+        if leftover.stat().st_mtime >= cutoff:
+            continue
+        if leftover.is_dir():
+            shutil.rmtree(leftover, ignore_errors=True)
+        else:
+            leftover.unlink(missing_ok=True)
+        removed += 1
+    return removed
 
 
 def local_path(name: str) -> Path | None:
@@ -37,7 +64,7 @@ def spooled(name: str) -> Iterator[Path]:
         final.parent.mkdir(parents=True, exist_ok=True)
         yield final
         return
-    with tempfile.TemporaryDirectory(prefix="admin2-spool-") as scratch:
+    with tempfile.TemporaryDirectory(prefix=SPOOL_PREFIX, dir=spool_dir()) as scratch:
         spool = Path(scratch) / PurePosixPath(name).name
         yield spool
         publish(spool, name)
@@ -74,8 +101,15 @@ def delete(name: str) -> None:
 
 
 def open_for_download(name: str):
-    """The stored file, opened for reading (the caller closes it). Raises FileNotFoundError
-    when it is gone."""
+    """The stored file as a readable stream and its size (None: unknown); the caller closes
+    it. Raises FileNotFoundError when it is gone."""
     if not default_storage.exists(name):
         raise FileNotFoundError(name)
-    return default_storage.open(name, "rb")
+    handle = default_storage.open(name, "rb")
+    remote = getattr(handle, "obj", None)
+    if remote is None:
+        return handle, None
+    # django-storages' S3 file would first copy the whole object into a spool of its own
+    # (memory, then /tmp); the object's body streams it instead, chunk by chunk.
+    got = remote.get()
+    return got["Body"], got.get("ContentLength")

@@ -154,7 +154,7 @@ def download(request, pk):
     if not found.downloadable:
         raise Http404("this export is not ready, failed, or has expired")
     try:  # the media storage, local or S3: any web process serves any worker's file
-        handle = stored_files.open_for_download(found.file.name)
+        handle, size = stored_files.open_for_download(found.file.name)
     except FileNotFoundError:
         raise Http404("the export file is gone") from None
     base = PurePosixPath(found.file.name).name
@@ -164,5 +164,7 @@ def download(request, pk):
         filename=base.split("-", 1)[1] if "-" in base else base,
         content_type=exports.CONTENT_TYPES[found.format],
     )
+    if size is not None:
+        response["Content-Length"] = str(size)
     response["Cache-Control"] = "no-store"
     return response
