@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from django.test import override_settings
 
+from harness.redis import RedisServer
+
 DEMO_ROWS = 10_000
 
 
@@ -50,6 +52,16 @@ def analytics_engine(settings, _demo_engine) -> EmbeddedEngine:
     for name, value in _engine_settings(_demo_engine.path).items():
         setattr(settings, name, value)
     return _demo_engine
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    """A private Redis (password-protected, as in production) for a real worker's broker."""
+    server = RedisServer(tmp_path / "redis")
+    server.workdir.mkdir()
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

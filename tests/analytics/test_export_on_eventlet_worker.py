@@ -13,13 +13,13 @@ import pytest
 import yaml
 from django.urls import reverse
 
-from admin2_analytics.models import Export, QueryRun
+from admin2_analytics.models import QueryRun
 from admin2_tasks.models import TaskRun
 from harness.celery_worker import CeleryWorker
-from harness.processes import REPO, venv_tool, wait_until
-from harness.redis import RedisServer
+from harness.processes import REPO, venv_tool
 from tests.support.analytics_pages import make_query, make_user, read_csv
-from tests.tasks.conftest import app_on_broker, production_worker_env
+from tests.support.worker_exports import export_on_worker
+from tests.tasks.conftest import production_worker_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -42,15 +42,6 @@ def production_worker_command() -> list[str]:
         "INFO",
     ]  # fmt: skip  (docs/tasks.md says the same)
     return [venv_tool(command[0]), *command[1:]]
-
-
-@pytest.fixture
-def redis_server(tmp_path):
-    server = RedisServer(tmp_path / "redis")
-    server.workdir.mkdir()
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.mark.timeout(150)
@@ -78,23 +69,8 @@ def test_an_admin_export_completes_on_the_production_worker(
         ),
     )
     worker.start()
-    try:
-        client.force_login(exporter)
-        with app_on_broker(redis_server.url(0)):
-            response = client.post(reverse("analytics:export", args=[query.pk]), {"format": "csv"})
-        assert response.status_code == 302
-        export = Export.objects.get()
-        assert export.task_id
-
-        def finished():
-            export.refresh_from_db()
-            return export.state in (Export.State.DONE, Export.State.FAILED)
-
-        wait_until(finished, 90, f"the export to finish (worker log: {worker.process.log_path})")
-    finally:
-        worker.stop()
-
-    assert export.state == Export.State.DONE, (export.error, worker.output()[-3000:])
+    export = export_on_worker(client, exporter, query, worker, redis_server.url(0))
+    assert export.task_id
     written = Path(settings.MEDIA_ROOT) / export.file.name
     rows = read_csv(written.read_bytes())
     assert rows[0][:3] == ["event_time", "user_id", "session_id"]

@@ -19,13 +19,13 @@ from django.urls import reverse
 from admin2_analytics import exports, reports, stored_files, tasks
 from admin2_analytics.models import Export, ScheduledReport
 from harness.celery_worker import CeleryWorker
-from harness.processes import run_admin2, wait_until
-from harness.redis import RedisServer
+from harness.processes import run_admin2
 from harness.s3 import S3Server
 from settings import media_storage
 from tests.faults.stack import WebServer
 from tests.support.analytics_pages import due_report, make_query, make_user, read_csv
-from tests.tasks.conftest import app_on_broker, production_worker_env
+from tests.support.worker_exports import export_on_worker
+from tests.tasks.conftest import production_worker_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 
@@ -54,15 +54,6 @@ def media_in_bucket(settings, monkeypatch, tmp_path, s3, bucket):
         monkeypatch.setenv(name, value)
     settings.STORAGES = {**settings.STORAGES, "default": media_storage.default_storage("test")}
     assert settings.STORAGES["default"]["BACKEND"] == media_storage.S3_BACKEND
-
-
-@pytest.fixture
-def redis_server(tmp_path):
-    server = RedisServer(tmp_path / "redis")
-    server.workdir.mkdir()
-    server.start()
-    yield server
-    server.stop()
 
 
 def _engine_env(engine) -> dict[str, str]:
@@ -114,21 +105,7 @@ def test_a_worker_export_lands_in_the_bucket_and_another_web_process_serves_it(
         ),
     )
     worker.start()
-    try:
-        client.force_login(exporter)
-        with app_on_broker(redis_server.url(0)):
-            response = client.post(reverse("analytics:export", args=[query.pk]), {"format": "csv"})
-        assert response.status_code == 302
-        export = Export.objects.get()
-
-        def finished():
-            export.refresh_from_db()
-            return export.state in (Export.State.DONE, Export.State.FAILED)
-
-        wait_until(finished, 120, f"the export to finish (worker log: {worker.process.log_path})")
-    finally:
-        worker.stop()
-    assert export.state == Export.State.DONE, (export.error, worker.process.log_path.read_text())
+    export = export_on_worker(client, exporter, query, worker, redis_server.url(0), timeout=120)
     assert s3.keys(bucket) == [export.file.name]
     stored = s3.read(bucket, export.file.name)
     assert len(stored) == export.size_bytes

@@ -1,11 +1,6 @@
-"""Export and report files in Django's default storage: the local MEDIA_ROOT, or an
-S3-compatible bucket (ADMIN2_MEDIA_STORAGE), so any web or worker process serves any file.
-
-A file is written to a local spool first and published whole: a failed write leaves nothing
-in the storage. On the local filesystem the spool is the final path itself, which
-``exports.write_file`` fills through a hidden ``.part`` renamed into place; elsewhere it is a
-temporary file, uploaded once complete (an S3 object exists only once its upload finished).
-Spools live on disk under VAR_DIR: the containers' /tmp is a tmpfs, i.e. memory.
+"""Export and report files in Django's default storage, local or S3 (ADMIN2_MEDIA_STORAGE):
+written to a local spool, published whole, so a failed write leaves nothing stored. Spools
+live under VAR_DIR, not the containers' tmpfs /tmp. docs/scaling.md, "Media on S3".
 """
 
 from __future__ import annotations
