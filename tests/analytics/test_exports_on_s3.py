@@ -166,6 +166,26 @@ def test_cleanup_sweeps_spools_a_killed_worker_left(exporter_on_s3, settings):
     assert not abandoned.exists() and (writing / "x.csv").exists()
 
 
+def test_the_download_streams_the_object_and_a_missing_one_is_not_found(
+    client, exporter_on_s3, s3, bucket, analytics_engine
+):
+    export = Export.objects.create(
+        saved_query=make_query(exporter_on_s3), requested_by=exporter_on_s3
+    )
+    tasks.run_export(export_id=export.pk)
+    export.refresh_from_db()
+    client.force_login(exporter_on_s3)
+    url = reverse("analytics:download", args=[export.pk])
+
+    response = client.get(url)
+    body = b"".join(response.streaming_content)
+    assert response.status_code == 200 and body == s3.read(bucket, export.file.name)
+    assert response["Content-Length"] == str(export.size_bytes)
+
+    s3.client().delete_object(Bucket=bucket, Key=export.file.name)
+    assert client.get(url).status_code == 404
+
+
 def test_cleanup_deletes_expired_exports_from_the_bucket(exporter_on_s3, s3, bucket,
                                                           analytics_engine):  # fmt: skip
     query = make_query(exporter_on_s3)

@@ -98,9 +98,7 @@ def delete(name: str) -> None:
 def open_for_download(name: str):
     """The stored file as a readable stream and its size (None: unknown); the caller closes
     it. Raises FileNotFoundError when it is gone."""
-    if not default_storage.exists(name):
-        raise FileNotFoundError(name)
-    handle = default_storage.open(name, "rb")
+    handle = default_storage.open(name, "rb")  # both storages raise FileNotFoundError
     remote = getattr(handle, "obj", None)
     if remote is None:
         return handle, None
