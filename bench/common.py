@@ -78,6 +78,13 @@ def publish(name: str, runs: list[dict], table: str, notes: str = "") -> Path:
     return path
 
 
+def deployed(result, step: str):
+    """A deploy world's result, or the benchmark stops with the deploy's own output."""
+    if result.returncode != 0:
+        raise SystemExit(f"{step} deploy failed:\n{result.stdout[-3000:]}{result.stderr[-3000:]}")
+    return result
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

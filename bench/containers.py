@@ -19,7 +19,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.common import markdown_table, publish  # noqa: E402
+from bench.common import deployed, markdown_table, publish  # noqa: E402
 from harness import engine  # noqa: E402
 
 TAG = "bench"
@@ -87,12 +87,6 @@ def up_to_healthy() -> float:
     finally:
         stack.down()
         shutil.rmtree(workdir, ignore_errors=True)
-
-
-def deployed(result, step: str):
-    if result.returncode != 0:
-        raise SystemExit(f"{step} deploy failed:\n{result.stdout[-3000:]}{result.stderr[-3000:]}")
-    return result
 
 
 def code_deploy() -> dict:

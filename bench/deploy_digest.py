@@ -10,14 +10,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import markdown_table, publish
+from bench.common import deployed, markdown_table, publish
 from harness.deploy_world import RequestLoop, destroy, make_world
-
-
-def deployed(result, step: str):
-    if result.returncode != 0:
-        raise SystemExit(f"{step} deploy failed:\n{result.stdout[-3000:]}{result.stderr[-3000:]}")
-    return result
 
 
 def main() -> None:

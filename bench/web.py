@@ -165,6 +165,8 @@ def measure(url: str, session: str, seconds: int, worker: psutil.Process) -> dic
     result = wrk(url, seconds=seconds, connections=CONNECTIONS, headers=headers)
     after = worker.cpu_times()
     cpu = after.user + after.system - before.user - before.system
+    if not result["requests"]:
+        raise SystemExit(f"{url}: no request completed in {seconds} s; the machine is too busy")
     return {**result, "worker_cpu_ms_per_request": round(cpu * 1000 / result["requests"], 2)}
 
 

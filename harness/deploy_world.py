@@ -9,7 +9,6 @@ pulls from by digest, and the production Compose file with local stand-ins for r
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
 import os
 import shutil
 import subprocess
@@ -300,21 +299,8 @@ class RequestLoop:
 
 
 def free_subnet() -> str:
-    used = []
-    for network_id in engine.docker("network", "ls", "-q").stdout.decode().split():
-        inspected = engine.docker(
-            "network",
-            "inspect",
-            "--format",
-            "{{range .IPAM.Config}}{{.Subnet}} {{end}}",
-            network_id,
-        )
-        used += [ipaddress.ip_network(n, strict=False) for n in inspected.stdout.decode().split()]
-    for third in range(100, 250):
-        candidate = ipaddress.ip_network(f"10.214.{third}.0/24")
-        if not any(candidate.overlaps(n) for n in used):
-            return str(candidate)
-    raise AssertionError("no free 10.214.x.0/24 for the deploy world's frontend network")
+    """A /24 for a deploy world's frontend network, apart from the Compose stacks' range."""
+    return engine.reserve_subnet("10.214", range(100, 250))
 
 
 # The production Compose file's third-party images (containers/image-pins), here the local

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import ipaddress
 import json
 import os
 import re
@@ -33,20 +34,31 @@ HOST_CA = Path("/etc/ssl/certs/ca-certificates.crt")
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
 
 # Image name (without tag) -> stand-in directory under harness/images.
+# The monitoring profile (docs/operations.md, "Monitoring"): Debian's packages of the same
+# programs, through one template: repository -> (package, the upstream binary path, data dirs).
+PROMETHEUS_TOOLS = {
+    "prom/prometheus": ("prometheus", "/bin/prometheus", "/prometheus /etc/prometheus"),
+    "prom/alertmanager": (
+        "prometheus-alertmanager", "/bin/alertmanager", "/alertmanager /etc/alertmanager",
+    ),
+    "prom/node-exporter": ("prometheus-node-exporter", "/bin/node_exporter", ""),
+    "prom/blackbox-exporter": ("prometheus-blackbox-exporter", "/bin/blackbox_exporter", ""),
+    "quay.io/prometheuscommunity/postgres-exporter": (
+        "prometheus-postgres-exporter", "/bin/postgres_exporter", "",
+    ),
+    "oliver006/redis_exporter": ("prometheus-redis-exporter", "/redis_exporter", ""),
+    "nginx/nginx-prometheus-exporter": (
+        "prometheus-nginx-exporter", "/usr/bin/nginx-prometheus-exporter", "",
+    ),
+}  # fmt: skip
+
 STANDINS = {
     "python": "python",
     "ghcr.io/astral-sh/uv": "uv",
     "postgres": "postgres",
     "redis": "redis",
     "nginx": "nginx",
-    # The monitoring profile (docs/operations.md, "Monitoring"): Debian's Prometheus packages.
-    "prom/prometheus": "prometheus",
-    "prom/alertmanager": "alertmanager",
-    "prom/node-exporter": "node-exporter",
-    "prom/blackbox-exporter": "blackbox-exporter",
-    "quay.io/prometheuscommunity/postgres-exporter": "postgres-exporter",
-    "oliver006/redis_exporter": "redis-exporter",
-    "nginx/nginx-prometheus-exporter": "nginx-exporter",
+    **dict.fromkeys(PROMETHEUS_TOOLS, "prometheus-tool"),
 }
 
 # The tag under which the tests build the application images (never an operator's tag).
@@ -55,6 +67,15 @@ TEST_TAG = "e2e-test"
 
 def log(message: str) -> None:
     print(f"[engine] {message}", file=sys.stderr, flush=True)
+
+
+def record_timing(timings: Path, name: str, seconds: float) -> None:
+    """Add one measured figure to a JSON file of figures under test-results (docs quote them)."""
+    timings.parent.mkdir(exist_ok=True)
+    data = json.loads(timings.read_text()) if timings.exists() else {}
+    data[name] = round(seconds, 1)
+    timings.write_text(json.dumps(data, indent=1, sort_keys=True))
+    log(f"{timings.stem} {name}: {seconds:.1f} s")
 
 
 def _built(what: str, seconds: float) -> None:
@@ -121,6 +142,61 @@ def _lock():
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def engine_subnets() -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """The subnets of every network the engine has now."""
+    ids = docker("network", "ls", "-q").stdout.decode().split()
+    if not ids:
+        return []
+    networks = json.loads(docker("network", "inspect", *ids).stdout)
+    return [
+        ipaddress.ip_network(config["Subnet"], strict=False)
+        for network in networks
+        for config in (network.get("IPAM") or {}).get("Config") or []
+        if config.get("Subnet")
+    ]
+
+
+# A reservation outlives the time a stack takes to create its network, after which the
+# engine's own list shows the subnet.
+_RESERVATION_S = 1800
+
+
+def reserve_subnet(prefix: str, thirds: range) -> str:
+    """A ``prefix.N.0/24`` that no engine network uses and no other live test process has
+    just taken: two stacks started side by side (xdist workers, parallel sessions) would
+    otherwise both find the same free /24, and the second's network fails to be created
+    ("Pool overlaps")."""
+    STATE.mkdir(parents=True, exist_ok=True)
+    ledger = STATE / "subnets.json"
+    with open(STATE / "subnets.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        now = time.time()
+        reserved = json.loads(ledger.read_text()) if ledger.exists() else {}
+        reserved = {
+            subnet: (pid, at)
+            for subnet, (pid, at) in reserved.items()
+            if now - at < _RESERVATION_S and _alive(pid)
+        }
+        used = engine_subnets() + [ipaddress.ip_network(subnet) for subnet in reserved]
+        for third in thirds:
+            candidate = ipaddress.ip_network(f"{prefix}.{third}.0/24")
+            if not any(candidate.overlaps(other) for other in used):
+                reserved[str(candidate)] = (os.getpid(), now)
+                ledger.write_text(json.dumps(reserved))
+                return str(candidate)
+    pytest.fail(f"no free {prefix}.x.0/24 subnet among {thirds}")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def image_labels(name: str) -> dict | None:
@@ -255,9 +331,16 @@ def _standin_context(directory: str, tmp: Path) -> Path:
     return context
 
 
-def _standin_inputs(directory: str) -> str:
+def _standin_args(repository: str) -> dict[str, str]:
+    if repository not in PROMETHEUS_TOOLS:
+        return {}
+    package, binary, data_dirs = PROMETHEUS_TOOLS[repository]
+    return {"PACKAGE": package, "BINARY": binary, "DATA_DIRS": data_dirs}
+
+
+def _standin_inputs(directory: str, args: dict[str, str]) -> str:
     paths = [IMAGES / directory]
-    extra = BASE_RECIPE
+    extra = BASE_RECIPE + json.dumps(args, sort_keys=True)
     if directory == "python" and HOST_CA.exists():
         paths.append(HOST_CA)
     if directory == "uv":
@@ -270,7 +353,8 @@ def ensure_image(name: str) -> str:
     repository = name.rsplit(":", 1)[0]
     directory = STANDINS.get(repository)
     labels = image_labels(name)
-    inputs = _standin_inputs(directory) if directory else None
+    args = _standin_args(repository)
+    inputs = _standin_inputs(directory, args) if directory else None
     if labels is not None and (LABEL not in labels or labels[LABEL] == inputs):
         return "local" if LABEL not in labels else "stand-in (cached)"
     if labels is None:
@@ -287,8 +371,9 @@ def ensure_image(name: str) -> str:
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="standin-") as tmp:
         context = _standin_context(directory, Path(tmp))
-        docker("build", "--label", f"{LABEL}={inputs}", "--tag", name, str(context),
-               env={"DOCKER_BUILDKIT": "1"}, timeout=1200)  # fmt: skip
+        build_args = [f"--build-arg={key}={value}" for key, value in args.items()]
+        docker("build", "--label", f"{LABEL}={inputs}", "--tag", name, *build_args,
+               str(context), env={"DOCKER_BUILDKIT": "1"}, timeout=1200)  # fmt: skip
     _built(name, time.monotonic() - started)
     return "stand-in (built)"
 

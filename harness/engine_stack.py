@@ -7,7 +7,6 @@ the stack's example with only what a test machine must change. ``down -v`` alway
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import os
 import re
@@ -38,23 +37,10 @@ def parse_env(text: str) -> dict[str, str]:
 
 
 def free_subnet() -> str:
-    """A /24 in 10.213.0.0/16 that no engine network uses: stacks run side by side, and the
+    """A /24 in 10.213.0.0/16 for a stack's frontend network: stacks run side by side, and the
     engine's own address pools (172.17-31.0.0/16, 192.168.0.0/16) hand out whole /16s, so a
     fixed 172.30.x.0/24 can collide with a network made by any other test."""
-    result = engine.docker("network", "ls", "-q")
-    ids = result.stdout.decode().split()
-    used = set()
-    if ids:
-        inspected = engine.docker("network", "inspect", *ids)
-        for network in json.loads(inspected.stdout):
-            for config in (network.get("IPAM") or {}).get("Config") or []:
-                if config.get("Subnet"):
-                    used.add(ipaddress.ip_network(config["Subnet"], strict=False))
-    for third in range(10, 250):
-        candidate = ipaddress.ip_network(f"10.213.{third}.0/24")
-        if not any(candidate.overlaps(u) for u in used):
-            return str(candidate)
-    pytest.fail("no free 10.213.x.0/24 subnet for the stack's frontend network")
+    return engine.reserve_subnet("10.213", range(10, 250))
 
 
 class ComposeStack:

@@ -120,12 +120,13 @@ def start_nginx(workdir: Path, main_config: str, *ports: int) -> Nginx:
     return nginx
 
 
-def self_signed_certificate(directory: Path, cert: str, key: str) -> None:
-    """A throwaway certificate for 127.0.0.1/localhost, made by the openssl CLI."""
+def self_signed_certificate(directory: Path, cert: str, key: str, *, days: int = 90) -> None:
+    """A throwaway certificate for 127.0.0.1/localhost, made by the openssl CLI. Valid for long
+    enough by default that a monitored stack's certificate-expiry alert stays quiet."""
     directory.mkdir(parents=True, exist_ok=True)
     openssl = shutil.which("openssl") or pytest.fail("openssl is not installed")
     result = subprocess.run(
-        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", str(days),
          "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
          "-keyout", str(directory / key), "-out", str(directory / cert)],
         capture_output=True, text=True, timeout=60, check=False,

@@ -20,6 +20,7 @@ import requests
 from aiosmtpd.controller import Controller
 
 from harness import engine
+from harness.native import self_signed_certificate
 from harness.processes import REPO, free_port
 from harness.smtp import Inbox
 
@@ -138,15 +139,9 @@ def targets(prometheus: str) -> list[dict]:
 
 
 def certificate(directory: Path, cert: str, key: str, days: int) -> None:
-    """A self-signed certificate for localhost valid for ``days`` days, in place of the old."""
-    result = subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", str(days),
-         "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
-         "-keyout", str(directory / key), "-out", str(directory / cert)],
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
-    if result.returncode != 0:
-        pytest.fail(f"openssl could not make a certificate: {result.stderr}")
+    """A self-signed certificate for localhost valid for ``days`` days, in place of the old,
+    readable by the container's Nginx."""
+    self_signed_certificate(directory, cert, key, days=days)
     for name in (cert, key):
         (directory / name).chmod(0o644)
 

@@ -31,11 +31,7 @@ TIMINGS = REPO / "test-results" / "containers-engine.json"
 
 
 def record(name: str, seconds: float) -> None:
-    TIMINGS.parent.mkdir(exist_ok=True)
-    data = json.loads(TIMINGS.read_text()) if TIMINGS.exists() else {}
-    data[name] = round(seconds, 1)
-    TIMINGS.write_text(json.dumps(data, indent=1, sort_keys=True))
-    engine.log(f"{name}: {seconds:.1f} s")
+    engine.record_timing(TIMINGS, name, seconds)
 
 
 def worker_override(workdir: Path) -> Path:
@@ -349,22 +345,23 @@ def fault_to_notification(prod, sinks, alert: str, runbook: str, fault, repair) 
     return seconds
 
 
-def test_a_stopped_worker_is_mailed_and_hooked_then_resolved(prod, sinks):
+@pytest.mark.parametrize(
+    ("alert", "runbook", "service", "healthy_within", "figure"),
+    [
+        ("CeleryWorkerOffline", "celeryworkeroffline", "celery", 120, "worker"),
+        ("PostgresDown", "postgresdown", "db", 90, "postgres"),
+    ],
+    ids=["a stopped worker", "postgresql down"],
+)
+def test_a_stopped_service_is_mailed_and_hooked_then_resolved(
+    prod, sinks, alert, runbook, service, healthy_within, figure
+):
     seconds = fault_to_notification(
-        prod, sinks, "CeleryWorkerOffline", "celeryworkeroffline",
-        lambda: prod.compose("stop", "celery"), lambda: prod.compose("start", "celery"),
+        prod, sinks, alert, runbook,
+        lambda: prod.compose("stop", service), lambda: prod.compose("start", service),
     )  # fmt: skip
-    record("monitoring.fault_to_notification.worker", seconds)
-    prod.wait_healthy("celery", 120)
-
-
-def test_postgresql_down_is_mailed_and_hooked_then_resolved(prod, sinks):
-    seconds = fault_to_notification(
-        prod, sinks, "PostgresDown", "postgresdown",
-        lambda: prod.compose("stop", "db"), lambda: prod.compose("start", "db"),
-    )  # fmt: skip
-    record("monitoring.fault_to_notification.postgres", seconds)
-    prod.wait_healthy("db", 90)
+    record(f"monitoring.fault_to_notification.{figure}", seconds)
+    prod.wait_healthy(service, healthy_within)
 
 
 def test_a_certificate_with_ten_days_left_is_mailed_and_hooked_then_resolved(prod, sinks):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import json
 import subprocess
 
 import pytest
@@ -214,6 +215,22 @@ def test_old_images_are_pruned_keeping_the_last_releases(world):
         assert world.deploy(DEPLOY_KEEP_IMAGES="3").returncode == 0
 
     assert sorted(world.images()) == sorted(shas[1:])
+
+
+def test_pruning_leaves_admin2_images_this_install_never_deployed(world):
+    """Another install's release (or one loaded by hand) on the same engine is not ours."""
+    foreign = "f" * 40
+    for number in range(4):
+        world.commit(f"release {number}")
+        assert world.deploy(DEPLOY_KEEP_IMAGES="3").returncode == 0
+        if number == 0:  # the stand-in engine exists now: load the other install's image
+            state_file = world.standin_state / "state.json"
+            state = json.loads(state_file.read_text())
+            state["images"].append(foreign)
+            state_file.write_text(json.dumps(state))
+
+    assert foreign in world.images()
+    assert len(world.images()) == 4
 
 
 def test_a_commit_that_was_not_pushed_is_refused_and_the_lock_released(world):

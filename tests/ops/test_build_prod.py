@@ -5,14 +5,13 @@ the schedule's state (.deploy/last-pull) is the test's own."""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
 import time
 
 from harness.processes import REPO
-from tests.ops.test_justfile import RECORDING_DOCKER
+from tests.ops import recording_docker
 
 
 def setup(tmp_path):
@@ -36,11 +35,7 @@ def setup(tmp_path):
         ],
         check=True,
     )
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    (bin_dir / "docker").write_text(RECORDING_DOCKER)
-    (bin_dir / "docker").chmod(0o755)
-    calls = tmp_path / "calls.jsonl"
+    bin_dir, calls = recording_docker.install(tmp_path)
     env = {k: v for k, v in os.environ.items() if not k.startswith("DEPLOY_")}
     env.update(
         PATH=f"{bin_dir}:/usr/bin:/bin",
@@ -65,7 +60,7 @@ def build(checkout, env):
 
 
 def calls_of(calls):
-    lines = [json.loads(line) for line in calls.read_text().splitlines()]
+    lines = recording_docker.recorded(calls)
     calls.unlink()
     return lines
 

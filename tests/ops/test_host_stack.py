@@ -7,7 +7,6 @@ Run from a temporary checkout with a recording `docker` first on PATH.
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -15,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from harness.processes import REPO, VENV_BIN
-from tests.ops.test_justfile import RECORDING_DOCKER, just
+from tests.ops import recording_docker
+from tests.ops.test_justfile import just
 
 
 @pytest.fixture
@@ -32,14 +32,10 @@ def checkout(tmp_path) -> Path:
 
 @pytest.fixture
 def env(tmp_path) -> dict[str, str]:
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    docker = bin_dir / "docker"
-    docker.write_text(RECORDING_DOCKER)
-    docker.chmod(0o755)
+    bin_dir, calls = recording_docker.install(tmp_path)
     return {
         "PATH": f"{bin_dir}:{VENV_BIN}:/usr/bin:/bin",
-        "DOCKER_CALLS": str(tmp_path / "calls.jsonl"),
+        "DOCKER_CALLS": str(calls),
         "HOME": str(tmp_path),
         "DEPLOY_ENV_FILE": str(tmp_path / "no-deploy-env"),
         "ADMIN2_HOST_STACK_FILE": str(tmp_path / "etc" / "admin2" / "stack"),
@@ -50,8 +46,7 @@ def compose_calls(env: dict) -> list[list[str]]:
     calls = Path(env["DOCKER_CALLS"])
     if not calls.exists():
         return []
-    recorded = [json.loads(line) for line in calls.read_text().splitlines()]
-    return [c for c in recorded if c[:2] == ["compose", "-f"]]
+    return [c for c in recording_docker.recorded(calls) if c[:2] == ["compose", "-f"]]
 
 
 def run(checkout: Path, env: dict, *args: str, **extra: str) -> subprocess.CompletedProcess:

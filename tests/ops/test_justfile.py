@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 
 from harness.processes import REPO, VENV_BIN, venv_tool
+from tests.ops import recording_docker as recording_docker_cli
+from tests.ops.recording_docker import recorded
 
 REQUIRED = {
     # the staging stack (stack=production for the production one)
@@ -44,12 +46,6 @@ DEVELOPMENT = {
     "editor-bundle-check",
 }  # fmt: skip
 STAGING_EXAMPLE = REPO / "containers" / ".env.staging.example"
-RECORDING_DOCKER = """#!/usr/bin/env python3
-# stand-in docker CLI (no Docker engine here): records its arguments, one JSON line per call
-import json, os, sys
-with open(os.environ["DOCKER_CALLS"], "a") as log:
-    log.write(json.dumps(sys.argv[1:]) + "\\n")
-"""
 
 
 def just(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -96,12 +92,7 @@ def test_operations_recipes_are_one_line_calls_of_scripts_under_deploy():
 
 @pytest.fixture
 def recording_docker(tmp_path) -> tuple[dict, Path]:
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    docker = bin_dir / "docker"
-    docker.write_text(RECORDING_DOCKER)
-    docker.chmod(0o755)
-    calls = tmp_path / "calls.jsonl"
+    bin_dir, calls = recording_docker_cli.install(tmp_path)
     env = {
         "PATH": f"{bin_dir}:{VENV_BIN}:/usr/bin:/bin",
         "DOCKER_CALLS": str(calls),
@@ -111,10 +102,6 @@ def recording_docker(tmp_path) -> tuple[dict, Path]:
         "ADMIN2_ENV_FILE": str(STAGING_EXAMPLE),
     }
     return env, calls
-
-
-def recorded(calls: Path) -> list[list[str]]:
-    return [json.loads(line) for line in calls.read_text().splitlines()]
 
 
 def test_compose_recipes_use_the_stack_file_and_pass_arguments_intact(recording_docker):

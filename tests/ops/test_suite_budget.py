@@ -120,10 +120,11 @@ class _Marked:
         return name if name in self.markers else None
 
 
-def test_engine_tests_share_one_unit_and_the_swarm_gets_its_own():
-    engine_a = _Marked("tests/containers/test_a.py::test_x", "engine", "slow")
-    engine_b = _Marked("tests/deploy/test_b.py::test_y", "engine")
-    swarm = _Marked("tests/swarm/test_c.py::test_z", "engine", "own_engines", "slow")
-    units = {tiers.work_unit(item) for item in (engine_a, engine_b)}
-    assert units == {tiers.ENGINE_GROUP}
-    assert tiers.work_unit(swarm) == tiers.OWN_ENGINES_GROUP != tiers.ENGINE_GROUP
+def test_engine_tests_share_a_unit_per_package_and_the_swarm_gets_its_own():
+    stack_a = _Marked("tests/containers/test_a.py::test_x", "engine", "slow")
+    stack_b = _Marked("tests/containers/test_b.py::test_y", "engine")
+    world = _Marked("tests/deploy/test_c.py::test_y", "engine")
+    swarm = _Marked("tests/swarm/test_d.py::test_z", "engine", "own_engines", "slow")
+    assert tiers.work_unit(stack_a) == tiers.work_unit(stack_b) == "engine:containers"
+    assert tiers.work_unit(world) == "engine:deploy"
+    assert tiers.work_unit(swarm) == tiers.OWN_ENGINES_GROUP

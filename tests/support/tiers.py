@@ -1,7 +1,7 @@
 """Which tests a pass runs, and how pytest-xdist may spread them over workers.
 
 ``database_facing`` picks the SQLite pass's tests; ``work_unit`` keeps a module's shared
-scenario on one worker and all engine scenarios on one worker; ``heaviest_first`` orders
+scenario on one worker and each test package's engine scenarios on one worker; ``heaviest_first`` orders
 collection so that the longest units start first. docs/testing.md says why.
 """
 
@@ -45,17 +45,24 @@ def shares_a_scenario(item) -> bool:
 
 
 def work_unit(item) -> str:
-    """One engine worker at a time (the scenarios share the engine, its build cache and the two
-    cores); a shared scenario stays on one worker, so it is set up once; any other test is a
-    unit of its own. Tests that run dockerds of their own (the swarm) are a second engine unit:
-    they share only the build cache with the first, so the two run side by side."""
+    """The engine scenarios of one test package (the Compose stacks in ``tests/containers``,
+    the deploy worlds in ``tests/deploy``) run one after another on one worker, and the
+    packages side by side: they share the engine and its build cache (builds take turns under
+    the harness's lock), never a stack, a port or a subnet. Tests that run dockerds of their
+    own (the swarm) are one more unit. A shared scenario stays on one worker, so it is set up
+    once; any other test is a unit of its own."""
     if item.get_closest_marker("own_engines") is not None:
         return OWN_ENGINES_GROUP
     if item.get_closest_marker("engine") is not None:
-        return ENGINE_GROUP
+        return f"{ENGINE_GROUP}:{_package(item.nodeid)}"
     if shares_a_scenario(item):
         return item.nodeid.split("::", 1)[0]
     return item.nodeid
+
+
+def _package(nodeid: str) -> str:
+    parts = nodeid.split("::", 1)[0].split("/")
+    return parts[1] if len(parts) > 2 else parts[0]
 
 
 # Only workers collect, and pytest 9 ignores xdist's own way of tagging groups (it rewrites

@@ -4,7 +4,6 @@ session (a swarm costs minutes of CI's budget); always taken down, unless ADMIN2
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 import time
@@ -22,11 +21,7 @@ TIMINGS = REPO / "test-results" / "swarm-timings.json"
 
 
 def record(name: str, seconds: float) -> None:
-    TIMINGS.parent.mkdir(exist_ok=True)
-    data = json.loads(TIMINGS.read_text()) if TIMINGS.exists() else {}
-    data[name] = round(seconds, 1)
-    TIMINGS.write_text(json.dumps(data, indent=1, sort_keys=True))
-    engine.log(f"swarm {name}: {seconds:.1f} s")
+    engine.record_timing(TIMINGS, name, seconds)
 
 
 @pytest.fixture(scope="session")

@@ -55,16 +55,9 @@ def _encode(value):
     kind = type(value)
     if kind in _PLAIN:
         return value
-    if kind is float:
-        return value if math.isfinite(value) else _tag("float", repr(value))
-    if kind is list:
-        return _encode_items(value)
-    if kind is tuple:
-        return _tag("tuple", _encode_items(value))
-    if kind is dict:
-        if TAG not in value and all(type(key) is str for key in value):
-            return {key: _encode(item) for key, item in value.items()}
-        return _tag("dict", [[_encode(key), _encode(item)] for key, item in value.items()])
+    container = _CONTAINERS.get(kind)
+    if container is not None:
+        return container(value)
     encoder = _ENCODERS.get(kind)
     if encoder is None:
         raise TypeError(
@@ -73,6 +66,24 @@ def _encode(value):
     name, encode = encoder
     return _tag(name, encode(value))
 
+
+def _encode_float(value: float):
+    return value if math.isfinite(value) else _tag("float", repr(value))
+
+
+def _encode_dict(value: dict):
+    if TAG not in value and all(type(key) is str for key in value):
+        return {key: _encode(item) for key, item in value.items()}
+    return _tag("dict", [[_encode(key), _encode(item)] for key, item in value.items()])
+
+
+# Values JSON has a shape for, kept in that shape where it is unambiguous.
+_CONTAINERS = {
+    float: _encode_float,
+    list: _encode_items,
+    tuple: lambda value: _tag("tuple", _encode_items(value)),
+    dict: _encode_dict,
+}
 
 _ENCODERS = {
     bytes: ("bytes", lambda v: base64.b64encode(v).decode("ascii")),

@@ -73,19 +73,34 @@ def _load(config: PluginConfig, into: Registry) -> None:
         into.add_queue(queue)
     for module in config.tasks:
         import_module(module)  # its @background.task decorators add the tasks
-    for job in config.periodic_jobs:
-        if isinstance(job.every_seconds, str):
-            job = replace(job, every_seconds=float(getattr(settings, job.every_seconds)))
-        into.add_periodic_job(job)
-    for link in config.admin_links:
-        into.add_admin_link(link)
-    for check in config.readiness_checks:
-        into.add_health_check(check.name, _resolve(check.check), required=check.required)
-    for step in config.demo_steps:
-        into.add_demo_step(replace(step, run=_resolve(step.run)))
-    for process in config.demo_processes:
-        into.add_demo_process(replace(process, argv=_resolve(process.argv)))
+    for attribute, register in _REGISTRATIONS:
+        for declared in getattr(config, attribute):
+            register(into, declared)
     into.metrics.extend(config.metrics)
+
+
+def _add_periodic_job(into: Registry, job) -> None:
+    if isinstance(job.every_seconds, str):  # the name of a setting
+        job = replace(job, every_seconds=float(getattr(settings, job.every_seconds)))
+    into.add_periodic_job(job)
+
+
+# Declarations after the queues and tasks they may name, in the order they are read.
+_REGISTRATIONS = (
+    ("periodic_jobs", _add_periodic_job),
+    ("admin_links", lambda into, link: into.add_admin_link(link)),
+    (
+        "readiness_checks",
+        lambda into, check: into.add_health_check(
+            check.name, _resolve(check.check), required=check.required
+        ),
+    ),
+    ("demo_steps", lambda into, step: into.add_demo_step(replace(step, run=_resolve(step.run)))),
+    (
+        "demo_processes",
+        lambda into, process: into.add_demo_process(replace(process, argv=_resolve(process.argv))),
+    ),
+)
 
 
 def _resolve(target):

@@ -69,24 +69,38 @@ def allowed_rows(
     """The list file's rows from ``system.functions`` rows (name, is_aggregate,
     case_insensitive, alias_to, categories), the combinators and the table functions."""
     functions = list(functions)
+    base = _base_functions(functions)
+    rows = {(_kind(is_aggregate), name, _case(case)) for name, (is_aggregate, case) in base.items()}
+    rows |= _alias_rows(functions, base)
+    rows |= {("scalar", name, "s") for name in SYNTAX}
+    rows |= {("combinator", name, "s") for name in combinators}
+    rows |= {("table", name, "s") for name in TABLE_FUNCTIONS}
+    rows |= {("known-table", name, "s") for name in table_functions}
+    return sorted(rows)
+
+
+def _base_functions(functions) -> dict[str, tuple[int, int]]:
+    """Allowed functions that are not aliases: name -> (is_aggregate, case_insensitive)."""
     base: dict[str, tuple[int, int]] = {}
     for name, is_aggregate, case_insensitive, alias_to, categories in functions:
         if alias_to or name in EXCLUDED or name in SERVER_INFORMATION:
             continue
         if name in REVIEWED or set(_categories(categories)) & ALLOWED_CATEGORIES:
             base[name] = (is_aggregate, case_insensitive)
-    rows = set()
-    for name, (is_aggregate, case_insensitive) in base.items():
-        rows.add(("aggregate" if is_aggregate else "scalar", name, _case(case_insensitive)))
-    for name, _aggregate, case_insensitive, alias_to, _ in functions:
-        if alias_to and alias_to in base and name not in SERVER_INFORMATION:
-            kind = "aggregate" if base[alias_to][0] else "scalar"
-            rows.add((kind, name, _case(case_insensitive)))
-    rows |= {("scalar", name, "s") for name in SYNTAX}
-    rows |= {("combinator", name, "s") for name in combinators}
-    rows |= {("table", name, "s") for name in TABLE_FUNCTIONS}
-    rows |= {("known-table", name, "s") for name in table_functions}
-    return sorted(rows)
+    return base
+
+
+def _alias_rows(functions, base) -> set[tuple[str, str, str]]:
+    """An alias is allowed with the function it names, under that function's kind."""
+    return {
+        (_kind(base[alias_to][0]), name, _case(case_insensitive))
+        for name, _aggregate, case_insensitive, alias_to, _ in functions
+        if alias_to and alias_to in base and name not in SERVER_INFORMATION
+    }
+
+
+def _kind(is_aggregate: int) -> str:
+    return "aggregate" if is_aggregate else "scalar"
 
 
 def _categories(text: str) -> list[str]:

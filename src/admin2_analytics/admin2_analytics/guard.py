@@ -237,39 +237,61 @@ def _canonical_token(sql: str, token: Token) -> tuple[str | None, str]:
     text, kind = sql[token.start : token.end], token.kind
     if kind.startswith("Error"):
         raise QueryRefused(f"Refused: the SQL does not parse ({_lexer_error(sql, token)}).")
-    if kind == "Comment":
-        return " ", "Whitespace"
-    if kind == "Whitespace":
-        if set(text) <= _PLAIN_SPACE:
-            return text, kind
-        return ("\n" if "\n" in text else " "), kind
-    if kind == "Semicolon":  # the last one: _canonical refused any statement after it
-        return None, kind
-    if kind == "VerticalDelimiter":
-        raise QueryRefused("Refused: \\G chooses an output format; admin2 formats results.")
-    if kind == "HereDoc":
-        tag = text[: text.index("$", 1) + 1]
-        body = text[len(tag) : -len(tag)]
-        return "'" + body.replace("\\", "\\\\").replace("'", "\\'") + "'", "StringLiteral"
+    rewrite = _TOKEN_REWRITES.get(kind)
+    if rewrite is not None:
+        return rewrite(text)
     if kind in _OPAQUE:
-        if text[0] not in "'\"`":
-            raise QueryRefused(
-                f"Refused: typographic quotes ({text[0]}...{text[-1]}) at "
-                f"{_position(sql, token.start)}; use plain quotes: '...' for strings, "
-                "`...` for names."
-            )
-        if kind == "QuotedIdentifier" and ("\n" in text or "\r" in text):
-            # EXPLAIN AST prints names as they are: a line break would forge tree lines.
-            raise QueryRefused(
-                f"Refused: a line break inside the quoted name at "
-                f"{_position(sql, token.start)}; write the name on one line."
-            )
-        if kind == "QuotedIdentifier" and "\\" in text:
-            raise QueryRefused(
-                f"Refused: a backslash inside the quoted name {text} at "
-                f"{_position(sql, token.start)}; write the name without escapes."
-            )
+        _check_quoted(sql, token, text)
     return text, kind
+
+
+def _canonical_whitespace(text: str) -> tuple[str, str]:
+    if set(text) <= _PLAIN_SPACE:
+        return text, "Whitespace"
+    return ("\n" if "\n" in text else " "), "Whitespace"
+
+
+def _heredoc_as_string(text: str) -> tuple[str, str]:
+    tag = text[: text.index("$", 1) + 1]
+    body = text[len(tag) : -len(tag)]
+    return "'" + body.replace("\\", "\\\\").replace("'", "\\'") + "'", "StringLiteral"
+
+
+def _refuse_vertical(_text: str) -> tuple[str, str]:
+    raise QueryRefused("Refused: \\G chooses an output format; admin2 formats results.")
+
+
+_TOKEN_REWRITES = {
+    "Comment": lambda _text: (" ", "Whitespace"),
+    "Whitespace": _canonical_whitespace,
+    # The last semicolon: _canonical refused any statement after it.
+    "Semicolon": lambda _text: (None, "Semicolon"),
+    "VerticalDelimiter": _refuse_vertical,
+    "HereDoc": _heredoc_as_string,
+}
+
+
+def _check_quoted(sql: str, token: Token, text: str) -> None:
+    if text[0] not in "'\"`":
+        where = _position(sql, token.start)
+        raise QueryRefused(
+            f"Refused: typographic quotes ({text[0]}...{text[-1]}) at {where}; use plain "
+            "quotes: '...' for strings, `...` for names."
+        )
+    if token.kind != "QuotedIdentifier":
+        return
+    if "\n" in text or "\r" in text:
+        # EXPLAIN AST prints names as they are: a line break would forge tree lines.
+        where = _position(sql, token.start)
+        raise QueryRefused(
+            f"Refused: a line break inside the quoted name at {where}; write the name on one line."
+        )
+    if "\\" in text:
+        where = _position(sql, token.start)
+        raise QueryRefused(
+            f"Refused: a backslash inside the quoted name {text} at {where}; write the name "
+            "without escapes."
+        )
 
 
 def _lexer_error(sql: str, token: Token) -> str:
@@ -365,6 +387,12 @@ _CLIENT_FORMAT = ("Identifier", EXPLAIN_FORMAT)  # the client's FORMAT after the
 _SYNTAX_POSITION = re.compile(r"failed at position (\d+)")
 
 
+_SETTINGS_REFUSED = (
+    "Refused: a SETTINGS clause could change the engine's limits; "
+    "the limits are set by the administrator."
+)
+
+
 def judge(canonical: Canonical, explained: Sequence[str]) -> None:
     """Refuse unless ClickHouse's tree of the canonical text is one read of allowed things.
 
@@ -384,34 +412,47 @@ def judge(canonical: Canonical, explained: Sequence[str]) -> None:
         clauses = clauses[:-1]
     for clause in clauses:
         raise QueryRefused(_output_clause(clause.kind))
-    applied = 0
-    for node, parent in root.walk():
-        if node.kind == "Set":
-            raise QueryRefused(_SETTINGS_REFUSED)
-        if node.kind == "WindowListElement":
-            raise QueryRefused(
-                "Refused: a named WINDOW clause (the guard cannot see inside it); write the "
-                "window after OVER (...) instead."
-            )
-        if node.kind == "ColumnsApplyTransformer":
-            applied += 1
-            continue
-        if node.kind not in _TRANSPARENT:
-            raise QueryRefused(
-                f"Refused: the guard does not know ClickHouse's {node.kind} syntax; "
-                "write the query without it."
-            )
-        if node.kind == "Function":
-            _judge_function(node, parent, root)
-        elif node.kind == "TableIdentifier":
-            database, _, name = node.name.partition(".")
-            if name:
-                _check_named_table(database, name)
-        elif node.kind == "Identifier" and "." in node.name:
-            database, _, rest = node.name.partition(".")
-            _check_named_table(database, rest.partition(".")[0])
+    applied = sum(_judge_node(node, parent, root) for node, parent in root.walk())
     if applied:
         _judge_apply(canonical, applied)
+
+
+_NODE_REFUSALS = {
+    "Set": _SETTINGS_REFUSED,
+    "WindowListElement": (
+        "Refused: a named WINDOW clause (the guard cannot see inside it); write the window "
+        "after OVER (...) instead."
+    ),
+}
+
+
+def _judge_node(node: syntax_tree.Node, parent, root) -> int:
+    """Refuse the node or pass it; 1 for an APPLY whose function only the tokens name."""
+    refusal = _NODE_REFUSALS.get(node.kind)
+    if refusal is not None:
+        raise QueryRefused(refusal)
+    if node.kind == "ColumnsApplyTransformer":
+        return 1
+    if node.kind not in _TRANSPARENT:
+        raise QueryRefused(
+            f"Refused: the guard does not know ClickHouse's {node.kind} syntax; "
+            "write the query without it."
+        )
+    if node.kind == "Function":
+        _judge_function(node, parent, root)
+    elif node.kind in _NAMES_WITH_DATABASE:
+        database, _, rest = node.name.partition(".")
+        if rest:
+            _check_named_table(database, _NAMES_WITH_DATABASE[node.kind](rest))
+    return 0
+
+
+# How the table's name follows the database: whole in a TableIdentifier, and before the
+# column in a qualified Identifier.
+_NAMES_WITH_DATABASE = {
+    "TableIdentifier": lambda rest: rest,
+    "Identifier": lambda rest: rest.partition(".")[0],
+}
 
 
 def explain_refusal(canonical: Canonical, message: str, code: int | None) -> QueryRefused:
@@ -433,15 +474,16 @@ def explain_refusal(canonical: Canonical, message: str, code: int | None) -> Que
     return QueryRefused(f"Refused: ClickHouse could not read the query ({message}).")
 
 
-_SETTINGS_REFUSED = (
-    "Refused: a SETTINGS clause could change the engine's limits; "
-    "the limits are set by the administrator."
-)
+_OUTFILE_REFUSED = "Refused: INTO OUTFILE writes a file on the server; use the export buttons."
+_FILE_CLAUSES = {
+    ("INTO", "OUTFILE"): _OUTFILE_REFUSED,
+    ("FROM", "INFILE"): "Refused: FROM INFILE reads a file on the server.",
+}
 
 
 def _output_clause(kind: str) -> str:
     if kind == "Literal":
-        return "Refused: INTO OUTFILE writes a file on the server; use the export buttons."
+        return _OUTFILE_REFUSED
     if kind == "Set":
         return _SETTINGS_REFUSED
     return (
@@ -453,11 +495,9 @@ def _output_clause(kind: str) -> str:
 def _check_output_tokens(canonical: str, spans: Sequence[Token]) -> None:
     """Clauses ClickHouse's tree shows too, named here with a reason a person can act on."""
     words = [canonical[s.start : s.end].upper() if s.kind == "BareWord" else "" for s in spans]
-    for previous, word in itertools.pairwise(words):
-        if previous == "INTO" and word == "OUTFILE":
-            raise QueryRefused(_output_clause("Literal"))
-        if previous == "FROM" and word == "INFILE":
-            raise QueryRefused("Refused: FROM INFILE reads a file on the server.")
+    for pair in itertools.pairwise(words):
+        if pair in _FILE_CLAUSES:
+            raise QueryRefused(_FILE_CLAUSES[pair])
     if len(words) >= 2 and words[-2] == "FORMAT" and spans[-1].kind == "BareWord":
         raise QueryRefused(_output_clause("Identifier"))
 
@@ -509,32 +549,35 @@ def _judge_apply(canonical: Canonical, expected: int) -> None:
     text, spans = canonical.text, canonical.spans
     found = 0
     for index, span in enumerate(spans):
-        if span.kind != "BareWord" or text[span.start : span.end].upper() != "APPLY":
-            continue
-        at = index + 1
-        if at < len(spans) and spans[at].kind == "OpeningRoundBracket":
-            at += 1
-        if at >= len(spans) or spans[at].kind not in ("BareWord", "QuotedIdentifier"):
-            continue
-        name = text[spans[at].start : spans[at].end]
-        if spans[at].kind == "QuotedIdentifier":
-            name = name[1:-1]
-        following = spans[at + 1].kind if at + 1 < len(spans) else ""
-        if following == "Arrow":
-            raise QueryRefused(
-                "Refused: APPLY with a lambda (the guard cannot see inside it); "
-                "apply a named function, e.g. * APPLY(toString)."
-            )
-        if following == "OpeningRoundBracket":
-            _check_apply_parameters(text, spans, at + 2)
-        if not function_list.scalar_or_aggregate_allowed(name):
-            raise QueryRefused(_function_reason(name))
-        found += 1
+        if span.kind == "BareWord" and text[span.start : span.end].upper() == "APPLY":
+            found += _judge_applied_function(text, spans, index + 1)
     if found < expected:
         raise QueryRefused(
             "Refused: the guard cannot tell which function an APPLY calls; "
             "write * APPLY(function_name)."
         )
+
+
+def _judge_applied_function(text: str, spans: Sequence[Token], at: int) -> int:
+    """The function named after an APPLY keyword (1), or 0 if no name follows it."""
+    if at < len(spans) and spans[at].kind == "OpeningRoundBracket":
+        at += 1
+    if at >= len(spans) or spans[at].kind not in ("BareWord", "QuotedIdentifier"):
+        return 0
+    name = text[spans[at].start : spans[at].end]
+    if spans[at].kind == "QuotedIdentifier":
+        name = name[1:-1]
+    following = spans[at + 1].kind if at + 1 < len(spans) else ""
+    if following == "Arrow":
+        raise QueryRefused(
+            "Refused: APPLY with a lambda (the guard cannot see inside it); "
+            "apply a named function, e.g. * APPLY(toString)."
+        )
+    if following == "OpeningRoundBracket":
+        _check_apply_parameters(text, spans, at + 2)
+    if not function_list.scalar_or_aggregate_allowed(name):
+        raise QueryRefused(_function_reason(name))
+    return 1
 
 
 def _check_apply_parameters(text: str, spans: Sequence[Token], at: int) -> None:

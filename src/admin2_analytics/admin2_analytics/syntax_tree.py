@@ -37,11 +37,7 @@ class Node:
 
 def parse(lines: Sequence[str]) -> Node:
     """The tree printed by ``EXPLAIN AST`` (one output row per line)."""
-    rows = list(lines)
-    while rows and not rows[-1].strip():
-        rows.pop()
-    if not rows:
-        raise UnreadableTree("no output")
+    rows = _printed_rows(lines)
     stack: list[Node] = []
     root: Node | None = None
     for number, line in enumerate(rows, start=1):
@@ -58,12 +54,26 @@ def parse(lines: Sequence[str]) -> Node:
             stack[-1].children.append(node)
         stack.append(node)
     assert root is not None
+    _check_declared_children(root)
+    return root
+
+
+def _printed_rows(lines: Sequence[str]) -> list[str]:
+    rows = list(lines)
+    while rows and not rows[-1].strip():
+        rows.pop()
+    if not rows:
+        raise UnreadableTree("no output")
+    return rows
+
+
+def _check_declared_children(root: Node) -> None:
+    """A child the reader missed would be a part of the query the guard never judged."""
     for node, _ in root.walk():
         if len(node.children) != node.declared:
             raise UnreadableTree(
                 f"{node.kind} declares {node.declared} children, has {len(node.children)}"
             )
-    return root
 
 
 def _node(text: str, number: int) -> Node:

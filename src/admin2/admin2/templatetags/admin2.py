@@ -61,26 +61,28 @@ def admin2_app_list(context, app_list, show_changelinks) -> SafeString:
     out = []
     for app in app_list:
         label = esc(app.get("app_label") or "")
-        app_url = app.get("app_url")
-        name = esc(app["name"])
-        if app.get("app_label"):
-            current = " current-app" if app_url is not None and app_url in path else ""
-            out.append(f'<div class="app-{label} module{current}"><table><caption>')
-        else:
-            out.append('<div class="module admin2-section"><table><caption>')
-        if app_url:
-            # As blocktranslate does it: the value is escaped, the translated text is not.
-            title = gettext("Models in the %(name)s application") % {"name": name}
-            out.append(f'<a href="{esc(app_url)}" class="section" title="{title}">{name}</a>')
-        else:
-            out.append(name)
-        out.append(f"</caption>{head}")
+        out.append(_app_caption(app, label, path) + head)
         for link in app.get("admin2_links", ()):
             out.append(_link_row(link, path, show_changelinks))
         for model in app["models"]:
             out.append(_model_row(model, label, path, show_changelinks, words))
         out.append("</table></div>")
     return mark_safe("".join(out))  # noqa: S308 (every value is escaped where it is added)
+
+
+def _app_caption(app, label: str, path: str) -> str:
+    app_url = app.get("app_url")
+    name = esc(app["name"])
+    if app.get("app_label"):
+        current = " current-app" if app_url is not None and app_url in path else ""
+        opening = f'<div class="app-{label} module{current}"><table><caption>'
+    else:
+        opening = '<div class="module admin2-section"><table><caption>'
+    if app_url:
+        # As blocktranslate does it: the value is escaped, the translated text is not.
+        title = gettext("Models in the %(name)s application") % {"name": name}
+        name = f'<a href="{esc(app_url)}" class="section" title="{title}">{name}</a>'
+    return f"{opening}{name}</caption>"
 
 
 def _link_row(link, path, show_changelinks) -> str:
@@ -99,27 +101,34 @@ def _model_row(model, label, path, show_changelinks, words) -> str:
     admin_url = model.get("admin_url")
     page_url = model.get("admin2_url")  # a plugin's page for this model (admin2.sites)
     current = (bool(admin_url) and admin_url in path) or page_url == path
-    out = [f'<tr class="model-{name}{" current-model" if current else ""}">'
-           f'<th scope="row" id="{row_id}">']  # fmt: skip
-    if admin_url or page_url:
+    cells = [_name_cell(model, row_id, page_url or admin_url, current),
+             _add_cell(model, row_id, words)]  # fmt: skip
+    if show_changelinks:
+        cells.append(_change_cell(model, row_id, admin_url, words))
+    return f'<tr class="model-{name}{" current-model" if current else ""}">{"".join(cells)}</tr>'
+
+
+def _name_cell(model, row_id: str, url: str | None, current: bool) -> str:
+    text = esc(model["name"])
+    if url:
         aria = ' aria-current="page"' if current else ""
-        url = esc(page_url or admin_url)
-        out.append(f'<a href="{url}"{aria}>{esc(model["name"])}</a></th>')
-    else:
-        out.append(f"{esc(model['name'])}</th>")
-    if model.get("add_url"):
-        out.append(f'<td><a href="{esc(model["add_url"])}" class="addlink" '
-                   f'aria-describedby="{row_id}">{words["Add"]}</a></td>')  # fmt: skip
-    else:
-        out.append("<td></td>")
-    if admin_url and show_changelinks:
-        kind, word = ("viewlink", "View") if model.get("view_only") else ("changelink", "Change")
-        out.append(f'<td><a href="{esc(admin_url)}" class="{kind}" '
-                   f'aria-describedby="{row_id}">{words[word]}</a></td>')  # fmt: skip
-    elif show_changelinks:
-        out.append("<td></td>")
-    out.append("</tr>")
-    return "".join(out)
+        text = f'<a href="{esc(url)}"{aria}>{text}</a>'
+    return f'<th scope="row" id="{row_id}">{text}</th>'
+
+
+def _add_cell(model, row_id: str, words) -> str:
+    if not model.get("add_url"):
+        return "<td></td>"
+    return (f'<td><a href="{esc(model["add_url"])}" class="addlink" '
+            f'aria-describedby="{row_id}">{words["Add"]}</a></td>')  # fmt: skip
+
+
+def _change_cell(model, row_id: str, admin_url: str | None, words) -> str:
+    if not admin_url:
+        return "<td></td>"
+    kind, word = ("viewlink", "View") if model.get("view_only") else ("changelink", "Change")
+    return (f'<td><a href="{esc(admin_url)}" class="{kind}" '
+            f'aria-describedby="{row_id}">{words[word]}</a></td>')  # fmt: skip
 
 
 @register.simple_tag(takes_context=True)

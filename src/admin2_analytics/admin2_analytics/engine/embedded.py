@@ -197,38 +197,53 @@ def _connect(path: Path):
     return chdb.connect(os.path.realpath(path))
 
 
-def _lock_file(path: Path, deadline: float, timeout: float, announce: bool) -> IO[str]:
-    target = lock_path(path)
+def _open_lock_files(path: Path, announce: bool) -> tuple[IO[str], IO[str] | None]:
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(target, "a+")  # noqa: SIM115 (kept open while the turn lasts)
+        lock_path(path).parent.mkdir(parents=True, exist_ok=True)
+        handle = open(lock_path(path), "a+")  # noqa: SIM115 (kept open while the turn lasts)
         waiting = open(wait_path(path), "a+") if announce else None  # noqa: SIM115
     except OSError as exc:
         raise EngineUnavailable(
             f"cannot use the embedded engine directory {path} (CLICKHOUSE_EMBEDDED_PATH): "
             f"{exc.strerror or exc}"
         ) from None
-    announced = False
+    return handle, waiting
+
+
+def _announce(waiting: IO[str]) -> bool:
+    """Say that this process waits for a turn; False if the holder is probing just now."""
+    # Shared, so many waiters can say so; the holder only probes it for a moment.
+    return _flock_now(waiting, fcntl.LOCK_SH)
+
+
+def _try_lock(handle: IO[str]) -> bool:
+    return _flock_now(handle, fcntl.LOCK_EX)
+
+
+def _flock_now(handle: IO[str], mode: int) -> bool:
+    try:
+        fcntl.flock(handle, mode | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+def _lock_file(path: Path, deadline: float, timeout: float, announce: bool) -> IO[str]:
+    handle, waiting = _open_lock_files(path, announce)
+    announced = waiting is None
     try:
         while True:
-            if waiting is not None and not announced:
-                # Shared, so many waiters can say so; the holder only probes it for a moment.
-                with contextlib.suppress(BlockingIOError):
-                    fcntl.flock(waiting, fcntl.LOCK_SH | fcntl.LOCK_NB)
-                    announced = True
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            announced = announced or _announce(waiting)
+            if _try_lock(handle):
                 break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    holder = holder_of(path)
-                    handle.close()
-                    raise EngineUnavailable(
-                        f"embedded engine busy: {holder or 'another process'} is using {path}; "
-                        f"waited {timeout:g}s (CLICKHOUSE_EMBEDDED_LOCK_TIMEOUT), "
-                        "try again shortly"
-                    ) from None
-                time.sleep(_RETRY)
+            if time.monotonic() >= deadline:
+                holder = holder_of(path)
+                handle.close()
+                raise EngineUnavailable(
+                    f"embedded engine busy: {holder or 'another process'} is using {path}; "
+                    f"waited {timeout:g}s (CLICKHOUSE_EMBEDDED_LOCK_TIMEOUT), try again shortly"
+                ) from None
+            time.sleep(_RETRY)
     finally:
         if waiting is not None:
             waiting.close()  # the turn is ours (or lost): stop asking for it

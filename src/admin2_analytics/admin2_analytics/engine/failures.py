@@ -98,25 +98,44 @@ def translate(exc: BaseException, *, read_timeout: float | None = None) -> Analy
         return exc
     code = _code_of(exc)
     message = clean_message(str(exc))
-    if code in TIMEOUT_CODES:
-        return QueryTimeout(f"Query timed out: {message}", code=code)
-    if code in TOO_LARGE_CODES:
-        return ResultTooLarge(
+    for codes, error in _BY_CODE:
+        if code in codes:
+            return error(message, code)
+    if code is None:
+        translated = _without_code(exc, message, read_timeout)
+        if translated is not None:
+            return translated
+    return QueryFailed(message, code=code)
+
+
+_BY_CODE = (
+    (TIMEOUT_CODES, lambda message, code: QueryTimeout(f"Query timed out: {message}", code=code)),
+    (
+        TOO_LARGE_CODES,
+        lambda message, code: ResultTooLarge(
             f"Result too large: {message}. Add a LIMIT or aggregate further (export for more).",
             code=code,
+        ),
+    ),
+    (
+        REFUSED_CODES,
+        lambda message, code: QueryRefused(f"Refused by the engine: {message}", code=code),
+    ),
+    (PARAMETER_CODES, lambda message, _code: ParameterError(f"Parameter problem: {message}")),
+    (
+        UNAVAILABLE_CODES,
+        lambda message, code: EngineUnavailable(f"ClickHouse unavailable: {message}", code=code),
+    ),
+)
+
+
+def _without_code(exc: BaseException, message: str, read_timeout: float | None):
+    """A client-side failure (no server error code): a read timeout or no connection."""
+    if _is_read_timeout(exc):
+        waited = f" within {read_timeout:g}s" if read_timeout else ""
+        return QueryTimeout(
+            f"ClickHouse did not answer{waited} (CLICKHOUSE_READ_TIMEOUT): {message}"
         )
-    if code in REFUSED_CODES:
-        return QueryRefused(f"Refused by the engine: {message}", code=code)
-    if code in PARAMETER_CODES:
-        return ParameterError(f"Parameter problem: {message}")
-    if code in UNAVAILABLE_CODES:
-        return EngineUnavailable(f"ClickHouse unavailable: {message}", code=code)
-    if code is None:
-        if _is_read_timeout(exc):
-            waited = f" within {read_timeout:g}s" if read_timeout else ""
-            return QueryTimeout(
-                f"ClickHouse did not answer{waited} (CLICKHOUSE_READ_TIMEOUT): {message}"
-            )
-        if _is_connection_problem(exc):
-            return EngineUnavailable(f"cannot connect to ClickHouse: {message}")
-    return QueryFailed(message, code=code)
+    if _is_connection_problem(exc):
+        return EngineUnavailable(f"cannot connect to ClickHouse: {message}")
+    return None

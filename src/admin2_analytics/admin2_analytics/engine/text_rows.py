@@ -82,16 +82,15 @@ def parse_tsv_with_names_and_types(data: bytes) -> tuple[list[str], list[str], l
     columns = [unescape(field) for field in lines[0].split("\t")]
     types = [unescape(field) for field in lines[1].split("\t")]
     compound = [bool(_COMPOUND.match(kind)) for kind in types]
-    rows = []
-    for line in lines[2:]:
-        fields = line.split("\t")
-        rows.append(
-            tuple(
-                None if field == "\\N" else (field if literal else unescape(field))
-                for field, literal in zip(fields, compound, strict=True)
-            )
-        )
-    return columns, types, rows
+    return columns, types, [_row(line, compound) for line in lines[2:]]
+
+
+def _row(line: str, compound: list[bool]) -> tuple:
+    # A compound value (Array, Map, Tuple...) stays the literal ClickHouse printed.
+    return tuple(
+        None if field == "\\N" else (field if literal else unescape(field))
+        for field, literal in zip(line.split("\t"), compound, strict=True)
+    )
 
 
 def unescape(field: str) -> str:
