@@ -10,33 +10,22 @@ itself (track_commit_timestamp), so "before the target" is exact.
 
 from __future__ import annotations
 
-import os
-import subprocess
 import threading
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import psycopg
 import pytest
 
+from harness.pitr import archiving_cluster, environment, pitr
 from harness.postgres import PostgresCluster
-from harness.processes import REPO, wait_until
+from harness.processes import wait_until
 from harness.s3 import LocalS3
 from tests.deploy.test_deploy_engine import figure
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 BUCKET = "admin2-pitr"
-PITR = REPO / "deploy" / "pitr.sh"
-# As the production db container runs it (docs/operations.md, "Continuous backups").
-ARCHIVING = {
-    "wal_level": "replica",
-    "archive_mode": "on",
-    "archive_command": "'pgbackrest archive-push %p'",
-    "archive_timeout": "'60s'",
-    "track_commit_timestamp": "on",
-}
 
 
 @dataclass
@@ -45,79 +34,27 @@ class Repository:
     primary: PostgresCluster
     env: dict[str, str]
 
-    def pitr(self, *args: str, check: bool = True, **extra: str) -> subprocess.CompletedProcess:
-        result = subprocess.run(
-            [str(PITR), *args],
-            env={**os.environ, **self.env, **extra},
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-        if check and result.returncode != 0:
-            pytest.fail(f"deploy/pitr.sh {' '.join(args)} failed:\n{result.stderr[-3000:]}")
-        return result
+    def pitr(self, *args: str, check: bool = True, **extra: str):
+        return pitr(self.env, *args, check=check, **extra)
 
     def dsn(self, cluster: PostgresCluster) -> str:
         return f"host=127.0.0.1 port={cluster.port} user=postgres dbname=postgres"
 
 
-def pgbackrest_env(s3: LocalS3, work: Path, pg: PostgresCluster) -> dict[str, str]:
-    server = s3.users["server"]
-    return {
-        "DEPLOY_ENV_FILE": "/nonexistent",  # only what the test gives
-        "PITR_RUN": "runuser -u postgres --",
-        "PGBACKREST_STANZA": "admin2",
-        "PGBACKREST_REPO1_TYPE": "s3",
-        "PGBACKREST_REPO1_PATH": "/pgbackrest",
-        "PGBACKREST_REPO1_S3_BUCKET": BUCKET,
-        "PGBACKREST_REPO1_S3_ENDPOINT": "localhost",
-        "PGBACKREST_REPO1_STORAGE_PORT": str(s3.port),
-        "PGBACKREST_REPO1_S3_REGION": "us-east-1",
-        "PGBACKREST_REPO1_S3_URI_STYLE": "path",
-        "PGBACKREST_REPO1_STORAGE_CA_FILE": str(work / "s3-ca.pem"),
-        "PGBACKREST_REPO1_S3_KEY": server.key,
-        "PGBACKREST_REPO1_S3_KEY_SECRET": server.secret,
-        "PGBACKREST_REPO1_CIPHER_TYPE": "aes-256-cbc",
-        "PGBACKREST_REPO1_CIPHER_PASS": "a-long-random-passphrase-for-the-test",
-        "PGBACKREST_PG1_PATH": str(pg.data),
-        "PGBACKREST_PG1_PORT": str(pg.port),
-        "PGBACKREST_PG1_SOCKET_PATH": str(pg.root),
-        "PGBACKREST_LOG_PATH": str(work / "log"),
-        "PGBACKREST_LOCK_PATH": str(work / "lock"),
-        "PGBACKREST_LOG_LEVEL_FILE": "off",
-        "PGBACKREST_LOG_LEVEL_CONSOLE": "warn",
-        # An unreachable bucket fails an archive-push after this long (60 s by default), and
-        # PostgreSQL runs it again: short, so the outage below is seconds, not minutes.
-        "PGBACKREST_IO_TIMEOUT": "5",
-    }
-
-
 @pytest.fixture(scope="module")
 def repository(tmp_path_factory):
     s3 = LocalS3(tmp_path_factory.mktemp("pitr-s3")).start()
-    primary = PostgresCluster()
+    primary = None
     try:
         s3.make_protected_bucket(BUCKET)
-        work = primary.root / "pgbackrest"  # reachable by the postgres user
-        work.mkdir()
-        (work / "s3-ca.pem").write_bytes(s3.ca_file.read_bytes())
-        subprocess.run(["chown", "-R", "postgres:postgres", str(work)], check=True)
-        env = pgbackrest_env(s3, work, primary)
-        with (primary.data / "postgresql.auto.conf").open("a") as conf:
-            conf.writelines(f"{name} = {value}\n" for name, value in ARCHIVING.items())
-        # The postmaster runs archive_command (and a restored one restore_command) with the
-        # PGBACKREST_* variables in its environment, as the container has them from its env file.
-        with pytest.MonkeyPatch.context() as patch:
-            for name, value in env.items():
-                patch.setenv(name, value)
-            primary.start()
-            primary.psql("CREATE TABLE ledger (id bigserial PRIMARY KEY, note text)")
-            repo = Repository(s3, primary, env)
-            repo.pitr("setup")
-            yield repo
+        primary, env = archiving_cluster(s3, BUCKET)
+        primary.psql("CREATE TABLE ledger (id bigserial PRIMARY KEY, note text)")
+        repo = Repository(s3, primary, env)
+        repo.pitr("setup")
+        yield repo
     finally:
-        primary.destroy()
+        if primary:
+            primary.destroy()
         s3.stop()
 
 
@@ -172,9 +109,7 @@ def restored_cluster(repo: Repository, target_time: str | None) -> PostgresClust
     fresh = PostgresCluster(initdb=False)
     args = ["restore", str(fresh.data)] + ([target_time] if target_time else [])
     repo.pitr(*args)
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in repo.env.items():
-            patch.setenv(name, value)
+    with environment(repo.env):
         # a copy for checking must not archive into the production repository
         fresh.start(archive_mode="off")
     promoted = lambda: fresh.fetch_value("SELECT NOT pg_is_in_recovery()")  # noqa: E731
