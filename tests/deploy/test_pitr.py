@@ -1,11 +1,7 @@
-"""Continuous backups with deploy/pitr.sh: WAL archiving and base backups through pgBackRest
-to an S3 bucket, restored to a point in time on a fresh data directory.
-
-Native on purpose (the mechanics, quickly): a private PostgreSQL cluster archives with the
-same archive_command as the production db container; the bucket is moto's S3 behind a TLS
-Nginx (harness/s3.py, the stand-in for the provider), with the IAM users and object lock that
-docs/operations.md asks the operator to set up. Every commit's time comes from PostgreSQL
-itself (track_commit_timestamp), so "before the target" is exact.
+"""deploy/pitr.sh: WAL archiving and base backups through pgBackRest into S3, restored to a point
+in time on a fresh data directory. Native (a private cluster with the db container's archive
+settings, moto's S3 behind a TLS Nginx with the bucket set up as docs/operations.md says);
+"committed before the target" is judged by PostgreSQL's own commit timestamps.
 """
 
 from __future__ import annotations
