@@ -4,6 +4,8 @@
 #
 #   deploy/pitr.sh setup                      create the stanza in the bucket, then check it
 #   deploy/pitr.sh backup [full|diff|incr]    a base backup (default: full), then its age metric
+#   deploy/pitr.sh nightly                    the backup timer's: full on PITR_FULL_WEEKDAY (7,
+#                                             Sunday), diff otherwise; nothing when not configured
 #   deploy/pitr.sh info | check               pgBackRest's view of the repository / archiving
 #   deploy/pitr.sh restore DIR [TIME]         the cluster as it was at TIME (default: the latest
 #                                             WAL in the bucket) into DIR, which must be empty
@@ -19,6 +21,7 @@
 #                    `deploy/compose.sh production exec -T -u postgres db`; natively
 #                    `runuser -u postgres --`); the PGBACKREST_* variables go along.
 #   PITR_RETENTION_FULL  full backups `expire` keeps (4), with their WAL.
+#   PITR_FULL_WEEKDAY    the day of the nightly full backup (7, Sunday; diff on the others).
 #   BACKUP_TEXTFILE_DIR  node-exporter's textfile directory for the backup-age metric.
 set -euo pipefail
 # shellcheck source=deploy/lib/common.sh
@@ -29,7 +32,7 @@ export PGBACKREST_STANZA="${PGBACKREST_STANZA:-admin2}"
 DEFAULT_PITR_RUN="$SCRIPTS_DIR/compose.sh production exec -T -u postgres db"
 
 usage() {
-  die "usage: deploy/pitr.sh setup | backup [full|diff|incr] | info | check | restore DIR [TIME] | expire | age [MAX_HOURS]"
+  die "usage: deploy/pitr.sh setup | backup [full|diff|incr] | nightly | info | check | restore DIR [TIME] | expire | age [MAX_HOURS]"
 }
 
 # pgbackrest where PostgreSQL runs, with every PGBACKREST_* variable passed along explicitly
@@ -115,6 +118,17 @@ case "$command" in
     [[ "$type" =~ ^(full|diff|incr)$ ]] || die "the backup type is full, diff or incr, got '$type'"
     pgbackrest_run --type="$type" backup
     record_backup_age
+    ;;
+  nightly)
+    if [ -z "${PGBACKREST_REPO1_TYPE:-}" ]; then
+      note "continuous backups are not configured (PGBACKREST_REPO1_TYPE): nothing to do"
+      exit 0
+    fi
+    weekday="${PITR_FULL_WEEKDAY:-7}"
+    [[ "$weekday" =~ ^[1-7]$ ]] || die "PITR_FULL_WEEKDAY must be 1 (Monday) to 7 (Sunday), got '$weekday'"
+    type="diff"
+    [ "$(date -u +%u)" != "$weekday" ] || type=full
+    exec "$0" backup "$type"
     ;;
   info | check) pgbackrest_run "$command" ;;
   restore) restore_to "${1:-}" "${2:-}" ;;

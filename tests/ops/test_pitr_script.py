@@ -44,3 +44,15 @@ def test_bad_backup_types_and_retention_are_named():
     assert "full, diff or incr, got 'weekly'" in run("backup", "weekly", **cipher).stderr
     expire = run("expire", PITR_RETENTION_FULL="all")
     assert "PITR_RETENTION_FULL must be a number of full backups, got 'all'" in expire.stderr
+
+
+def test_the_nightly_run_does_nothing_until_continuous_backups_are_configured():
+    result = run("nightly")
+    assert result.returncode == 0, result.stderr
+    assert "continuous backups are not configured" in result.stderr
+
+
+def test_a_full_backup_weekday_that_is_no_weekday_is_named():
+    result = run("nightly", PGBACKREST_REPO1_TYPE="s3", PITR_FULL_WEEKDAY="8")
+    assert result.returncode != 0
+    assert "PITR_FULL_WEEKDAY must be 1 (Monday) to 7 (Sunday), got '8'" in result.stderr
