@@ -26,11 +26,10 @@ ARCHIVING = {
 }
 
 
-def pgbackrest_env(s3: LocalS3, bucket: str, work: Path, pg: PostgresCluster) -> dict[str, str]:
+def repository_env(s3: LocalS3, bucket: str, ca_file: str) -> dict[str, str]:
+    """The bucket, as the operator configures it for the db container and deploy/pitr.sh."""
     server = s3.users["server"]
     return {
-        "DEPLOY_ENV_FILE": "/nonexistent",  # only what is given here
-        "PITR_RUN": "runuser -u postgres --",
         "PGBACKREST_STANZA": "admin2",
         "PGBACKREST_REPO1_TYPE": "s3",
         "PGBACKREST_REPO1_PATH": "/pgbackrest",
@@ -39,11 +38,23 @@ def pgbackrest_env(s3: LocalS3, bucket: str, work: Path, pg: PostgresCluster) ->
         "PGBACKREST_REPO1_STORAGE_PORT": str(s3.port),
         "PGBACKREST_REPO1_S3_REGION": "us-east-1",
         "PGBACKREST_REPO1_S3_URI_STYLE": "path",
-        "PGBACKREST_REPO1_STORAGE_CA_FILE": str(work / "s3-ca.pem"),
+        "PGBACKREST_REPO1_STORAGE_CA_FILE": ca_file,
         "PGBACKREST_REPO1_S3_KEY": server.key,
         "PGBACKREST_REPO1_S3_KEY_SECRET": server.secret,
         "PGBACKREST_REPO1_CIPHER_TYPE": "aes-256-cbc",
         "PGBACKREST_REPO1_CIPHER_PASS": "a-long-random-passphrase-for-the-test",
+        # An unreachable bucket fails an archive-push after this long (60 s by default), and
+        # PostgreSQL runs it again: short, so an outage in a test is seconds, not minutes.
+        "PGBACKREST_IO_TIMEOUT": "5",
+    }
+
+
+def pgbackrest_env(s3: LocalS3, bucket: str, work: Path, pg: PostgresCluster) -> dict[str, str]:
+    """The bucket plus a native cluster's paths, and deploy/pitr.sh running natively."""
+    return {
+        **repository_env(s3, bucket, str(work / "s3-ca.pem")),
+        "DEPLOY_ENV_FILE": "/nonexistent",  # only what is given here
+        "PITR_RUN": "runuser -u postgres --",
         "PGBACKREST_PG1_PATH": str(pg.data),
         "PGBACKREST_PG1_PORT": str(pg.port),
         "PGBACKREST_PG1_SOCKET_PATH": str(pg.root),
@@ -51,9 +62,6 @@ def pgbackrest_env(s3: LocalS3, bucket: str, work: Path, pg: PostgresCluster) ->
         "PGBACKREST_LOCK_PATH": str(work / "lock"),
         "PGBACKREST_LOG_LEVEL_FILE": "off",
         "PGBACKREST_LOG_LEVEL_CONSOLE": "warn",
-        # An unreachable bucket fails an archive-push after this long (60 s by default), and
-        # PostgreSQL runs it again: short, so an outage in a test is seconds, not minutes.
-        "PGBACKREST_IO_TIMEOUT": "5",
     }
 
 
