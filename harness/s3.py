@@ -34,9 +34,10 @@ SERVER_POLICY = {
             "Effect": "Allow",
             # The provider's s3:GetObject, s3:ListBucket, s3:PutObject, s3:DeleteObject,
             # s3:AbortMultipartUpload (docs/operations.md), spelled so that moto's own
-            # action names (ListObjectsV2, HeadObject) match too.
+            # action names (ListObjectsV2, HeadObject, the multipart steps) match too.
             "Action": ["s3:Get*", "s3:List*", "s3:Head*", "s3:PutObject", "s3:DeleteObject",
-                       "s3:AbortMultipartUpload"],
+                       "s3:AbortMultipartUpload", "s3:CreateMultipartUpload", "s3:UploadPart",
+                       "s3:CompleteMultipartUpload"],
             "Resource": ["arn:aws:s3:::*"],
         },
         {
