@@ -36,7 +36,7 @@ editor-bundle:
 
 # Rebuild the editor bundle and fail if it differs from the committed one (CI)
 editor-bundle-check:
-    cd src/admin2_analytics/editor && npm ci --no-audit --no-fund && npm run check
+    scripts/check-editor-bundle
 
 # Run the benchmarks (all, or one by name: web, web_stack, tasks_io, tasks_page, analytics_export)
 bench *NAMES:

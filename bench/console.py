@@ -1,6 +1,7 @@
-"""Benchmark ``console``: the SQL console page and its time to first result, today's code
-(``main``, exported to a temporary directory) against this tree's, in one run; and the
-editor bundle's size. How it measures: docs/benchmarks.md, "console"."""
+"""Benchmark ``console``: the SQL console page, its time to first result, and the answers of
+the parameter form and the Format button, for the code before the console work, ``main`` and
+this tree (each exported to a temporary directory), in one run; and the editor bundle's
+size. How it measures: docs/benchmarks.md, "console"."""
 
 from __future__ import annotations
 
@@ -21,6 +22,13 @@ QUERY = (
     "FROM events GROUP BY day, country ORDER BY day, country"
 )
 BUNDLE = REPO / "src/admin2_analytics/admin2_analytics/static/admin2_analytics/console-editor.js"
+# The trees compared with this one: main before the console work of issue 23 was merged (the
+# first parent of its merge commit, bc01734), and main as it is now.
+BASELINES = {"before the console (bc01734^1)": "bc01734^1", "main": "main"}
+PARAMETRIZED = (
+    "SELECT count() AS n FROM events WHERE country IN {countries:Array(String)} "
+    "AND event_time >= {since:DateTime}"
+)
 
 
 def _child() -> None:
@@ -48,13 +56,40 @@ def _child() -> None:
         response = client.post(url, {"sql": QUERY, "params": ""})
         run.append(time.perf_counter() - started)
         assert b'id="row-count"' in response.content, response.content[-2000:]
-    print(json.dumps({"load_ms": statistics.median(load) * 1000,
-                      "first_result_ms": statistics.median(run) * 1000}))  # fmt: skip
+    measured = {"load_ms": statistics.median(load) * 1000,
+                "first_result_ms": statistics.median(run) * 1000}  # fmt: skip
+    measured.update(_answers(client))
+    print(json.dumps(measured))
 
 
-def _tree_of_main(target: Path) -> Path:
+def _answers(client) -> dict:
+    """Median answer times of the console's helpers, where this tree has them."""
+    from django.urls import NoReverseMatch, reverse
+
+    asked = {
+        "parameters_ms": ("analytics:console_parameters", {"sql": PARAMETRIZED,
+                                                           "params": "countries=['DE']"}),
+        "format_ms": ("analytics:console_format", {"sql": QUERY, "params": ""}),
+    }  # fmt: skip
+    answers = {}
+    for key, (name, data) in asked.items():
+        try:
+            url = reverse(name)
+        except NoReverseMatch:
+            continue
+        times = []
+        for _ in range(REPEATS):
+            started = time.perf_counter()
+            response = client.post(url, data, HTTP_ACCEPT="application/json")
+            times.append(time.perf_counter() - started)
+            assert response.status_code == 200, response.content[-2000:]
+        answers[key] = statistics.median(times) * 1000
+    return answers
+
+
+def _tree_of(ref: str, target: Path) -> Path:
     archive = subprocess.run(
-        ["git", "archive", "main", "src", "settings"], cwd=REPO, capture_output=True, check=True
+        ["git", "archive", ref, "src", "settings"], cwd=REPO, capture_output=True, check=True
     ).stdout
     subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
     return target
@@ -79,6 +114,14 @@ def _measure(root: Path, engine_path: Path, var_dir: Path) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+_COLUMNS = {
+    "load_ms": "console page load ms",
+    "first_result_ms": "time to first result ms",
+    "parameters_ms": "parameter form answer ms",
+    "format_ms": "Format answer ms",
+}
+
+
 def main() -> None:
     sys.path.insert(0, str(REPO))
     from bench.common import markdown_table, publish
@@ -96,21 +139,25 @@ def main() -> None:
         [sys.executable, "-m", "admin2", "analytics_demo_data", "--rows", "100000"],
         cwd=REPO, env=env, check=True, capture_output=True,
     )  # fmt: skip
-    main_tree = _tree_of_main(Path(tempfile.mkdtemp(prefix="main-", dir=work)))
-    runs = {
-        "main (today)": _measure(main_tree, engine_path, work / "var-main"),
-        "this tree": _measure(REPO, engine_path, work / "var-tree"),
-    }
+    runs = {}
+    for number, (name, ref) in enumerate(BASELINES.items()):
+        tree = _tree_of(ref, Path(tempfile.mkdtemp(prefix=f"tree{number}-", dir=work)))
+        runs[name] = _measure(tree, engine_path, work / f"var-{number}")
+    runs["this tree"] = _measure(REPO, engine_path, work / "var-tree")
     raw = BUNDLE.read_bytes()
     bundle = {"bytes": len(raw), "gzip_kb": round(len(gzip.compress(raw, 9)) / 1024, 1)}
     rows = [
-        [name, f"{r['load_ms']:.1f}", f"{r['first_result_ms']:.1f}"] for name, r in runs.items()
+        [name, *(f"{r[key]:.1f}" if key in r else "n/a" for key in _COLUMNS)]
+        for name, r in runs.items()
     ]
-    table = markdown_table(["code", "console page load ms", "time to first result ms"], rows)
+    table = markdown_table(["code", *_COLUMNS.values()], rows)
     notes = (
         f"Median of {REPEATS} in-process requests (Django test client, SQLite, embedded chDB, "
         f"100,000 demo events; the query groups them by day and country). Editor bundle: "
-        f"{bundle['bytes']:,} bytes, {bundle['gzip_kb']} KB gzipped (fetched once, cached)."
+        f"{bundle['bytes']:,} bytes, {bundle['gzip_kb']} KB gzipped (fetched once, cached). "
+        "Parameter form: the answer for a query with an Array(String) and a DateTime "
+        "placeholder; Format: the laid-out SQL of the grouping query (lexed twice, guarded and "
+        "explained twice on the engine)."
     )
     publish("console", [{"runs": runs, "bundle": bundle}], table, notes)
 

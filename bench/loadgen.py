@@ -14,11 +14,14 @@ def _ms(text: str) -> float:
     return float(number) * _UNITS[unit]
 
 
-def wrk(url: str, *, seconds=10, connections=16, threads=2, headers=(), timeout_s=10) -> dict:
+def wrk(
+    url: str, *, seconds=10, connections=16, threads=2, headers=(), timeout_s=10, prefix=()
+) -> dict:
+    """``prefix``: argv wrk runs under (e.g. ``nsenter --net=…`` for another namespace)."""
     binary = shutil.which("wrk")
     if not binary:
         raise SystemExit("wrk is not installed: apt-get install wrk (scripts/ensure-system-deps)")
-    argv = [binary, "--latency", f"-t{threads}", f"-c{connections}", f"-d{seconds}s"]
+    argv = [*prefix, binary, "--latency", f"-t{threads}", f"-c{connections}", f"-d{seconds}s"]
     argv.append(f"--timeout={timeout_s}s")
     for header in headers:
         argv += ["-H", header]

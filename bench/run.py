@@ -16,8 +16,8 @@ def available() -> list[str]:
 
 
 def main(argv: list[str]) -> int:
-    # The soak and the container builds (minutes, a cold rebuild) run only when named.
-    names = argv or [n for n in available() if n not in {"soak", "containers"}]
+    # The soak, the container builds and the swarm (minutes each) run only when named.
+    names = argv or [n for n in available() if n not in {"soak", "containers", "swarm"}]
     unknown = [n for n in names if n not in available()]
     if unknown:
         print(f"unknown benchmark(s): {', '.join(unknown)}; available: {', '.join(available())}")

@@ -17,8 +17,10 @@ BINARY = "/usr/bin/docker-registry"
 
 
 class Registry:
-    def __init__(self, root: Path, address: str, netns: str | None = None):
+    def __init__(self, root: Path, address: str, netns: str | None = None,
+                 storage: Path | None = None):  # fmt: skip
         self.root, self.address, self.netns = root, address, netns
+        self.storage = storage or root / "data"  # another directory to share or keep it
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
@@ -28,7 +30,7 @@ class Registry:
         config = self.root / "registry.yml"
         config.write_text(
             "version: 0.1\nlog: {level: warn}\n"
-            f"storage: {{filesystem: {{rootdirectory: {self.root / 'data'}}}, "
+            f"storage: {{filesystem: {{rootdirectory: {self.storage}}}, "
             "delete: {enabled: true}}\n"
             f"http: {{addr: {self.address}}}\n"
         )

@@ -16,11 +16,12 @@ import signal
 import subprocess
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from harness import engine
+from harness import engine, registry_cache
 from harness.registry import Registry
 
 DOCKERD = "/usr/sbin/dockerd"
@@ -34,6 +35,7 @@ class Node:
     def __init__(self, bed: Swarm, index: int):
         self.bed, self.index = bed, index
         self.name = f"{bed.prefix}-n{index}"  # netns, hostname and swarm node name
+        self.netns = self.name
         self.address = f"{SUBNET}.{10 + index}"
         self.root = bed.state / f"n{index}"
         self.run = bed.run / f"n{index}"  # short: unix socket paths are limited to 108 bytes
@@ -41,6 +43,7 @@ class Node:
         self.cgroup = f"{bed.prefix}-n{index}"
         self.veth = f"{bed.prefix}v{index}"
         self.process: subprocess.Popen | None = None
+        self.extra_config: dict = {}
 
     def docker(self, *args: str, timeout: float = 300, check: bool = True, stdin=None,
                stdin_text: str | None = None) -> subprocess.CompletedProcess:  # fmt: skip
@@ -57,6 +60,7 @@ class Node:
         self.root.mkdir(parents=True, exist_ok=True)
         config = self.root / "daemon.json"
         config.write_text(json.dumps({
+            **self.extra_config,
             # Everything that would otherwise be shared with the host's engine, moved.
             "deprecated-key-path": str(self.root / "key.json"),
             "insecure-registries": [REGISTRY],
@@ -74,7 +78,7 @@ class Node:
         )
         with open(self.root / "dockerd.log", "ab") as log:
             self.process = subprocess.Popen(
-                ["nsenter", f"--net=/run/netns/{self.name}", "unshare", "--uts",
+                ["nsenter", f"--net=/run/netns/{self.netns}", "unshare", "--uts",
                  "/bin/sh", "-c", script],
                 stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True,
             )  # fmt: skip
@@ -114,6 +118,10 @@ class Node:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.process.wait(10)
 
+    def pull(self, names: list[str]) -> None:
+        for name in names:
+            self.docker("pull", "-q", name, timeout=900)
+
     def revive(self) -> None:
         _ip("-n", self.bed.hub, "link", "set", self.veth, "up")
         self.start()
@@ -131,8 +139,12 @@ class Swarm:
         self.state = Path(f"/var/tmp/admin2-swarm/{token}")
         self.run = Path(f"/run/a2s/{token}")
         self.nodes = [Node(self, i) for i in range(1, size + 1)]
-        self.registry = Registry(self.state / "registry", REGISTRY, netns=self.hub)
+        self.cache = registry_cache.RegistryCache()
+        self.registry = Registry(self.state / "registry", REGISTRY, netns=self.hub,
+                                 storage=self.cache.storage)  # fmt: skip
         self.timings: dict[str, float] = {}
+        self.digests: dict[str, str] = {}
+        self.seed = None
 
     @property
     def manager(self) -> Node:
@@ -143,7 +155,10 @@ class Swarm:
                 return node
         pytest.fail("no swarm manager answers")
 
-    def up(self) -> None:
+    def up(self, images: dict[str, str], join: bool = True) -> None:
+        """Network, registry, ``images`` pushed ({key: host image}; their names by digest
+        in ``self.digests``), dockerd on every node; ``join=False`` leaves forming the swarm
+        to the caller (``just swarm-init`` over SSH, harness/swarm_ssh.py)."""
         for tool in (DOCKERD, CLI, "/usr/bin/nsenter", "/usr/bin/unshare"):
             if not Path(tool).exists():
                 pytest.fail(f"{tool} is missing (scripts/ensure-system-deps)")
@@ -151,8 +166,10 @@ class Swarm:
         self.run.mkdir(parents=True, exist_ok=True)
         self._timed("network", self._network)
         self.registry.start()
+        self.digests = self.push(images)
         self._timed("dockerd", self._daemons)
-        self._timed("swarm", self._join)
+        if join:
+            self._timed("swarm", self._join)
 
     def _timed(self, what: str, step) -> None:
         started = time.monotonic()
@@ -195,26 +212,36 @@ class Swarm:
                         f"{first.address}:2377")  # fmt: skip
 
     def push(self, images: dict[str, str]) -> dict[str, str]:
-        """Host-engine images into the registry: {key: local name} -> {key: name@digest}."""
+        """Host-engine images into the registry through the seed, and the seed's image store
+        into every node's data-root (before the nodes start): {key: local name} ->
+        {key: name@digest}. What an earlier run pushed with the same content is skipped."""
+        from harness.swarm_seed import Seed  # it builds on Node
+
         started = time.monotonic()
-        first = self.nodes[0]
-        saved = subprocess.Popen([engine.docker_cli(), "save", *images.values()],
-                                 stdout=subprocess.PIPE)  # fmt: skip
-        first.docker("load", "-q", stdin=saved.stdout, timeout=900)
-        if saved.wait() != 0:
-            pytest.fail(f"docker save {list(images.values())} failed")
-        pushed = {}
-        for key, local in images.items():
-            remote = f"{REGISTRY}/{local}"
-            first.docker("tag", local, remote)
-            first.docker("push", "-q", remote, timeout=900)
-            inspected = first.docker("image", "inspect", "--format", "{{json .RepoDigests}}",
-                                     remote)  # fmt: skip
-            digests = json.loads(inspected.stdout)
-            repository = remote.rsplit(":", 1)[0]
-            pushed[key] = next(d for d in digests if d.startswith(repository + "@"))
-        self.timings["push"] = round(time.monotonic() - started, 1)
+        ids = {key: registry_cache.image_id(local) for key, local in images.items()}
+        with self.cache.locked() as cache:
+            pushed = {key: cache.pushed(ids[key], REGISTRY) for key in images}
+            cache.make_room(list(pushed.values()).count(None))
+            self.seed = Seed(self, cache.root / "seed")
+            self.seed.start()
+            self.seed.wait_api()
+            missing = self.seed.bring(images, ids, pushed)
+            cache.remember({ids[key]: pushed[key] for key in missing}, REGISTRY)
+            self.seed.stop()
+            self.timings["push"] = round(time.monotonic() - started, 1)
+            self._timed("seed_nodes", lambda: [self.seed.link_into(n.root / "data")
+                                               for n in self.nodes])  # fmt: skip
+        engine.log(f"swarm push: {len(images) - len(missing)} of {len(images)} images cached")
         return pushed
+
+    def pull(self, names: list[str]) -> None:
+        """Every node pulls ``names``, the nodes at once (timed on its own)."""
+        started = time.monotonic()
+        with ThreadPoolExecutor(len(self.nodes)) as pool:
+            futures = [pool.submit(node.pull, names) for node in self.nodes]
+        for future in futures:
+            future.result()
+        self.timings["pull"] = round(time.monotonic() - started, 1)
 
     def in_hub(self, *argv: str, timeout: float = 120, check: bool = True,
                input: str | None = None) -> subprocess.CompletedProcess:  # fmt: skip
@@ -231,12 +258,15 @@ class Swarm:
     def hub_popen(self, *argv: str, **kwargs) -> subprocess.Popen:
         return subprocess.Popen(["nsenter", f"--net=/run/netns/{self.hub}", *argv], **kwargs)
 
+    def _every_dockerd(self) -> list[Node]:
+        return [*self.nodes, self.seed] if self.seed else list(self.nodes)
+
     def down(self) -> None:
         started = time.monotonic()
         # Everything goes, so nothing is stopped gracefully: every node crashes at once (a
         # graceful stop of managers that lose their quorum takes minutes on a busy machine).
         for _ in range(2):  # a second pass for what started during the first
-            for node in self.nodes:
+            for node in self._every_dockerd():
                 node.kill_everything()
             time.sleep(1)
         self.registry.stop()
@@ -246,7 +276,7 @@ class Swarm:
         for node in self.nodes:
             _ip("netns", "del", node.name, check=False)
         _ip("netns", "del", self.hub, check=False)
-        for node in self.nodes:
+        for node in self._every_dockerd():
             for hierarchy in Path("/sys/fs/cgroup").glob(f"*/{node.cgroup}"):
                 for directory in [*sorted(hierarchy.rglob("*"), reverse=True), hierarchy]:
                     if directory.is_dir():

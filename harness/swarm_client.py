@@ -81,7 +81,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.command == "login":
         answer = login(args.base, args.user, args.password, args.cafile)
-        answer.pop("session", None)
+        answer["sessionid"] = answer.pop("session").cookies.get("sessionid")
         print(json.dumps(answer))
     else:
         print(json.dumps(loop(args.bases, args.user, args.password, args.cafile, args.stop)))

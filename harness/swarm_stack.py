@@ -24,6 +24,7 @@ from harness.swarm import CLI, Swarm
 STACK = "admin2"
 IMAGES = {"app": f"admin2:{engine.TEST_TAG}", "nginx": "nginx:1.28-bookworm",
           "postgres": "postgres:15-bookworm", "redis": "redis:7.4-bookworm"}  # fmt: skip
+HEARTBEAT_SECONDS = 5
 SECRETS = ("django_secret_key", "postgres_password", "clickhouse_password", "redis_password")
 
 
@@ -35,15 +36,20 @@ class SwarmStack:
         self.digests: dict[str, str] = {}
         self.timings: dict[str, float] = {}
 
-    def prepare(self) -> None:
+    def prepare(self, label_nodes: bool = True) -> None:
+        """After ``bed.up(IMAGES)``; ``label_nodes=False`` when `just swarm-init` formed the
+        swarm (it labels the nodes)."""
         first = self.bed.nodes[0]
         # Node roles by label: PostgreSQL and Redis on the first node, Nginx on every node.
-        for node in self.bed.nodes:
+        for node in self.bed.nodes if label_nodes else ():
             labels = ["--label-add", "admin2.edge=true"]
             if node is first:
                 labels += ["--label-add", "admin2.db=true", "--label-add", "admin2.redis=true"]
             first.docker("node", "update", *labels, node.name)
-        self.digests = self.bed.push(IMAGES)
+        self.digests = self.bed.digests
+        # Present from the seed already: pulling by digest only checks them against the
+        # registry (and would fetch what is missing).
+        self.bed.pull(list(self.digests.values()))
         self._write_files()
 
     def _write_files(self) -> None:
@@ -55,6 +61,11 @@ class SwarmStack:
             NGINX_SERVER_NAME="_",
             DJANGO_ALLOWED_HOSTS=",".join(addresses),
             NGINX_LOGIN_RATE="600r/m",  # the request loops log in many times a minute
+            # Beat's heartbeat often enough to count its fires across an update or a node
+            # loss; a lost worker's reserved tasks back in the queue within the test.
+            ADMIN2_TASKS_HEARTBEAT_SECONDS=str(HEARTBEAT_SECONDS),
+            CELERY_VISIBILITY_TIMEOUT="30",  # must exceed the time limits (settings)
+            CELERY_TASK_SOFT_TIME_LIMIT="10", CELERY_TASK_TIME_LIMIT="20",
             # Nothing outside the bed: ClickHouse and SMTP at a closed port on loopback.
             CLICKHOUSE_HOST="127.0.0.1", CLICKHOUSE_PORT=CLOSED_PORT,
             CLICKHOUSE_SECURE="false", CLICKHOUSE_CONNECT_TIMEOUT="1",

@@ -5,6 +5,8 @@
 # admin2.db and admin2.redis (the volumes live there), every host admin2.edge. Each host
 # needs the Docker Engine and the SSH user in its docker group; the docker CLI reaches it
 # as DOCKER_HOST=ssh://USER@ADDRESS. Relabel later with `docker node update --label-add`.
+# SWARM_DEFAULT_ADDR_POOL (e.g. 10.78.0.0/16): where overlay subnets come from, when the
+# default 10.0.0.0/8 overlaps the hosts' own networks.
 set -euo pipefail
 docker="${DOCKER:-docker}"
 die() { echo "swarm-init: $*" >&2; exit 1; }
@@ -18,7 +20,9 @@ for host in "$first" "$@"; do
     || die "$host: no Docker Engine reachable over SSH"
 done
 if [ "$(on "$first" info --format '{{.Swarm.LocalNodeState}}')" != active ]; then
-  on "$first" swarm init --advertise-addr "$(address "$first")"
+  pool=()
+  [ -n "${SWARM_DEFAULT_ADDR_POOL:-}" ] && pool=(--default-addr-pool "$SWARM_DEFAULT_ADDR_POOL")
+  on "$first" swarm init --advertise-addr "$(address "$first")" "${pool[@]}"
 fi
 token="$(on "$first" swarm join-token -q manager)"
 for host in "$@"; do

@@ -66,8 +66,25 @@ def test_each_type_family_is_shown_as_clickhouse_writes_it(
     assert result.rows == [(shown,)]
 
 
+@pytest.mark.parametrize(
+    ("expression", "shown"),
+    [
+        ("[(1, 'a\tb'), (2, NULL)]", "[(1,'a\\tb'),(2,NULL)]"),
+        ("((1, [2.5]), 'x', [NULL, -1])", "((1,[2.5]),'x',[NULL,-1])"),
+        ("(toUInt64('18446744073709551615'), toInt64('-9223372036854775808'))",
+         "(18446744073709551615,-9223372036854775808)"),
+    ],
+)  # fmt: skip
+def test_array_and_tuple_literals_pasted_back_run_and_give_the_same_value(
+    analytics_engine, expression, shown
+):
+    first = engine.execute_text(f"SELECT {expression} AS v", tag=TAG, max_rows=1)
+    assert first.rows == [(shown,)]
+    again = engine.execute_text(f"SELECT {shown} AS v", tag=TAG, max_rows=1)  # pasted back
+    assert (again.rows, again.types) == (first.rows, first.types)
+
+
 def test_compound_values_are_literals_that_read_back_as_the_same_value(analytics_engine):
-    # A Map literal ({...}) is refused by the guard (braces are parameters): arrays and tuples.
     shown = engine.execute_text("SELECT [('k\\'', [NULL, 'a\tb'])] AS v", tag=TAG, max_rows=1).rows[
         0
     ][0]

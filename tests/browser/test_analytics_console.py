@@ -5,12 +5,14 @@ paging, no CSP violation, and the plain form with JavaScript off."""
 from __future__ import annotations
 
 import re
+from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from admin2_analytics.models import QueryRun
-from tests.support.analytics_pages import ALL_ANALYTICS, make_user
+from tests.support.analytics_pages import ALL_ANALYTICS, csp_reports, make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -42,16 +44,7 @@ def _log_in(page: Page, base: str) -> None:
 
 
 def _violations(page: Page) -> list[str]:
-    found: list[str] = []
-    page.on(
-        "console",
-        lambda message: (
-            found.append(message.text)
-            if "Content Security Policy" in message.text or "Refused to" in message.text
-            else None
-        ),
-    )
-    return found
+    return csp_reports(page)
 
 
 def _type_sql(page: Page, sql: str) -> None:
@@ -149,7 +142,25 @@ def test_sorting_and_copying_keep_64_bit_integers_and_decimals_exact(
     )
     page.fill("#grid-search", "99254")
     expect(page.locator("#console-result tbody tr:visible")).to_have_count(1)
+
+    # Every export writes the digits the grid shows, byte for byte.
+    grid = [line.split("\t") for line in copied.splitlines()[1:]]
+    by_decimal = sorted(grid, key=lambda row: Decimal(row[1]))
+    for fmt in ("csv", "tsv", "jsonl"):
+        with page.expect_download() as download:
+            page.click(f"#export-{fmt}")
+        body = Path(download.value.path()).read_bytes().decode()
+        assert body == _export_of(fmt, by_decimal), fmt
     assert violations == []
+
+
+def _export_of(fmt: str, rows: list[list[str]]) -> str:
+    """What each export writes for the rows of EXACT_SQL (ORDER BY d), from the grid's text."""
+    if fmt == "csv":
+        return '"u","d"\n' + "".join(f"{u},{d}\n" for u, d in rows)
+    if fmt == "tsv":
+        return "u\td\n" + "".join(f"{u}\t{d}\n" for u, d in rows)
+    return "".join(f'{{"u":{u},"d":{d}}}\n' for u, d in rows)
 
 
 @pytest.mark.timeout(180)
@@ -167,6 +178,88 @@ def test_results_page_past_the_first_rows(page: Page, live_server, analyst, anal
     expect(page.locator("#row-count")).to_have_text("500")
     expect(page.locator("#console-result tbody tr").last).to_have_text("2499")
     expect(page.locator("#next-page")).to_have_count(0)
+
+
+@pytest.mark.timeout(180)
+def test_the_parameter_form_follows_the_sql_and_names_a_bad_value(
+    page: Page, live_server, analyst, analytics_engine
+):
+    violations = _violations(page)
+    _log_in(page, live_server.url)
+    expect(page.locator("body[data-editor-ready='1']")).to_have_count(1)
+    expect(page.locator("textarea#id_params")).to_be_hidden()  # still the form field
+    _type_sql(page, "SELECT {c:Array(String)} AS c")
+    expect(page.locator("#parameter-form label")).to_have_text(["c Array(String)"])
+    page.fill("#param-c", "['DE','FR']")  # ClickHouse's own array syntax
+    page.locator(".cm-content").click()
+    page.keyboard.press("Control+End")
+    page.keyboard.insert_text(", {n:UInt8} AS n")
+    labels = page.locator("#parameter-form label")
+    expect(labels).to_have_text(["c Array(String)", "n UInt8"])
+    expect(page.locator("#param-c")).to_have_value("['DE','FR']")  # kept as the SQL grew
+    page.fill("#param-n", "300")
+    expect(page.locator("#param-n-error")).to_have_text(
+        "parameter 'n' (UInt8): must be between 0 and 255, got 300"
+    )
+    page.fill("#param-n", "7")
+    expect(page.locator("#param-n-error")).to_have_text("")
+    expect(page.locator("textarea#id_params")).to_have_value("c=['DE','FR']\nn=7")
+    page.click("#run-button")
+    expect(page.locator("#row-count")).to_have_text("1")
+    expect(page.locator("#console-result tbody td")).to_have_text(["['DE','FR']", "7"])
+    assert violations == []
+
+
+@pytest.mark.timeout(180)
+def test_format_lays_the_sql_out_in_the_editor(page: Page, live_server, analyst,
+                                               analytics_engine):  # fmt: skip
+    violations = _violations(page)
+    _log_in(page, live_server.url)
+    expect(page.locator("body[data-editor-ready='1']")).to_have_count(1)
+    _type_sql(page, "select event_type, count() as n from events group by event_type")
+    page.click("#format-button")
+    expect(page.locator("body[data-formatted='1']")).to_have_count(1)
+    expect(page.locator("textarea#id_sql")).to_have_value(
+        "select\n    event_type,\n    count() as n\nfrom events\ngroup by event_type"
+    )
+    expect(page.locator(".cm-line")).to_have_count(5)  # the editor shows the layout
+    _type_sql(page, "DROP TABLE events")
+    page.click("#format-button")
+    expect(page.locator("#run-progress")).to_contain_text("DROP")
+    expect(page.locator("textarea#id_sql")).to_have_value("DROP TABLE events")  # left as is
+    assert violations == []
+
+
+@pytest.mark.timeout(180)
+def test_the_console_runs_under_the_csp_without_a_violation(page: Page, live_server, analyst,
+                                                            analytics_engine):  # fmt: skip
+    # The browser's own report of each violation, recorded from before the page's scripts.
+    page.add_init_script(
+        "window.cspViolations = [];"
+        "document.addEventListener('securitypolicyviolation', (event) =>"
+        " window.cspViolations.push(event.violatedDirective + ' ' + event.blockedURI));"
+    )
+    response = page.goto(f"{live_server.url}/admin/login/?next=/admin/analytics/console/")
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+    _log_in(page, live_server.url)
+    expect(page.locator("body[data-editor-ready='1']")).to_have_count(1)
+    _type_sql(page, "select {n:UInt8} AS n, [1, 2] AS a, map('k', 1) AS m")
+    page.fill("#param-n", "7")
+    page.click("#format-button")
+    expect(page.locator("body[data-formatted='1']")).to_have_count(1)
+    page.locator(".cm-content").click()
+    page.keyboard.press("Control+Enter")
+    expect(page.locator("#row-count")).to_have_text("1")
+    page.click("#console-result thead th >> nth=0")
+    page.click("#grid-copy")
+    assert page.evaluate("window.cspViolations") == []
+    # The check can see one: an inline script is refused and reported.
+    page.evaluate(
+        "document.body.append(Object.assign(document.createElement('script'),"
+        " {textContent: 'window.inlineRan = true'}))"
+    )
+    page.wait_for_function("window.cspViolations.length === 1")
+    assert page.evaluate("window.inlineRan === undefined")
 
 
 @pytest.mark.timeout(180)

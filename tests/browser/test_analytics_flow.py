@@ -8,8 +8,8 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from admin2_analytics.demo_content import DAILY_REVENUE, DASHBOARD, create_demo_objects
-from tests.support.analytics_pages import ALL_ANALYTICS, direct_count, make_user, read_csv
+from admin2_analytics.demo_content import DAILY_REVENUE, DASHBOARD
+from tests.support.analytics_pages import demo_analyst, direct_count, read_csv
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -18,12 +18,7 @@ PASSWORD = "analyst-password-1"
 
 @pytest.fixture
 def analyst(django_user_model):
-    django_user_model.objects.create_superuser("admin", "admin@example.com", "admin-password-1")
-    create_demo_objects()  # owned by the superuser, shared
-    user = make_user("analyst", *ALL_ANALYTICS)
-    user.set_password(PASSWORD)
-    user.save()
-    return user
+    return demo_analyst(django_user_model, PASSWORD)
 
 
 def _log_in(page: Page, base: str) -> None:

@@ -5,6 +5,7 @@ import secrets
 import pytest
 
 from harness.processes import django_env, run_admin2
+from tests.support import start_up
 
 pytestmark = pytest.mark.slow
 
@@ -42,9 +43,9 @@ def test_check_deploy_passes_with_a_proper_environment():
 
 
 def test_missing_secret_key_stops_start_up_naming_it():
-    result = run_admin2("check", env=production_env(DJANGO_SECRET_KEY=None))
-    assert result.returncode != 0
-    assert "DJANGO_SECRET_KEY: required environment variable is not set" in result.stderr
+    assert "DJANGO_SECRET_KEY: required environment variable is not set" in start_up.refusal(
+        production_env(DJANGO_SECRET_KEY=None)
+    )
 
 
 @pytest.mark.parametrize(
@@ -57,9 +58,7 @@ def test_missing_secret_key_stops_start_up_naming_it():
     ],
 )
 def test_default_placeholder_or_weak_secret_key_is_refused(key):
-    result = run_admin2("check", env=production_env(DJANGO_SECRET_KEY=key))
-    assert result.returncode != 0
-    assert "DJANGO_SECRET_KEY" in result.stderr
+    assert "DJANGO_SECRET_KEY" in start_up.refusal(production_env(DJANGO_SECRET_KEY=key))
 
 
 def test_secret_key_from_file_is_accepted(tmp_path):
@@ -71,34 +70,32 @@ def test_secret_key_from_file_is_accepted(tmp_path):
 
 
 def test_debug_on_is_refused():
-    result = run_admin2("check", env=production_env(DJANGO_DEBUG="true"))
-    assert result.returncode != 0
-    assert "DJANGO_DEBUG: must be false in production" in result.stderr
+    assert "DJANGO_DEBUG: must be false in production" in start_up.refusal(
+        production_env(DJANGO_DEBUG="true")
+    )
 
 
 def test_allowed_hosts_are_required():
-    result = run_admin2("check", env=production_env(DJANGO_ALLOWED_HOSTS=None))
-    assert result.returncode != 0
-    assert "DJANGO_ALLOWED_HOSTS: required" in result.stderr
+    assert "DJANGO_ALLOWED_HOSTS: required" in start_up.refusal(
+        production_env(DJANGO_ALLOWED_HOSTS=None)
+    )
 
 
 def test_sqlite_is_refused_in_production():
     env = production_env(POSTGRES_HOST=None, POSTGRES_DB=None)
-    result = run_admin2("check", env=env)
-    assert result.returncode != 0
-    assert "production needs PostgreSQL" in result.stderr
+    assert "production needs PostgreSQL" in start_up.refusal(env)
 
 
 def test_malformed_variable_stops_start_up_naming_it():
-    result = run_admin2("check", env=production_env(POSTGRES_PORT="fifty"))
-    assert result.returncode != 0
-    assert "POSTGRES_PORT: expected an integer" in result.stderr
+    assert "POSTGRES_PORT: expected an integer" in start_up.refusal(
+        production_env(POSTGRES_PORT="fifty")
+    )
 
 
 def test_unknown_environment_is_refused():
-    result = run_admin2("check", env=django_env(DJANGO_ENVIRONMENT="prod"))
-    assert result.returncode != 0
-    assert "DJANGO_ENVIRONMENT: expected one of" in result.stderr
+    assert "DJANGO_ENVIRONMENT: expected one of" in start_up.refusal(
+        django_env(DJANGO_ENVIRONMENT="prod")
+    )
 
 
 REDIS_SETTINGS = (
@@ -114,9 +111,9 @@ def _printed(result) -> list[str]:
 
 
 def test_redis_without_a_password_is_refused_naming_the_variable():
-    result = run_admin2("check", env=production_env(REDIS_PASSWORD=None))
-    assert result.returncode != 0
-    assert "REDIS_PASSWORD: production refuses Redis without a password" in result.stderr
+    assert "REDIS_PASSWORD: production refuses Redis without a password" in start_up.refusal(
+        production_env(REDIS_PASSWORD=None)
+    )
 
 
 @pytest.mark.parametrize("variable", ["REDIS_URL", "CELERY_BROKER_URL", "CELERY_RESULT_BACKEND"])

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 
-from tests.support.users import make_user  # noqa: F401 (the analytics tests' import path)
+from tests.support.users import make_user
 
 ALL_ANALYTICS = (
     "analytics.view_schema",
@@ -55,6 +55,34 @@ def direct_count(sql: str, params: dict | None = None) -> int:
     wrapped = f"SELECT count() FROM (\n{sql}\n)"  # noqa: S608 (test SQL; the guard checks it)
     result = engine.execute(wrapped, params, tag=engine.QueryTag(user="test", source="cli"))
     return int(result.rows[0][0])
+
+
+def demo_analyst(django_user_model, password: str):
+    """The demo content (owned by a superuser, shared) and "analyst", holding every analytics
+    permission, who logs in with ``password``."""
+    from admin2_analytics.demo_content import create_demo_objects
+
+    django_user_model.objects.create_superuser("admin", "admin@example.com", "admin-password-1")
+    create_demo_objects()
+    user = make_user("analyst", *ALL_ANALYTICS)
+    user.set_password(password)
+    user.save()
+    return user
+
+
+def csp_reports(page) -> list[str]:
+    """A list that fills with the Content Security Policy violations the browser console of
+    ``page`` (Playwright) reports from now on."""
+    found: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            found.append(message.text)
+            if "Content Security Policy" in message.text or "Refused to" in message.text
+            else None
+        ),
+    )
+    return found
 
 
 def read_csv(data: bytes | str) -> list[list[str]]:

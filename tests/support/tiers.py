@@ -1,9 +1,8 @@
 """Which tests a pass runs, and how pytest-xdist may spread them over workers.
 
-``database_facing`` picks the SQLite pass's tests; ``work_unit`` keeps a module's shared
-scenario on one worker and each test package's engine scenarios on one worker; ``heaviest_first`` orders
-collection so that the longest units start first. docs/testing.md says why.
-"""
+``database_facing`` picks the SQLite pass's tests; ``work_unit`` keeps a shared scenario and
+each test package's engine scenarios on one worker; ``heaviest_first`` orders collection so
+that the longest units start first. docs/testing.md says why."""
 
 from __future__ import annotations
 

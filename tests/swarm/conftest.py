@@ -1,6 +1,7 @@
 """One swarm for every test in tests/swarm: 3 dockerd in network namespaces, the registry,
-the production stack deployed by deploy/swarm/deploy.sh, and a superuser. Built once per
-session (a swarm costs minutes of CI's budget); always taken down, unless ADMIN2_E2E_KEEP."""
+the swarm formed by `just swarm-init` over SSH, the production stack deployed by
+deploy/swarm/deploy.sh, and a superuser. Built once per session (a swarm costs minutes of
+CI's budget); always taken down, unless ADMIN2_E2E_KEEP."""
 
 from __future__ import annotations
 
@@ -11,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from harness import engine
-from harness.processes import REPO
+from harness import engine, swarm_runs
+from harness.processes import REPO, wait_until
 from harness.swarm import Swarm
-from harness.swarm_stack import SwarmStack
+from harness.swarm_ssh import SwarmSsh
+from harness.swarm_stack import HEARTBEAT_SECONDS, IMAGES, SwarmStack
 
 PASSWORD = "a-long-swarm-password-9"  # throwaway test account
 TIMINGS = REPO / "test-results" / "swarm-timings.json"
@@ -22,6 +24,20 @@ TIMINGS = REPO / "test-results" / "swarm-timings.json"
 
 def record(name: str, seconds: float) -> None:
     engine.record_timing(TIMINGS, name, seconds)
+
+
+def assert_beat_fired_once_per_period(stack, since: float, until: float, what: str) -> None:
+    """Each heartbeat execution is one fire of beat: two closer than half a period would be
+    two schedulers (or one fire run twice). Beat must also fire again after ``until``."""
+    wait_until(lambda: swarm_runs.heartbeats(stack, until, until + 3600),
+               4 * HEARTBEAT_SECONDS + 60, f"a heartbeat after the {what}", interval=2)  # fmt: skip
+    # From two periods before ``since``: the gap that spans the disruption starts at a fire
+    # before it, which must count.
+    fires = swarm_runs.heartbeats(stack, since - 2 * HEARTBEAT_SECONDS, swarm_runs.now(stack))
+    gaps = swarm_runs.gaps(fires)
+    record(f"beat_longest_gap_{what}", max(gaps))
+    assert len(fires) >= 3, fires
+    assert min(gaps) >= HEARTBEAT_SECONDS / 2, (what, gaps)
 
 
 @pytest.fixture(scope="session")
@@ -32,13 +48,18 @@ def swarm_stack():
     started = time.monotonic()
     bed = Swarm(3)
     try:
-        bed.up()
-        stack = SwarmStack(bed, Path(tempfile.mkdtemp(prefix="admin2-swarm-")))
-        stack.prepare()
+        bed.up(IMAGES, join=False)
+        workdir = Path(tempfile.mkdtemp(prefix="admin2-swarm-"))
+        ssh = SwarmSsh(bed, workdir / "ssh")
+        ssh.start()
+        record("swarm_init", ssh.swarm_init())
+        stack = SwarmStack(bed, workdir)
+        stack.prepare(label_nodes=False)
         record("deploy", stack.deploy())
         stack.exec("web", "admin2", "createsuperuser", "--noinput", "--username", "boss",
                    "--email", "boss@example.com",
                    env={"DJANGO_SUPERUSER_PASSWORD": PASSWORD})  # fmt: skip
+        swarm_runs.install(stack)
         for step, seconds in bed.timings.items():
             record(step, seconds)
         record("up_total", time.monotonic() - started)

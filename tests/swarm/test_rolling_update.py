@@ -1,6 +1,7 @@
 """A release deployed under a request loop through every edge node: web and the workers
 update start-first, health-gated, with no failed request; afterwards every app service
-runs the new digest and login still works."""
+runs the new digest and login still works. Beat (updated stop-first) fires its heartbeat
+never twice in one period across the update, and again once the update is done."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ import json
 
 import pytest
 
+from harness import swarm_runs
 from harness.swarm_stack import RequestLoop, new_release
-from tests.swarm.conftest import PASSWORD, record
+from tests.swarm.conftest import PASSWORD, assert_beat_fired_once_per_period, record
 
 pytestmark = [
     pytest.mark.slow,
@@ -21,9 +23,11 @@ pytestmark = [
 
 def test_rolling_update_under_load_fails_no_request(swarm_stack):
     release = new_release(swarm_stack, "2")
+    since = swarm_runs.now(swarm_stack)
     with RequestLoop(swarm_stack, "boss", PASSWORD) as loop:
         record("rolling_update", swarm_stack.deploy(release))
         summary = loop.finish()
+    updated = swarm_runs.now(swarm_stack)
     record("rolling_update_requests", summary["total"])
     record("rolling_update_slowest_request", summary["slowest"])
     assert summary["total"] > 50, summary  # the loop ran through the whole update
@@ -36,3 +40,4 @@ def test_rolling_update_under_load_fails_no_request(swarm_stack):
     answer = json.loads(swarm_stack.client("login", f"https://{swarm_stack.bed.nodes[2].address}:8443",
                                            "boss", PASSWORD))  # fmt: skip
     assert answer["ok"], answer
+    assert_beat_fired_once_per_period(swarm_stack, since, updated, "update")

@@ -14,6 +14,7 @@ from admin2_analytics.console_links import console_link
 from admin2_analytics.forms import SavedQueryForm, ScheduledReportForm
 from admin2_analytics.models import (
     Dashboard,
+    DashboardFilter,
     DashboardPin,
     Export,
     QueryRun,
@@ -92,13 +93,29 @@ class DashboardPinInline(admin.TabularInline):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
+class DashboardFilterInline(admin.StackedInline):
+    model = DashboardFilter
+    extra = 0
+    fields = [
+        ("position", "widget"),
+        ("name", "end_name", "type"),
+        ("label", "default"),
+        "options_query",
+    ]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "options_query":
+            kwargs["queryset"] = SavedQuery.objects.visible_to(request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
 @admin.register(Dashboard)
 class DashboardAdmin(OwnedAdmin):
     list_display = ["name", "owner", "shared", "updated_at", "open"]
     search_fields = ["name", "description"]
     readonly_fields = ["owner"]
-    fields = ["name", "description", "shared", "owner"]
-    inlines = [DashboardPinInline]
+    fields = ["name", "description", "shared", "refresh_seconds", "owner"]
+    inlines = [DashboardFilterInline, DashboardPinInline]
 
     @admin.display(description="")
     def open(self, obj):

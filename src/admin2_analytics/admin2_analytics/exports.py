@@ -139,7 +139,7 @@ def sql_streaming_response(
     with history.recorded(
         sql=sql, source="web", user=user, saved_query=saved_query, params=params, kind="export"
     ) as run:
-        stream = engine.stream(sql, params or None, tag=run.tag, fmt=fmt)
+        stream = engine.stream(sql, params or None, tag=run.tag, fmt=fmt, query_id=run.query_id)
         run.hand_over()  # the body finishes the run when the download ends
     body = _DownloadBody(stream, run)
     response = StreamingHttpResponse(body, content_type=CONTENT_TYPES[fmt])
@@ -153,7 +153,14 @@ def sql_streaming_response(
 
 
 def write_file(
-    sql: str, params: dict, *, fmt: str, tag, final: Path, raw: bool | None = None
+    sql: str,
+    params: dict,
+    *,
+    fmt: str,
+    tag,
+    final: Path,
+    raw: bool | None = None,
+    query_id: str = "",
 ) -> RecordCounter:
     """Stream into a hidden ``.part`` file beside ``final`` and rename it into place only
     when complete; on any failure the partial file is removed. Formula-leading CSV/TSV cells
@@ -164,7 +171,7 @@ def write_file(
     try:
         with (
             open(partial, "wb") as handle,
-            engine.stream(sql, params or None, tag=tag, fmt=fmt) as stream,
+            engine.stream(sql, params or None, tag=tag, fmt=fmt, query_id=query_id) as stream,
         ):
             for chunk in export_chunks(stream, raw=raw):
                 counter.feed(chunk)
@@ -242,8 +249,9 @@ def run_export(export_id: int) -> str:
             kind="export",
         ) as run:  # fmt: skip
             counter = write_file(
-                query.sql, params, fmt=export.format, tag=run.tag, final=stored_path(relative)
-            )
+                query.sql, params, fmt=export.format, tag=run.tag,
+                final=stored_path(relative), query_id=run.query_id,
+            )  # fmt: skip
             run.row_count = counter.records
     except AnalyticsError as exc:
         return _fail(export, str(exc))

@@ -8,6 +8,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
+from admin2 import charts
 from admin2_analytics import engine, introspect
 from admin2_analytics.errors import AnalyticsError, EngineUnavailable, ParameterError, QueryRefused
 from admin2_analytics.guard import check_size
@@ -84,6 +85,24 @@ def check_parameters(sql: str, values: dict[str, str], *, unknown_is_error: bool
         raise ValidationError(exc.problems) from exc
 
 
+def typed_parameters(form: forms.Form, sql_field: str, values_field: str) -> dict | None:
+    """The SQL's size checked and its parameter values typed; None, with the error on the form's
+    field, when either fails (or a field already failed)."""
+    sql, values = form.cleaned_data.get(sql_field), form.cleaned_data.get(values_field)
+    if not sql or values is None:
+        return None
+    try:
+        check_size(sql)
+    except QueryRefused as exc:
+        form.add_error(sql_field, str(exc))
+        return None
+    try:
+        return check_parameters(sql, values)
+    except ValidationError as exc:
+        form.add_error(values_field, exc)
+        return None
+
+
 class SavedQueryForm(forms.ModelForm):
     parameter_defaults = NameValueLinesField(
         what="defaults",
@@ -121,22 +140,9 @@ class SavedQueryForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        sql = cleaned.get("sql")
-        defaults = cleaned.get("parameter_defaults")
-        if not sql or defaults is None:
-            return cleaned
-        try:
-            check_size(sql)
-        except QueryRefused as exc:
-            self.add_error("sql", str(exc))
-            return cleaned
-        try:
-            typed = check_parameters(sql, defaults)
-        except ValidationError as exc:
-            self.add_error("parameter_defaults", exc)
-            return cleaned
-        if self._judged(sql, typed):
-            self._check_chart(cleaned, sql, typed)
+        typed = typed_parameters(self, "sql", "parameter_defaults")
+        if typed is not None and self._judged(cleaned["sql"], typed):
+            self._check_chart(cleaned, cleaned["sql"], typed)
         return cleaned
 
     def _tag(self) -> engine.QueryTag:
@@ -161,27 +167,40 @@ class SavedQueryForm(forms.ModelForm):
         return True
 
     def _check_chart(self, cleaned, sql, typed):
-        kind, x, ys = cleaned.get("chart_kind"), cleaned.get("chart_x", ""), cleaned.get("chart_y")
-        if kind in (None, SavedQuery.ChartKind.NONE):
+        kind = charts.get(cleaned.get("chart_kind") or charts.NONE)
+        if kind is None:
             return
+        x, ys = cleaned.get("chart_x", ""), cleaned.get("chart_y") or []
+        if self._chart_settings_fit(kind, x, ys):
+            described = self._described_columns(sql, typed)
+            if described is not None:
+                self._check_chart_columns(x, ys, described)
+
+    def _chart_settings_fit(self, kind, x: str, ys: list[str]) -> bool:
         if not x:
             self.add_error("chart_x", "A chart needs an x column.")
         if not ys:
             self.add_error("chart_y", "A chart needs at least one y column.")
-        if x and x in (ys or []):
+        if x and x in ys:
             self.add_error("chart_y", f"{x} is already the x column.")
-        if not x or not ys or self.errors:
-            return
+        if kind.max_ys is not None and len(ys) > kind.max_ys:
+            self.add_error("chart_y", f"A {kind.label} chart takes {kind.max_ys} y column.")
+        return not self.errors
+
+    def _described_columns(self, sql, typed) -> dict[str, str] | None:
+        """The result's column types, or None when they cannot be learnt now."""
         try:
-            described = introspect.result_columns(sql, typed, tag=self._tag())
+            return introspect.result_columns(sql, typed, tag=self._tag())
         except EngineUnavailable:
-            return  # cannot check columns now; the run page explains a mismatch later
+            return None  # cannot check columns now; the run page explains a mismatch later
         except AnalyticsError as exc:
             self.add_error("sql", f"ClickHouse cannot run this query: {exc}")
-            return
+            return None
+
+    def _check_chart_columns(self, x: str, ys: list[str], described: dict[str, str]) -> None:
+        known = ", ".join(described) or "none"
         for name in [x, *ys]:
             if name not in described:
-                known = ", ".join(described) or "none"
                 field = "chart_x" if name == x else "chart_y"
                 self.add_error(field, f"The result has no column {name} (columns: {known}).")
         for name in ys:
@@ -255,20 +274,11 @@ class ConsoleForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        sql = cleaned.get("sql")
-        if not sql or cleaned.get("params") is None:
-            return cleaned
-        try:
-            # Only the size here: the run itself is judged on ClickHouse's tree, so the
-            # console parses each request once.
-            check_size(sql)
-        except QueryRefused as exc:
-            self.add_error("sql", str(exc))
-            return cleaned
-        try:
-            self.typed = check_parameters(sql, cleaned["params"])
-        except ValidationError as exc:
-            self.add_error("params", exc)
+        # Only the size here: the run itself is judged on ClickHouse's tree, so the console
+        # parses each request once.
+        typed = typed_parameters(self, "sql", "params")
+        if typed is not None:
+            self.typed = typed
         return cleaned
 
 

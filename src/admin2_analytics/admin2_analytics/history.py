@@ -140,22 +140,27 @@ def recorded(
     os_user: str = "",
     kind: str = "",
     quiet: bool = False,
+    query_id: str = "",
 ) -> Iterator[PendingRun]:
     """Time the block as one run and write its history row when it ends.
 
-    The block sets ``run.row_count`` (and may replace ``run.params`` once bound); an exception
-    is recorded (an unexpected one as "failed unexpectedly", with its traceback in the log)
-    and raised on unchanged. ``run.tag`` is the engine's tag for the run. A history write that
-    fails is logged and left in ``run.unrecorded``, never raised. ``quiet``: log nothing, the
-    caller reports (the command's log handler writes to its stdout, the data's stream).
+    ``run.query_id`` (``query_id``, else a new one) is the id the block hands the engine
+    (``execute``/``stream``/``write_file``), so every history row names its query in
+    ClickHouse's ``system.processes`` and ``query_log``. The block sets ``run.row_count``
+    (and may replace ``run.params`` once bound); an exception is recorded (an unexpected one
+    as "failed unexpectedly", with its traceback in the log) and raised on unchanged.
+    ``run.tag`` is the engine's tag for the run. A history write that fails is logged and
+    left in ``run.unrecorded``, never raised. ``quiet``: log nothing, the caller reports
+    (the command's log handler writes to its stdout, the data's stream).
     """
-    from admin2_analytics.engine import QueryTag
+    from admin2_analytics.engine import QueryTag, new_query_id
     from admin2_analytics.errors import AnalyticsError, QueryFailed
 
     run = start(
         sql=sql, source=source, user=user, saved_query=saved_query, params=params,
         os_user=os_user, kind=kind,
     )  # fmt: skip
+    run.query_id = query_id or new_query_id()
     run.tag = (
         QueryTag(user=f"cli:{os_user}", source=source, saved_query=getattr(saved_query, "name", ""))
         if os_user

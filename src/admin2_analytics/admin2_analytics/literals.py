@@ -46,25 +46,31 @@ def _skip_spaces(source: str, position: int) -> int:
 def _item(source: str, position: int, end: int, text: str) -> tuple[str | None, int]:
     if source[position] == "'":
         return _quoted(source, position, end, text)
-    start, depth = position, 0
+    stop = _item_end(source, position, end, text)
+    raw = source[position:stop].strip()
+    return (None if raw.upper() == "NULL" else raw), stop
+
+
+_NESTING = {"[": 1, "(": 1, "]": -1, ")": -1}
+
+
+def _item_end(source: str, position: int, end: int, text: str) -> int:
+    """Where an unquoted item ends: the first comma outside its own brackets and strings."""
+    depth = 0
     while position < end:
         char = source[position]
         if char == "'":
             _, position = _quoted(source, position, end, text)
             continue
-        if char in "[(":
-            depth += 1
-        elif char in "])":
-            depth -= 1
-            if depth < 0:
-                raise ParameterError(f"unbalanced {char} at position {position} of {text!r}")
-        elif char == "," and depth == 0:
+        if char == "," and depth == 0:
             break
+        depth += _NESTING.get(char, 0)
+        if depth < 0:
+            raise ParameterError(f"unbalanced {char} at position {position} of {text!r}")
         position += 1
     if depth:
         raise ParameterError(f"unbalanced brackets in {text!r}")
-    raw = source[start:position].strip()
-    return (None if raw.upper() == "NULL" else raw), position
+    return position
 
 
 def _quoted(source: str, position: int, end: int, text: str) -> tuple[str, int]:

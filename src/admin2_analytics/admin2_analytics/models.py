@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from admin2 import charts
 from admin2_analytics.kinds import ExportFormat, Source
 
 
@@ -24,12 +27,28 @@ class VisibleQuerySet(models.QuerySet):
         return self.filter(Q(shared=True) | Q(owner_id=user.pk))
 
 
-class SavedQuery(models.Model):
-    class ChartKind(models.TextChoices):
-        NONE = "none", "No chart"
-        LINE = "line", "Line"
-        BAR = "bar", "Bar"
+def pin_chart_choices() -> list[tuple[str, str]]:
+    """A pin draws as its saved query says, as a table only, or as any chart kind."""
+    kinds = [choice for choice in charts.choices() if choice[0] != charts.NONE]
+    return [(PIN_AS_QUERY, "As the saved query says"), (charts.NONE, "Table only"), *kinds]
 
+
+PIN_AS_QUERY = "query"
+CHART_KIND_LENGTH = 32  # registry names are at most this long
+MIN_REFRESH = 10  # seconds: a faster reload would mostly load the engine
+
+
+def validate_refresh_seconds(value: int) -> None:
+    if 0 < value < MIN_REFRESH:
+        raise ValidationError(f"Auto-refresh is 0 (off) or at least {MIN_REFRESH} seconds.")
+
+
+def validate_parameter_name(value: str) -> None:
+    if value and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
+        raise ValidationError(f"{value!r} is not a parameter name (letters, digits, _).")
+
+
+class SavedQuery(models.Model):
     name = models.CharField(max_length=200, unique=True)
     description = models.TextField(blank=True)
     sql = models.TextField(
@@ -50,7 +69,10 @@ class SavedQuery(models.Model):
     cache_ttl_seconds = models.PositiveIntegerField(
         "result cache TTL (seconds)", default=300, help_text="0 turns the result cache off."
     )
-    chart_kind = models.CharField(max_length=8, choices=ChartKind.choices, default=ChartKind.NONE)
+    # Choices come from the chart registry (a callable): a new kind needs no migration.
+    chart_kind = models.CharField(
+        max_length=CHART_KIND_LENGTH, choices=charts.choices, default=charts.NONE
+    )
     chart_x = models.CharField("chart x column", max_length=200, blank=True)
     chart_y = models.JSONField("chart y columns", default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -89,6 +111,12 @@ class Dashboard(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="dashboards"
     )
     shared = models.BooleanField(default=False)
+    refresh_seconds = models.PositiveIntegerField(
+        "auto-refresh (seconds)",
+        default=0,
+        validators=[validate_refresh_seconds],
+        help_text=f"Reload the page this often; 0 turns it off, else at least {MIN_REFRESH}.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -104,17 +132,80 @@ class Dashboard(models.Model):
         return user.is_superuser or self.shared or self.owner_id == user.pk
 
 
-class DashboardPin(models.Model):
-    class Chart(models.TextChoices):
-        QUERY = "query", "As the saved query says"
-        NONE = "none", "Table only"
-        LINE = "line", "Line"
-        BAR = "bar", "Bar"
+class DashboardFilter(models.Model):
+    """A dashboard-level widget. Its value replaces the default of every panel's placeholder
+    of the same name and type (``{name:Type}``); panels without it are untouched."""
 
+    class Widget(models.TextChoices):
+        DATE_RANGE = "date_range", "date range with presets (two parameters)"
+        DROPDOWN = "dropdown", "dropdown filled by a saved query"
+        VALUE = "value", "typed value"
+
+    dashboard = models.ForeignKey(Dashboard, on_delete=models.CASCADE, related_name="filters")
+    position = models.PositiveIntegerField(
+        default=0, help_text="Filters apply in this order: a dropdown may use earlier ones."
+    )
+    widget = models.CharField(max_length=16, choices=Widget.choices, default=Widget.VALUE)
+    name = models.CharField(
+        "parameter",
+        max_length=100,
+        validators=[validate_parameter_name],
+        help_text="The placeholder name it sets; for a date range, the start.",
+    )
+    end_name = models.CharField(
+        "end parameter",
+        max_length=100,
+        blank=True,
+        validators=[validate_parameter_name],
+        help_text="Date range only: the placeholder of the last day.",
+    )
+    type = models.CharField(
+        max_length=100, default="String", help_text="The ClickHouse type, as the panels declare it."
+    )
+    label = models.CharField(max_length=200, blank=True)
+    default = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="The value without a choice in the URL; a date range takes a preset "
+        "(last_7_days, this_month…) or start..end.",
+    )
+    options_query = models.ForeignKey(
+        SavedQuery,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Dropdown only: its first column lists the choices.",
+    )
+
+    class Meta:
+        ordering = ["position", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dashboard", "name"], name="analytics_filter_name_once_per_dashboard"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.label or self.name
+
+    @property
+    def parameter_names(self) -> list[str]:
+        return [self.name, self.end_name] if self.widget == self.Widget.DATE_RANGE else [self.name]
+
+    def clean(self):
+        from admin2_analytics.filter_rules import check_filter
+
+        check_filter(self)
+
+
+class DashboardPin(models.Model):
     dashboard = models.ForeignKey(Dashboard, on_delete=models.CASCADE, related_name="pins")
     saved_query = models.ForeignKey(SavedQuery, on_delete=models.CASCADE, related_name="pins")
     position = models.PositiveIntegerField(default=0)
-    chart = models.CharField(max_length=8, choices=Chart.choices, default=Chart.QUERY)
+    chart = models.CharField(
+        max_length=CHART_KIND_LENGTH, choices=pin_chart_choices, default=PIN_AS_QUERY
+    )
 
     class Meta:
         ordering = ["position", "pk"]
@@ -129,7 +220,7 @@ class DashboardPin(models.Model):
 
     @property
     def chart_kind(self) -> str:
-        return self.saved_query.chart_kind if self.chart == self.Chart.QUERY else self.chart
+        return self.saved_query.chart_kind if self.chart == PIN_AS_QUERY else self.chart
 
 
 class QueryRun(models.Model):

@@ -24,6 +24,8 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # The one placeholder spelling the guard accepts: exactly what the client binds server-side.
 PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*):([^{}]+)\}")
 _INT_BITS = {"8", "16", "32", "64", "128", "256"}
+_HEREDOC = re.compile(r"\$([A-Za-z0-9_]*)\$")
+_DEPTH = {"(": 1, ")": -1}
 
 
 @dataclass(frozen=True)
@@ -84,28 +86,34 @@ def find_parameters(sql: str) -> list[Parameter]:
 def _placeholders(sql: str):
     i, n = 0, len(sql)
     while i < n:
-        ch = sql[i]
-        if ch in "'\"`":
-            i = _skip_quoted(sql, i, ch)
-        elif sql.startswith("--", i) or ch == "#":
-            end = sql.find("\n", i)
-            i = n if end < 0 else end + 1
-        elif sql.startswith("/*", i):
-            end = sql.find("*/", i + 2)
-            i = n if end < 0 else end + 2
-        elif ch == "$" and (heredoc := re.match(r"\$([A-Za-z0-9_]*)\$", sql[i:])):
-            tag = heredoc.group(0)
-            end = sql.find(tag, i + len(tag))
-            i = n if end < 0 else end + len(tag)
-        elif ch == "{":
-            parsed = _parse_placeholder(sql, i)
-            if parsed is None:
-                i += 1
-            else:
-                name, type_, i = parsed
-                yield name, type_
+        skipped = _skip_non_code(sql, i)
+        if skipped is not None:
+            i = skipped
+        elif sql[i] == "{" and (parsed := _parse_placeholder(sql, i)) is not None:
+            name, type_, i = parsed
+            yield name, type_
         else:
             i += 1
+
+
+def _skip_non_code(sql: str, i: int) -> int | None:
+    """The end of the string, quoted name, comment or heredoc at ``i``; None for code."""
+    ch = sql[i]
+    if ch in "'\"`":
+        return _skip_quoted(sql, i, ch)
+    if sql.startswith("--", i) or ch == "#":
+        return _past(sql, "\n", i)
+    if sql.startswith("/*", i):
+        return _past(sql, "*/", i + 2)
+    if ch == "$" and (heredoc := _HEREDOC.match(sql, i)):
+        return _past(sql, heredoc.group(0), heredoc.end())
+    return None
+
+
+def _past(sql: str, closing: str, start: int) -> int:
+    """Just past the first ``closing`` from ``start``; the end of ``sql`` if none."""
+    end = sql.find(closing, start)
+    return len(sql) if end < 0 else end + len(closing)
 
 
 def _skip_quoted(sql: str, start: int, quote: str) -> int:
@@ -125,37 +133,41 @@ def _skip_quoted(sql: str, start: int, quote: str) -> int:
 
 def _parse_placeholder(sql: str, start: int):
     """Parse ``{name:Type}`` at ``start``; None when it is not a placeholder."""
-    i = start + 1
-    while i < len(sql) and sql[i].isspace():
-        i += 1
+    i = _skip_spaces(sql, start + 1)
     name_match = _NAME.match(sql, i)
     if not name_match:
         return None
-    i = name_match.end()
+    i = _skip_spaces(sql, name_match.end())
+    if not sql.startswith(":", i):
+        return None
+    end = _type_end(sql, i + 1)
+    if end is None:
+        return None
+    type_ = normalise_type(sql[i + 1 : end])
+    if not type_ or not re.match(r"[A-Za-z]", type_):
+        return None
+    return name_match.group(0), type_, end + 1
+
+
+def _skip_spaces(sql: str, i: int) -> int:
     while i < len(sql) and sql[i].isspace():
         i += 1
-    if i >= len(sql) or sql[i] != ":":
-        return None
-    i += 1
-    depth, type_start = 0, i
+    return i
+
+
+def _type_end(sql: str, i: int) -> int | None:
+    """Where the type starting at ``i`` ends: its closing ``}`` outside parentheses."""
+    depth = 0
     while i < len(sql):
         ch = sql[i]
         if ch in "'\"`":
             i = _skip_quoted(sql, i, ch)
             continue
-        if ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-            if depth < 0:
-                return None
-        elif ch == "}" and depth == 0:
-            type_ = normalise_type(sql[type_start:i])
-            if not type_ or not re.match(r"[A-Za-z]", type_):
-                return None
-            return name_match.group(0), type_, i + 1
-        elif ch in "{;\n" and depth == 0:
+        depth += _DEPTH.get(ch, 0)
+        if depth < 0:
             return None
+        if depth == 0 and ch in "}{;\n":
+            return i if ch == "}" else None
         i += 1
     return None
 
@@ -180,32 +192,9 @@ def bind(
     """
     declared = find_parameters(sql)
     given = dict(values or {})
-    problems: list[tuple[str, str]] = []
-    typed: dict[str, Any] = {}
-    for parameter in declared:
-        if parameter.name not in given:
-            if parameter.nullable:
-                typed[parameter.name] = None
-            else:
-                problems.append(
-                    (parameter.name, f"{parameter.name} ({parameter.type}) needs a value")
-                )
-            continue
-        value = given[parameter.name]
-        if not isinstance(value, str):
-            typed[parameter.name] = value
-            continue
-        try:
-            typed[parameter.name] = coerce(parameter, value)
-        except ParameterError as exc:
-            problems.append((parameter.name, str(exc)))
+    typed, problems = _typed(declared, given)
     if unknown_is_error:
-        names = {parameter.name for parameter in declared}
-        declares = ", ".join(f"{{{p.name}:{p.type}}}" for p in declared) or "no parameters"
-        problems += [
-            (name, f"unknown parameter {name!r}: the query declares {declares}")
-            for name in sorted(set(given) - names)
-        ]
+        problems += _unknown(declared, given)
     if problems:
         raise ParameterError(
             "; ".join(text for _, text in problems),
@@ -213,6 +202,35 @@ def bind(
             problems=[text for _, text in problems],
         )
     return typed
+
+
+def _typed(declared: list[Parameter], given: dict[str, Any]):
+    """The values of the declared parameters, and (name, problem) for each that is wrong."""
+    typed: dict[str, Any] = {}
+    problems: list[tuple[str, str]] = []
+    for parameter in declared:
+        name = parameter.name
+        if name not in given and parameter.nullable:
+            typed[name] = None
+        elif name not in given:
+            problems.append((name, f"{name} ({parameter.type}) needs a value"))
+        elif not isinstance(given[name], str):
+            typed[name] = given[name]  # a Python value passes through
+        else:
+            try:
+                typed[name] = coerce(parameter, given[name])
+            except ParameterError as exc:
+                problems.append((name, str(exc)))
+    return typed, problems
+
+
+def _unknown(declared: list[Parameter], given: dict[str, Any]) -> list[tuple[str, str]]:
+    names = {parameter.name for parameter in declared}
+    declares = ", ".join(f"{{{p.name}:{p.type}}}" for p in declared) or "no parameters"
+    return [
+        (name, f"unknown parameter {name!r}: the query declares {declares}")
+        for name in sorted(set(given) - names)
+    ]
 
 
 # --- coercing values --------------------------------------------------------------------
@@ -255,62 +273,126 @@ def coerce(parameter: Parameter | str, raw: str | None, *, name: str = ""):
 
 
 def _coerce_base(base: str, text: str):
-    if base == "String" or base.startswith(("FixedString(", "Enum8(", "Enum16(", "Enum(")):
-        if base.startswith("FixedString("):
-            size = int(base[len("FixedString(") : -1])
-            if len(text.encode()) > size:
-                raise ParameterError(f"at most {size} bytes, got {len(text.encode())}")
-        return text
-    stripped = text.strip()
-    if not stripped and not base.startswith("Array("):
+    coercer = _coercer(base)
+    if coercer not in _BLANK_IS_A_VALUE and not text.strip():
         raise ParameterError("a value is required")
-    integer = re.fullmatch(r"(U?)Int(\d+)", base)
+    if coercer is None:
+        raise ParameterError(_UNSUPPORTED)
+    return coercer(base, text)
+
+
+def _coercer(base: str):
+    """The coercion of one type family (table-driven: see _BY_NAME and _BY_PREFIX)."""
+    if base in _BY_NAME:
+        return _BY_NAME[base]
+    integer = _INTEGER.fullmatch(base)
     if integer and integer.group(2) in _INT_BITS:
-        return _coerce_int(stripped, unsigned=bool(integer.group(1)), bits=int(integer.group(2)))
-    if base in ("Float32", "Float64", "BFloat16"):
-        try:
-            return float(stripped)
-        except ValueError:
-            raise ParameterError(f"expected a number, got {text!r}") from None
-    if base.startswith("Decimal"):
-        try:
-            value = Decimal(stripped)
-        except InvalidOperation:
-            raise ParameterError(f"expected a decimal number, got {text!r}") from None
-        if not value.is_finite():
-            raise ParameterError(f"expected a finite decimal number, got {text!r}")
-        return value
-    if base in ("Bool", "Boolean"):
-        parsed = parse_yes_no(stripped)
-        if parsed is None:
-            raise ParameterError(f"expected true or false, got {text!r}")
-        return parsed
-    if base in ("Date", "Date32"):
-        try:
-            return dt.date.fromisoformat(stripped)
-        except ValueError:
-            raise ParameterError(f"expected a date like 2025-01-31, got {text!r}") from None
-    if base == "DateTime" or base.startswith(("DateTime(", "DateTime64")):
-        return _coerce_datetime(stripped, text)
-    if base == "UUID":
-        try:
-            return uuid.UUID(stripped)
-        except ValueError:
-            raise ParameterError(f"expected a UUID, got {text!r}") from None
-    if base in ("IPv4", "IPv6"):
-        try:
-            address = ipaddress.ip_address(stripped)
-        except ValueError:
-            raise ParameterError(f"expected an {base} address, got {text!r}") from None
-        if (base == "IPv4") != (address.version == 4):
-            raise ParameterError(f"expected an {base} address, got {text!r}")
-        return address
-    if base.startswith("Array(") and base.endswith(")"):
-        return _coerce_array(base[len("Array(") : -1].strip(), text)
-    raise ParameterError(
-        "this type is not supported for parameters; use String, a number, Date, DateTime, "
-        "Bool, UUID, Decimal, IPv4/IPv6, Nullable(...) or Array(...)"
-    )
+        return _integer
+    return next((coercer for prefix, coercer in _BY_PREFIX if base.startswith(prefix)), None)
+
+
+def _text_value(base: str, text: str) -> str:
+    if base.startswith("FixedString("):
+        size = int(base[len("FixedString(") : -1])
+        if len(text.encode()) > size:
+            raise ParameterError(f"at most {size} bytes, got {len(text.encode())}")
+    return text
+
+
+def _integer(base: str, text: str) -> int:
+    integer = _INTEGER.fullmatch(base)
+    return _coerce_int(text.strip(), unsigned=bool(integer.group(1)), bits=int(integer.group(2)))
+
+
+def _float(base: str, text: str) -> float:
+    try:
+        return float(text.strip())
+    except ValueError:
+        raise ParameterError(f"expected a number, got {text!r}") from None
+
+
+def _decimal(base: str, text: str) -> Decimal:
+    try:
+        value = Decimal(text.strip())
+    except InvalidOperation:
+        raise ParameterError(f"expected a decimal number, got {text!r}") from None
+    if not value.is_finite():
+        raise ParameterError(f"expected a finite decimal number, got {text!r}")
+    return value
+
+
+def _boolean(base: str, text: str) -> bool:
+    parsed = parse_yes_no(text.strip())
+    if parsed is None:
+        raise ParameterError(f"expected true or false, got {text!r}")
+    return parsed
+
+
+def _date(base: str, text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise ParameterError(f"expected a date like 2025-01-31, got {text!r}") from None
+
+
+def _datetime(base: str, text: str) -> dt.datetime:
+    return _coerce_datetime(text.strip(), text)
+
+
+def _uuid(base: str, text: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(text.strip())
+    except ValueError:
+        raise ParameterError(f"expected a UUID, got {text!r}") from None
+
+
+def _address(base: str, text: str):
+    try:
+        address = ipaddress.ip_address(text.strip())
+    except ValueError:
+        raise ParameterError(f"expected an {base} address, got {text!r}") from None
+    if (base == "IPv4") != (address.version == 4):
+        raise ParameterError(f"expected an {base} address, got {text!r}")
+    return address
+
+
+def _array(base: str, text: str) -> list:
+    if not base.endswith(")"):
+        raise ParameterError(_UNSUPPORTED)
+    return _coerce_array(base[len("Array(") : -1].strip(), text)
+
+
+_UNSUPPORTED = (
+    "this type is not supported for parameters; use String, a number, Date, DateTime, "
+    "Bool, UUID, Decimal, IPv4/IPv6, Nullable(...) or Array(...)"
+)
+_INTEGER = re.compile(r"(U?)Int(\d+)")
+_BY_NAME = {
+    "String": _text_value,
+    "Float32": _float,
+    "Float64": _float,
+    "BFloat16": _float,
+    "Bool": _boolean,
+    "Boolean": _boolean,
+    "Date": _date,
+    "Date32": _date,
+    "DateTime": _datetime,
+    "UUID": _uuid,
+    "IPv4": _address,
+    "IPv6": _address,
+}
+_BY_PREFIX = (
+    ("FixedString(", _text_value),
+    ("Enum8(", _text_value),
+    ("Enum16(", _text_value),
+    ("Enum(", _text_value),
+    ("Decimal", _decimal),
+    ("DateTime(", _datetime),
+    ("DateTime64", _datetime),
+    ("Array(", _array),
+)
+# Text types keep an empty value as is; an empty array value is the empty array.
+_BLANK_IS_A_VALUE = frozenset({_text_value, _array})
 
 
 def _coerce_int(stripped: str, *, unsigned: bool, bits: int) -> int:

@@ -138,8 +138,9 @@ def _produce(report: ScheduledReport, params: dict, target: Path) -> int:
         kind="report",
     ) as run:  # fmt: skip
         counter = exports.write_file(
-            query.sql, params, fmt=report.format, tag=run.tag, final=target
-        )
+            query.sql, params, fmt=report.format, tag=run.tag, final=target,
+            query_id=run.query_id,
+        )  # fmt: skip
         run.row_count = counter.records
     return counter.records
 

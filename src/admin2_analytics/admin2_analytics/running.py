@@ -51,7 +51,9 @@ def run_sql(
         with history.recorded(
             sql=sql, source=source, user=user, saved_query=saved_query, params=params
         ) as run:
-            result = engine.execute(sql, params or None, tag=run.tag, max_rows=max_rows)
+            result = engine.execute(
+                sql, params or None, tag=run.tag, max_rows=max_rows, query_id=run.query_id
+            )
             result.ran_at = run.started_at
             run.row_count = result.row_count
     except AnalyticsError:

@@ -18,6 +18,8 @@ urlpatterns = [
     path("console/catalog.json", console.console_catalog, name="console_catalog"),
     path("console/progress/", console.console_progress, name="console_progress"),
     path("console/stop/", console.console_stop, name="console_stop"),
+    path("console/format/", console.console_format, name="console_format"),
+    path("console/parameters/", console.console_parameters_form, name="console_parameters"),
     path("dashboards/", dashboards.dashboard_list, name="dashboards"),
     path("dashboards/<int:pk>/", dashboards.dashboard, name="dashboard"),
 ]

@@ -13,7 +13,7 @@ from admin2_analytics.engine.api import (
     ping,
     run_trusted,
 )
-from admin2_analytics.engine.checking import explain_ast, lex, prepare
+from admin2_analytics.engine.checking import explain_ast, format_sql, lex, prepare
 from admin2_analytics.engine.streaming import CHUNK_SIZE, ResultStream, stream
 from admin2_analytics.engine.tags import QueryTag
 from admin2_analytics.engine.text_rows import execute_text
@@ -28,6 +28,7 @@ __all__ = [
     "execute",
     "execute_text",
     "explain_ast",
+    "format_sql",
     "lex",
     "maintenance_session",
     "new_query_id",

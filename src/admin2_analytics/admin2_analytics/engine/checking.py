@@ -7,12 +7,12 @@ from typing import Any
 
 from clickhouse_connect.driver.binding import external_bind_re
 
-from admin2_analytics import guard
+from admin2_analytics import guard, sql_layout
 from admin2_analytics.engine import backend, config
 from admin2_analytics.engine.session import LEX_SQL, Session
 from admin2_analytics.engine.tags import QueryTag
-from admin2_analytics.errors import EngineUnavailable, QueryFailed, QueryRefused
-from admin2_analytics.parameters import bind
+from admin2_analytics.errors import EngineUnavailable, ParameterError, QueryFailed, QueryRefused
+from admin2_analytics.parameters import bind, find_parameters
 
 
 def prepare(
@@ -37,6 +37,66 @@ def explain_ast(sql: str, params: Mapping[str, Any] | None = None, *, tag: Query
     """ClickHouse's syntax tree of ``sql`` (``EXPLAIN AST``, which runs nothing), by line."""
     with _checking_session(tag) as session:
         return explain_ast_in(session, sql, dict(params or {}))
+
+
+def format_sql(sql: str, params: Mapping[str, str] | None = None, *, tag: QueryTag) -> str:
+    """``sql`` laid out (:mod:`sql_layout`), with proof that the meaning is kept.
+
+    The result must lex to the same tokens (comments included), and when the statement can
+    be explained (``params``, else sample values, bind) it passes the guard again and has
+    the same syntax tree as the original. QueryRefused otherwise (and for what the guard
+    refuses): the text is then left as it was.
+    """
+    guard.check_size(sql)
+    with _checking_session(tag) as session:
+        lexed = lex_in(session, sql)
+        guard.clean_sql(sql, lexed)  # one statement, no lexer errors, no client markers
+        formatted = sql_layout.layout(sql, lexed)
+        if _code(sql, lexed) != _code(formatted, lex_in(session, formatted)):
+            raise QueryRefused(_UNFORMATTABLE)
+        values = _explain_values(sql, params or {})
+        if values is not None:
+            before = _tree(session, sql, values)
+            if before != _tree(session, formatted, values):
+                raise QueryRefused(_UNFORMATTABLE)
+    return formatted
+
+
+_UNFORMATTABLE = "Refused: formatting would change the statement; it is left as it was."
+# Values that bind to each kind of placeholder, so an unfilled form can still be explained.
+_SAMPLES = {
+    "date": "2000-01-01",
+    "datetime": "2000-01-01 00:00:00",
+    "integer": "0",
+    "number": "0",
+    "boolean": "false",
+    "list": "[]",
+}
+
+
+def _code(sql: str, lexed: list[guard.Token]) -> list[tuple[str, str]]:
+    """What the formatter must keep: every token but the blanks, kind and text."""
+    return [
+        (token.kind, sql[token.start : token.end])
+        for token in lexed
+        if token.kind not in ("Whitespace", "EndOfStream")
+    ]
+
+
+def _explain_values(sql: str, params: Mapping[str, str]) -> dict[str, Any] | None:
+    given = dict(params)
+    for parameter in find_parameters(sql):
+        given.setdefault(parameter.name, _SAMPLES.get(parameter.input_kind, ""))
+    try:
+        return bind(sql, given, unknown_is_error=False)
+    except ParameterError:
+        return None  # a UUID, an address...: the tokens alone vouch for the layout
+
+
+def _tree(session: Session, sql: str, values: dict[str, Any]) -> list[str]:
+    """The guard's full check of ``sql`` (it raises what it refuses), then its tree."""
+    statement, bound = prepare_in(session, sql, values)
+    return explain_ast_in(session, statement, bound)
 
 
 def _checking_session(tag: QueryTag):

@@ -8,23 +8,27 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_http_methods
 
+from admin2 import charts
 from admin2_analytics import (
     console_chart,
     console_control,
+    console_parameters,
     console_runs,
     exports,
     function_list,
     schema,
 )
 from admin2_analytics.console_links import console_link
-from admin2_analytics.engine import QueryTag
-from admin2_analytics.errors import AnalyticsError
-from admin2_analytics.forms import ConsoleForm
+from admin2_analytics.engine import QueryTag, format_sql
+from admin2_analytics.errors import AnalyticsError, QueryRefused
+from admin2_analytics.forms import ConsoleForm, parse_lines
+from admin2_analytics.guard import check_size
 from admin2_analytics.views.common import error_title, render_page, requires
 
 LONG_VALUE = 80  # characters: longer values are cut in the grid and open in a viewer
@@ -88,6 +92,7 @@ def console(request):
                         max_points=settings.ANALYTICS_CHART_MAX_POINTS,
                     ),
                     chart_kind=chart_kind,
+                    chart_kinds=charts.choices(),
                     chart_x=chart_x,
                     chart_y=chart_y,
                     result=result,
@@ -213,3 +218,43 @@ def console_stop(request):
     if run_id is None or not console_control.stop(run_id, request.user):
         return JsonResponse({"stopped": False}, status=404)
     return JsonResponse({"stopped": True})
+
+
+@requires("analytics.run_adhoc_sql")
+@require_http_methods(["POST"])
+def console_parameters_form(request):
+    """The typed form of the SQL's placeholders (polled as the SQL is typed; see
+    :mod:`console_parameters`). A POST: the SQL may be long, and CSRF stays checked."""
+    sql = request.POST.get("sql", "")
+    try:
+        check_size(sql)
+    except QueryRefused as exc:
+        return JsonResponse({"parameters": [], "error": str(exc)}, status=400)
+    return JsonResponse(console_parameters.describe(sql, request.POST.get("params", "")))
+
+
+@requires("analytics.run_adhoc_sql")
+@require_http_methods(["POST"])
+def console_format(request):
+    """The Format button: the SQL laid out, its tokens and syntax tree unchanged, checked by
+    the guard again (``engine.format_sql``). JSON for the page's script; without
+    JavaScript the console again, its editor holding the laid-out SQL."""
+    sql, lines = request.POST.get("sql", ""), request.POST.get("params", "")
+    try:
+        params = parse_lines(lines, "parameters")
+    except ValidationError:
+        params = {}  # the run says what is wrong with them; the layout needs none
+    try:
+        formatted = format_sql(sql, params, tag=QueryTag.for_user(request.user, "web"))
+    except AnalyticsError as exc:
+        if _wants_json(request):
+            return JsonResponse({"error": f"{error_title(exc)}: {exc}"}, status=400)
+        messages.error(request, f"Cannot format: {exc}")
+        return redirect(_link(sql, lines))
+    if _wants_json(request):
+        return JsonResponse({"sql": formatted})
+    return redirect(_link(formatted, lines))
+
+
+def _wants_json(request) -> bool:
+    return "application/json" in request.headers.get("Accept", "")

@@ -12,8 +12,8 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from admin2 import background, charts
-from admin2_analytics import exports, running
+from admin2 import background
+from admin2_analytics import exports, result_charts, running
 from admin2_analytics.console_links import console_link
 from admin2_analytics.errors import AnalyticsError, ParameterError
 from admin2_analytics.forms import ParameterForm
@@ -52,20 +52,7 @@ def run(request, pk):
     if request.user.has_perm("analytics.run_adhoc_sql"):
         context["console_url"] = console_link(query.sql, query.parameter_defaults)
     if form is not None and submitted and form.is_valid():
-        raw = form.raw_values()
-        max_rows = settings.ANALYTICS_PAGE_MAX_ROWS
-        try:
-            result = running.run_saved(
-                query,
-                form.typed,
-                user=request.user,
-                max_rows=max_rows,
-                refresh="refresh" in request.POST,
-            )
-        except AnalyticsError as exc:
-            context.update(error=exc, error_title=error_title(exc))
-        else:
-            context.update(_result_context(request, query, result, raw, max_rows))
+        context.update(_run_context(request, query, form))
     return render_page(
         request,
         "admin2_analytics/run.html",
@@ -75,16 +62,25 @@ def run(request, pk):
     )
 
 
+def _run_context(request, query, form) -> dict:
+    """The page's result, or its error, for a valid run request."""
+    max_rows = settings.ANALYTICS_PAGE_MAX_ROWS
+    try:
+        result = running.run_saved(
+            query,
+            form.typed,
+            user=request.user,
+            max_rows=max_rows,
+            refresh="refresh" in request.POST,
+        )
+    except AnalyticsError as exc:
+        return {"error": exc, "error_title": error_title(exc)}
+    return _result_context(request, query, result, form.raw_values(), max_rows)
+
+
 def _result_context(request, query, result, raw, max_rows):
     page = Paginator(result.rows, settings.ANALYTICS_PAGE_SIZE).get_page(request.POST.get("page"))
-    chart = charts.build(
-        query.chart_kind,
-        query.chart_x,
-        query.chart_y,
-        result.columns,
-        result.rows,
-        max_points=settings.ANALYTICS_CHART_MAX_POINTS,
-    )
+    chart = result_charts.draw(query.chart_kind, query, result.columns, result.types, result.rows)
     can_queue = background.is_available()
     large = result.truncated or result.row_count >= settings.ANALYTICS_EXPORT_BACKGROUND_ROWS
     return {

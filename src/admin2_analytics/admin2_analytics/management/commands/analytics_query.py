@@ -53,13 +53,7 @@ class Command(BaseCommand):
     ):
         if limit is not None and limit < 1:
             raise CommandError("--limit must be at least 1")
-        query = _saved_query(saved) if saved else None
-        if query is not None:
-            sql = query.sql
-        try:
-            params = {**_saved_defaults(query), **_parse_params(param)}
-        except AnalyticsError as exc:
-            raise CommandError(_one_line(exc)) from None
+        sql, query, params = _inputs(sql, saved, param)
         account = _os_account()
         fmt = format or _format_from_suffix(output)
         run = None
@@ -68,12 +62,7 @@ class Command(BaseCommand):
                 sql=sql, source="cli", saved_query=query, params=params, os_user=account,
                 quiet=True,
             ) as run:  # fmt: skip
-                if fmt is None:
-                    run.row_count = self._print_table(sql, params, run.tag, limit)
-                else:
-                    run.row_count = self._stream(
-                        sql, params, run.tag, fmt, output, limit, raw=raw_cells
-                    )
+                run.row_count = self._run(sql, params, run, fmt, output, limit, raw=raw_cells)
         except AnalyticsError as exc:
             raise CommandError(_one_line(exc)) from None
         finally:
@@ -83,13 +72,18 @@ class Command(BaseCommand):
             if run is not None and verbosity > (1 if failed else 0):
                 self._warn_unrecorded(run)
 
+    def _run(self, sql, params, run: history.PendingRun, fmt, output, limit, *, raw) -> int:
+        if fmt is None:
+            return self._print_table(sql, params, run, limit)
+        return self._stream(sql, params, run, fmt, output, limit, raw=raw)
+
     def _warn_unrecorded(self, run: history.PendingRun) -> None:
         if run.unrecorded is not None:
             reason = _one_line(f"{type(run.unrecorded).__name__}: {run.unrecorded}")
             self.stderr.write(f"warning: not recorded in the query history ({reason})")
 
-    def _print_table(self, sql, params, tag, limit) -> int:
-        result = engine.execute(sql, params, tag=tag, max_rows=limit)
+    def _print_table(self, sql, params, run: history.PendingRun, limit) -> int:
+        result = engine.execute(sql, params, tag=run.tag, max_rows=limit, query_id=run.query_id)
         cells = [result.columns] + [[_cell(value) for value in row] for row in result.rows]
         widths = [max(len(row[i]) for row in cells) for i in range(len(result.columns))]
         for row in cells:
@@ -100,9 +94,11 @@ class Command(BaseCommand):
         self.stderr.write(f"{rows}{more} in {result.elapsed_ms:.1f} ms")
         return result.row_count
 
-    def _stream(self, sql, params, tag, fmt, output, limit, *, raw: bool) -> int:
+    def _stream(self, sql, params, run: history.PendingRun, fmt, output, limit, *, raw) -> int:
         started = time.perf_counter()
-        stream = engine.stream(sql, params, tag=tag, fmt=fmt, max_rows=limit)
+        stream = engine.stream(
+            sql, params, tag=run.tag, fmt=fmt, max_rows=limit, query_id=run.query_id
+        )
         chunks = export_chunks(stream, raw=raw or None)  # None: the setting decides
         with stream:
             if output is None:
@@ -144,6 +140,19 @@ def _write_atomically(chunks, fmt: str, output: Path) -> RecordCounter:
             os.unlink(temporary)
         raise
     return counter
+
+
+def _inputs(sql, saved, param) -> tuple:
+    """The SQL (a saved query's, with --saved), that query, and its parameter values: the saved
+    defaults overridden by each --param."""
+    query = _saved_query(saved) if saved else None
+    if query is not None:
+        sql = query.sql
+    try:
+        params = {**_saved_defaults(query), **_parse_params(param)}
+    except AnalyticsError as exc:
+        raise CommandError(_one_line(exc)) from None
+    return sql, query, params
 
 
 def _saved_query(name: str):
