@@ -13,6 +13,7 @@ from harness import engine
 from harness.pitr import repository_env
 from harness.processes import REPO, free_port, wait_until
 from harness.s3 import LocalS3
+from tests.deploy.test_deploy_engine import figure
 
 pytestmark = [pytest.mark.slow, pytest.mark.engine, pytest.mark.timeout(1200)]
 
@@ -118,6 +119,7 @@ def test_the_db_image_archives_to_the_bucket_and_a_fresh_volume_restores_from_it
         primary.remove()  # the host is gone; only the bucket is left
 
         fresh_port = free_port()
+        started = time.monotonic()
         restore = engine.docker(
             "run", "--rm", "--network", "host", "-u", "postgres", *mount, *data(volumes[1]),
             *[f"--env={k}={v}" for k, v in env.items()], image,
@@ -129,6 +131,7 @@ def test_the_db_image_archives_to_the_bucket_and_a_fresh_volume_restores_from_it
         )
         containers.append(fresh)
         wait_until(fresh.ready, 180, "the restored db container to finish recovery")
+        figure("pitr_container_restore_seconds", round(time.monotonic() - started, 1))
 
         assert fresh.sql("SELECT count(*), min(id), max(id) FROM ledger") == "500|1|500"
     finally:
