@@ -14,13 +14,19 @@ version; ``admin`` (kept off the server) applies the retention.
 from __future__ import annotations
 
 import json
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from harness.native import self_signed_certificate
 from harness.nginx import Nginx
-from harness.processes import ManagedProcess, free_port, port_open, require_binary, wait_until
+from harness.processes import (
+    ManagedProcess,
+    free_port,
+    port_open,
+    require_binary,
+    venv_tool,
+    wait_until,
+)
 
 REGION = "us-east-1"
 
@@ -101,7 +107,10 @@ class LocalS3:
         return f"https://localhost:{self.port}"
 
     def start(self) -> LocalS3:
-        binary = require_binary("moto_server", "uv sync (moto[server] is a dev dependency)")
+        # the project's own moto (a dev dependency), not whichever one PATH finds first
+        binary = venv_tool("moto_server")
+        if not Path(binary).exists():
+            binary = require_binary("moto_server", "uv sync (moto[server] is a dev dependency)")
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.moto_port, self.port = free_port(), free_port()
         self.moto = ManagedProcess(
@@ -114,8 +123,6 @@ class LocalS3:
         return self
 
     def start_proxy(self) -> None:
-        if shutil.which("nginx") is None:
-            require_binary("nginx", "apt-get install nginx")
         config = PROXY_CONFIG.format(
             port=self.port,
             moto_port=self.moto_port,
