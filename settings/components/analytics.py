@@ -104,6 +104,11 @@ ANALYTICS_REPORT_MAX_ATTACHMENT_BYTES = env_int(
 ANALYTICS_REPORT_ALLOWED_DOMAINS = [
     domain.lower().lstrip("@") for domain in env_list("ANALYTICS_REPORT_ALLOWED_DOMAINS", [])
 ]
+# Alerts post their webhook only to these hosts (comma-separated, exact, any case). Empty:
+# alerts send e-mail only.
+ANALYTICS_ALERT_WEBHOOK_HOSTS = [
+    host.lower() for host in env_list("ANALYTICS_ALERT_WEBHOOK_HOSTS", [])
+]
 ANALYTICS_REPORT_ANY_DOMAIN = not ANALYTICS_REPORT_ALLOWED_DOMAINS and (
     ENVIRONMENT != "production"  # noqa: F821 (defined by __init__)
 )

@@ -61,6 +61,38 @@ def fresh_engine(settings, tmp_path) -> EmbeddedEngine:
     return EmbeddedEngine(path=path, rows=0)
 
 
+@pytest.fixture
+def incidents(fresh_engine):
+    """An ``incidents`` table of the test's own engine; returns a function adding rows."""
+    from admin2_analytics import engine
+
+    tag = engine.QueryTag(user="test", source="cli")
+    with engine.maintenance_session(tag=tag) as session:
+        session.command("CREATE TABLE incidents (severity UInt8) ENGINE = MergeTree ORDER BY ()")
+
+    def change(*severities: int, clear: bool = False) -> None:
+        with engine.maintenance_session(tag=tag) as session:
+            if clear:
+                session.command("TRUNCATE TABLE incidents")
+            if severities:
+                values = ", ".join(f"({int(s)})" for s in severities)
+                session.command(f"INSERT INTO incidents VALUES {values}")  # noqa: S608 (ints)
+
+    return change
+
+
+@pytest.fixture
+def mail_and_hooks(settings, smtp_sink):
+    port, inbox = smtp_sink
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    settings.ANALYTICS_REPORT_ALLOWED_DOMAINS = ["example.com"]
+    settings.ANALYTICS_ALERT_WEBHOOK_HOSTS = ["127.0.0.1"]
+    return inbox
+
+
 # Tests against a real ClickHouse server exist only where one does: they are collected when
 # CLICKHOUSE_TEST_URL is set (http[s]://user:password@host:port/database) and are otherwise
 # not part of the run at all, so CI shows no skips.

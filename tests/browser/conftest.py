@@ -15,7 +15,13 @@ from harness.processes import REPO
 
 # The analytics engine fixture, so the live server (a thread of this process) reads the same
 # chDB demo directory.
-from tests.analytics.conftest import _demo_engine, analytics_engine  # noqa: F401 (fixtures)
+from tests.analytics.conftest import (  # noqa: F401 (fixtures)
+    _demo_engine,
+    analytics_engine,
+    fresh_engine,
+    incidents,
+    mail_and_hooks,
+)
 
 # Playwright's sync API runs an asyncio event loop in the test thread, and Django refuses
 # ORM calls from a thread with a running loop (SynchronousOnlyOperation) because that is

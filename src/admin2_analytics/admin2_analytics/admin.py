@@ -11,8 +11,9 @@ from django.utils.html import format_html
 
 from admin2_analytics import exports
 from admin2_analytics.console_links import console_link
-from admin2_analytics.forms import SavedQueryForm, ScheduledReportForm
+from admin2_analytics.forms import AlertForm, SavedQueryForm, ScheduledReportForm
 from admin2_analytics.models import (
+    Alert,
     Dashboard,
     DashboardFilter,
     DashboardPin,
@@ -58,13 +59,38 @@ class SavedQueryAdmin(OwnedAdmin):
     ]
     list_filter = ["shared", "chart_kind"]
     search_fields = ["name", "description", "sql"]
-    readonly_fields = ["owner", "created_at", "updated_at"]
+    readonly_fields = ["owner", "created_at", "updated_at", "revisions_link"]
     fieldsets = [
         (None, {"fields": ["name", "description", "sql", "parameter_defaults"]}),
         ("Sharing and caching", {"fields": ["shared", "cache_ttl_seconds", "owner"]}),
         ("Chart", {"fields": ["chart_kind", "chart_x", "chart_y"]}),
+        ("Revision", {"fields": ["revision_message", "revisions_link"]}),
         ("Dates", {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
     ]
+
+    def save_model(self, request, obj, form, change):
+        # Every save keeps a revision; the admin log's "Changed SQL." entry is written as before.
+        if not change:
+            obj.owner = request.user
+        obj.save(author=request.user, message=form.cleaned_data.get("revision_message", ""))
+
+    def construct_change_message(self, request, form, formsets, add=False):
+        # The admin log names changed fields; the revision message is kept with the revision.
+        message = super().construct_change_message(request, form, formsets, add)
+        label = str(form.fields["revision_message"].label)
+        for entry in message:
+            fields = entry.get("changed", {}).get("fields")
+            if fields and label in fields:
+                fields.remove(label)
+        return [entry for entry in message if entry.get("changed", {}).get("fields", True)]
+
+    @admin.display(description="revisions")
+    def revisions_link(self, obj):
+        if obj is None or obj.pk is None:
+            return "-"
+        url = reverse("analytics:revisions", args=[obj.pk])
+        return format_html('<a href="{}" id="revisions-link">{} revision(s)</a>', url,
+                           obj.revisions.count())  # fmt: skip
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         base = super().get_form(request, obj, change=change, **kwargs)
@@ -254,19 +280,15 @@ def _delete_file(export: Export) -> None:
         exports.stored_path(export.file.name).unlink(missing_ok=True)
 
 
-@admin.register(ScheduledReport)
-class ScheduledReportAdmin(admin.ModelAdmin):
-    form = ScheduledReportForm
-    list_display = ["name", "saved_query", "schedule", "enabled", "last_run", "next_run", "ok"]
-    list_filter = ["enabled", "every"]
-    readonly_fields = ["owner", "last_run", "next_run", "last_error", "last_file"]
-    actions = ["run_soon"]
+class RunsAsOwnerAdmin(admin.ModelAdmin):
+    """Reports and alerts: they run as their owner (whoever creates one), whose permissions
+    the form checks; each user sees their own, superusers all."""
 
     def get_queryset(self, request):
         return _own_rows(request, super().get_queryset(request), "owner_id")
 
     def get_form(self, request, obj=None, change=False, **kwargs):
-        # The form checks the owner's export permission: the author of a new report.
+        # The form checks the owner's export permission: the author of a new one.
         base = super().get_form(request, obj, change=change, **kwargs)
         owner = obj.owner if obj is not None else request.user
 
@@ -281,6 +303,15 @@ class ScheduledReportAdmin(admin.ModelAdmin):
         if db_field.name == "saved_query":
             kwargs["queryset"] = SavedQuery.objects.visible_to(request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+@admin.register(ScheduledReport)
+class ScheduledReportAdmin(RunsAsOwnerAdmin):
+    form = ScheduledReportForm
+    list_display = ["name", "saved_query", "schedule", "enabled", "last_run", "next_run", "ok"]
+    list_filter = ["enabled", "every"]
+    readonly_fields = ["owner", "last_run", "next_run", "last_error", "last_file"]
+    actions = ["run_soon"]
 
     def save_model(self, request, obj, form, change):
         if not change:
@@ -305,3 +336,24 @@ class ScheduledReportAdmin(admin.ModelAdmin):
     def run_soon(self, request, queryset):
         count = queryset.update(next_run=timezone.now())
         self.message_user(request, f"{count} report(s) will run at the next dispatch.")
+
+
+@admin.register(Alert)
+class AlertAdmin(RunsAsOwnerAdmin):
+    form = AlertForm
+    list_display = ["name", "saved_query", "rule", "state", "enabled", "muted_until",
+                    "last_run", "last_value", "last_error"]  # fmt: skip
+    list_filter = ["state", "enabled", "condition"]
+    readonly_fields = ["owner", "state", "last_observed", "last_value", "last_run",
+                       "last_error", "last_notified_at", "next_run"]  # fmt: skip
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.owner = request.user
+        super().save_model(request, obj, form, change)
+
+    @admin.display(description="condition")
+    def rule(self, obj):
+        subject = obj.column or "rows" if obj.condition != Alert.Condition.ROWS else "rows"
+        change = "change of " if obj.condition == Alert.Condition.CHANGE else ""
+        return f"{change}{subject} {obj.operator} {obj.threshold.normalize()}"

@@ -1,4 +1,4 @@
-"""Exports of a saved query as CSV, TSV or JSON lines: streamed, or a background file.
+"""Exports of a saved query as CSV, TSV, JSON lines or XLSX: streamed, or a background file.
 
 A background file is written as ``.part`` and renamed once complete; finished files expire.
 Formula-leading text cells are neutralized on every way out (``formulas``). docs/analytics.md.
@@ -10,16 +10,20 @@ import datetime as dt
 import logging
 import os
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 from django.utils.text import slugify
 
 from admin2 import background
-from admin2_analytics import engine, formulas, history
+from admin2_analytics import engine, formulas, history, xlsx
 from admin2_analytics.errors import AnalyticsError
+from admin2_analytics.kinds import ExportFormat
 from admin2_analytics.models import Export
 from admin2_analytics.parameters import bind
 
@@ -28,11 +32,6 @@ logger = logging.getLogger(__name__)
 EXPORT_TASK = "admin2_analytics.run_export"
 EXPORT_PERMISSION = "analytics.export_savedquery"
 EXPORT_QUEUE = "exports"
-CONTENT_TYPES = {
-    "csv": "text/csv; charset=utf-8",
-    "tsv": "text/tab-separated-values; charset=utf-8",
-    "jsonl": "application/x-ndjson",
-}
 # CSV and TSV exports start with a header line of column names; JSON lines carry names inline.
 HEADER_LINES = {"csv": 1, "tsv": 1, "jsonl": 0}
 
@@ -89,25 +88,81 @@ def export_chunks(stream, *, raw: bool | None = None):
     return formulas.neutralized(stream, stream.fmt, raw=raw_cells() if raw is None else raw)
 
 
+class TextBody:
+    """The bytes of a CSV, TSV or JSON lines export: the engine's own, formula-leading text
+    cells neutralized unless ``raw``; counts records and bytes as they pass."""
+
+    def __init__(self, stream, *, raw: bool):
+        self._stream = stream
+        self._raw = raw
+        self._counter = RecordCounter(stream.fmt)
+
+    def __iter__(self):
+        for chunk in formulas.neutralized(self._stream, self._stream.fmt, raw=self._raw):
+            self._counter.feed(chunk)
+            yield chunk
+
+    @property
+    def records(self) -> int:
+        return self._counter.records
+
+    @property
+    def bytes(self) -> int:
+        return self._counter.bytes
+
+
+@dataclass(frozen=True)
+class Format:
+    """One export format: what the engine streams for it and how that becomes the file."""
+
+    content_type: str
+    engine_format: str  # the engine's stream it is made from (``engine.stream(fmt=...)``)
+    body: Callable  # (engine stream, raw=bool) -> iterable of bytes with .records, .bytes
+
+
+# The one registry of export formats: pages, the console, reports and background exports
+# offer and make exactly these.
+FORMATS: dict[str, Format] = {
+    "csv": Format("text/csv; charset=utf-8", "csv", TextBody),
+    "tsv": Format("text/tab-separated-values; charset=utf-8", "tsv", TextBody),
+    "jsonl": Format("application/x-ndjson", "jsonl", TextBody),
+    "xlsx": Format(xlsx.CONTENT_TYPE, "tsv", xlsx.XlsxBody),
+}
+CONTENT_TYPES = {name: spec.content_type for name, spec in FORMATS.items()}
+if set(FORMATS) != set(ExportFormat.values):  # the model's choices and this table agree
+    raise ImproperlyConfigured("exports.FORMATS must name every kinds.ExportFormat")
+
+
+def open_stream(sql: str, params: dict, fmt: str, *, tag, query_id: str = "", max_rows=None):
+    """The engine stream an export of ``fmt`` is made from (opened: errors surface here)."""
+    engine_format = FORMATS[fmt].engine_format
+    return engine.stream(
+        sql, params or None, tag=tag, fmt=engine_format, query_id=query_id, max_rows=max_rows
+    )
+
+
+def body(stream, fmt: str, *, raw: bool | None = None):
+    """The export file's bytes from an open engine stream (``raw``: the setting decides)."""
+    return FORMATS[fmt].body(stream, raw=raw_cells() if raw is None else raw)
+
+
 class _DownloadBody:
     """The response body of a streamed export: passes the engine's chunks on (formula cells
     neutralized), and records the run in the history once, when the download ends, fails or
     is abandoned."""
 
-    def __init__(self, stream, run: history.PendingRun):
+    def __init__(self, stream, fmt: str, run: history.PendingRun):
         self._stream = stream
         self._run = run
-        self._counter = RecordCounter(stream.fmt)
+        self._body = body(stream, fmt)
         self._done = False
 
     def __iter__(self):
         try:
-            for chunk in export_chunks(self._stream):
-                self._counter.feed(chunk)
-                yield chunk
+            yield from self._body
         except Exception as exc:
             # Headers are gone already: the client sees a cut download; history and log say why.
-            logger.exception("export stream broke off after %d bytes", self._counter.bytes)
+            logger.exception("export stream broke off after %d bytes", self._body.bytes)
             self._finish(error=f"{type(exc).__name__}: {exc}")
             raise
         self._finish()
@@ -121,7 +176,7 @@ class _DownloadBody:
         if self._done:
             return
         self._done = True
-        self._run.finish(row_count=None if error else self._counter.records, error=error)
+        self._run.finish(row_count=None if error else self._body.records, error=error)
 
 
 def streaming_response(saved_query, params: dict, fmt: str, *, user) -> StreamingHttpResponse:
@@ -139,10 +194,11 @@ def sql_streaming_response(
     with history.recorded(
         sql=sql, source="web", user=user, saved_query=saved_query, params=params, kind="export"
     ) as run:
-        stream = engine.stream(sql, params or None, tag=run.tag, fmt=fmt, query_id=run.query_id)
+        stream = open_stream(sql, params, fmt, tag=run.tag, query_id=run.query_id)
         run.hand_over()  # the body finishes the run when the download ends
-    body = _DownloadBody(stream, run)
-    response = StreamingHttpResponse(body, content_type=CONTENT_TYPES[fmt])
+    response = StreamingHttpResponse(
+        _DownloadBody(stream, fmt, run), content_type=CONTENT_TYPES[fmt]
+    )
     stamp = timezone.localtime(timezone.now()).strftime("%Y%m%d-%H%M%S")
     response["Content-Disposition"] = (
         f'attachment; filename="{slugify(name) or "query"}-{stamp}.{fmt}"'
@@ -161,20 +217,19 @@ def write_file(
     final: Path,
     raw: bool | None = None,
     query_id: str = "",
-) -> RecordCounter:
+) -> TextBody | xlsx.XlsxBody:
     """Stream into a hidden ``.part`` file beside ``final`` and rename it into place only
     when complete; on any failure the partial file is removed. Formula-leading CSV/TSV cells
     are neutralized unless ``raw`` (default: the ``ANALYTICS_EXPORT_RAW_CELLS`` setting)."""
     final.parent.mkdir(parents=True, exist_ok=True)
     partial = final.parent / f".{final.name}.{uuid.uuid4().hex[:8]}.part"
-    counter = RecordCounter(fmt)
     try:
         with (
             open(partial, "wb") as handle,
-            engine.stream(sql, params or None, tag=tag, fmt=fmt, query_id=query_id) as stream,
+            open_stream(sql, params, fmt, tag=tag, query_id=query_id) as stream,
         ):
-            for chunk in export_chunks(stream, raw=raw):
-                counter.feed(chunk)
+            counter = body(stream, fmt, raw=raw)
+            for chunk in counter:
                 handle.write(chunk)
             handle.flush()
             os.fsync(handle.fileno())

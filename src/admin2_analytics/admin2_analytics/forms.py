@@ -12,7 +12,7 @@ from admin2 import charts
 from admin2_analytics import engine, introspect
 from admin2_analytics.errors import AnalyticsError, EngineUnavailable, ParameterError, QueryRefused
 from admin2_analytics.guard import check_size
-from admin2_analytics.models import SavedQuery, ScheduledReport
+from admin2_analytics.models import Alert, SavedQuery, ScheduledReport, address_list
 from admin2_analytics.parameters import bind, coerce, find_parameters
 
 NUMERIC_TYPE = re.compile(r"^(Nullable\()?(U?Int\d+|Float\d+|Decimal.*|BFloat16)\)?$")
@@ -113,6 +113,12 @@ class SavedQueryForm(forms.ModelForm):
         required=False,
         label="Chart y columns",
         help_text="Numeric result columns, separated by commas.",
+    )
+    revision_message = forms.CharField(
+        required=False,
+        max_length=300,
+        label="Revision message",
+        help_text="Why this change (kept with the revision); empty: what changed.",
     )
 
     class Meta:
@@ -282,7 +288,48 @@ class ConsoleForm(forms.Form):
         return cleaned
 
 
-class ScheduledReportForm(forms.ModelForm):
+def check_fixed_parameters(form, cleaned) -> None:
+    """The ``params`` of a report or alert, with the saved query's defaults, fit its SQL."""
+    saved_query, params = cleaned.get("saved_query"), cleaned.get("params")
+    if saved_query is not None and params is not None:
+        try:
+            check_parameters(saved_query.sql, {**saved_query.parameter_defaults, **params})
+        except ValidationError as exc:
+            form.add_error("params", exc)
+
+
+def checked_recipients(text: str) -> str:
+    """The addresses, one per line, once each is an address in an allowed mail domain."""
+    from admin2_analytics.reports import allowed_domains, outside_allowed_domains
+
+    addresses = address_list(text)
+    for address in addresses:
+        try:
+            validate_email(address)
+        except ValidationError:
+            raise ValidationError(f"{address!r} is not an e-mail address") from None
+    outside = outside_allowed_domains(addresses)
+    if outside:
+        raise ValidationError(
+            f"{', '.join(outside)} {'is' if len(outside) == 1 else 'are'} outside the "
+            f"allowed mail domains ({allowed_domains()})."
+        )
+    return "\n".join(addresses)
+
+
+class RunsAsOwnerForm(forms.ModelForm):
+    """A report or an alert: it runs as its owner and mails allowed recipients."""
+
+    def __init__(self, *args, owner=None, **kwargs):
+        """``owner``: whose permissions it runs with (the author of a new one)."""
+        super().__init__(*args, **kwargs)
+        self.owner = owner if owner is not None else getattr(self.instance, "owner", None)
+
+    def clean_recipients(self):
+        return checked_recipients(self.cleaned_data.get("recipients", ""))
+
+
+class ScheduledReportForm(RunsAsOwnerForm):
     params = NameValueLinesField(
         what="parameters",
         label="Parameters",
@@ -305,34 +352,22 @@ class ScheduledReportForm(forms.ModelForm):
         ]
         widgets = {"recipients": forms.Textarea(attrs={"rows": 3, "cols": 60})}
 
-    def __init__(self, *args, owner=None, **kwargs):
-        """``owner``: whose permissions the report runs with (the author of a new report)."""
-        super().__init__(*args, **kwargs)
-        self.owner = owner if owner is not None else getattr(self.instance, "owner", None)
-
-    def clean_recipients(self):
-        from admin2_analytics.reports import allowed_domains, outside_allowed_domains
-
-        text = self.cleaned_data.get("recipients", "")
-        raw = text.replace(",", "\n").replace(";", "\n")
-        addresses = [address.strip() for address in raw.splitlines() if address.strip()]
-        for address in addresses:
-            try:
-                validate_email(address)
-            except ValidationError:
-                raise ValidationError(f"{address!r} is not an e-mail address") from None
-        outside = outside_allowed_domains(addresses)
-        if outside:
-            raise ValidationError(
-                f"{', '.join(outside)} {'is' if len(outside) == 1 else 'are'} outside the "
-                f"allowed mail domains ({allowed_domains()})."
-            )
-        return "\n".join(addresses)
-
     def clean(self):
+        cleaned = super().clean()
+        self._check_owner()
+        self._check_schedule(cleaned)
+        if (
+            "recipients" not in self.errors  # refused addresses are not "no recipients"
+            and not cleaned.get("recipients")
+            and not cleaned.get("store_to_media")
+        ):
+            self.add_error("recipients", "Give recipients, store to media, or both.")
+        check_fixed_parameters(self, cleaned)
+        return cleaned
+
+    def _check_owner(self) -> None:
         from admin2_analytics.reports import EXPORT_PERMISSION
 
-        cleaned = super().clean()
         # A report is an export that runs by itself: its owner must be allowed to export.
         if self.owner is None or not self.owner.has_perm(EXPORT_PERMISSION):
             self.add_error(
@@ -340,23 +375,61 @@ class ScheduledReportForm(forms.ModelForm):
                 "A scheduled report mails or keeps the query's results, so its owner needs "
                 f"the permission to export saved queries ({EXPORT_PERMISSION}).",
             )
+
+    def _check_schedule(self, cleaned) -> None:
         every = cleaned.get("every")
         if every == ScheduledReport.Every.DAILY and not cleaned.get("at_time"):
             self.add_error("at_time", "A daily report needs a time of day.")
-        if every in (ScheduledReport.Every.MINUTES, ScheduledReport.Every.HOURS) and not (
-            cleaned.get("interval") or 0
-        ):
+        periodic = every in (ScheduledReport.Every.MINUTES, ScheduledReport.Every.HOURS)
+        if periodic and not (cleaned.get("interval") or 0):
             self.add_error("interval", "The interval must be at least 1.")
-        if (
-            "recipients" not in self.errors  # refused addresses are not "no recipients"
-            and not cleaned.get("recipients")
-            and not cleaned.get("store_to_media")
-        ):
-            self.add_error("recipients", "Give recipients, store to media, or both.")
-        saved_query, params = cleaned.get("saved_query"), cleaned.get("params")
-        if saved_query is not None and params is not None:
-            try:
-                check_parameters(saved_query.sql, {**saved_query.parameter_defaults, **params})
-            except ValidationError as exc:
-                self.add_error("params", exc)
+
+
+class AlertForm(RunsAsOwnerForm):
+    params = NameValueLinesField(
+        what="parameters",
+        label="Parameters",
+        help_text="Fixed values, name=value per line; placeholders left out use the defaults.",
+    )
+    webhook_url = forms.URLField(
+        required=False,
+        assume_scheme="https",
+        label="Webhook URL",
+        help_text="POSTed a JSON message; its host must be in ANALYTICS_ALERT_WEBHOOK_HOSTS.",
+    )
+
+    class Meta:
+        model = Alert
+        fields = [
+            "name", "saved_query", "params", "condition", "column", "operator", "threshold",
+            "every_minutes", "remind_every_minutes", "muted_until", "recipients", "webhook_url",
+            "enabled",
+        ]  # fmt: skip
+        widgets = {"recipients": forms.Textarea(attrs={"rows": 3, "cols": 60})}
+
+    def clean_webhook_url(self):
+        from admin2_analytics.alerts import webhook_refusal
+
+        url = self.cleaned_data.get("webhook_url", "")
+        if url and (refusal := webhook_refusal(url)):
+            raise ValidationError(refusal)
+        return url
+
+    def clean(self):
+        from admin2_analytics.reports import EXPORT_PERMISSION
+
+        cleaned = super().clean()
+        if self.owner is None or not self.owner.has_perm(EXPORT_PERMISSION):
+            self.add_error(
+                None,
+                "An alert sends values of the query's result, so its owner needs the "
+                f"permission to export saved queries ({EXPORT_PERMISSION}).",
+            )
+        if cleaned.get("condition") == Alert.Condition.CELL and not cleaned.get("column"):
+            self.add_error("column", "A cell value condition needs a column.")
+        if cleaned.get("every_minutes") == 0:
+            self.add_error("every_minutes", "Check at least every minute: 1 or more.")
+        if not cleaned.get("recipients") and not cleaned.get("webhook_url"):
+            self.add_error("recipients", "Give recipients, a webhook URL, or both.")
+        check_fixed_parameters(self, cleaned)
         return cleaned

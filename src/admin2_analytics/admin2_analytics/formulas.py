@@ -28,6 +28,14 @@ _FORMULA_FIRST = {"csv": b"=@\t\r", "tsv": b"=@"}
 _NUMBER_END = {"csv": rb'"(?!")', "tsv": rb"(?![^\t\n])"}
 FORMATS = tuple(_SEPARATOR)  # the formats a spreadsheet opens; others pass unchanged
 
+# One whole text cell (XLSX writes typed cells, not bytes): the CSV rule, on text.
+_CELL_FORMULA = re.compile(r"[=@\t\r]|[-+](?!(?:" + _NUMBER.decode() + r")\Z)")
+
+
+def formula_leading(text: str) -> bool:
+    """Whether a spreadsheet would take this text cell for a formula (the CSV rule)."""
+    return bool(_CELL_FORMULA.match(text))
+
 
 def _rule(fmt: str, first: int) -> tuple[bytes, re.Pattern[bytes], bytes]:
     """Cells starting with the byte ``first``: the byte, its pattern, the replacement.

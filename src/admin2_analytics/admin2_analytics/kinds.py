@@ -15,3 +15,4 @@ class ExportFormat(models.TextChoices):
     CSV = "csv", "CSV"
     TSV = "tsv", "TSV"
     JSONL = "jsonl", "JSON lines"
+    XLSX = "xlsx", "XLSX"

@@ -9,12 +9,18 @@ import re
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from admin2 import charts
 from admin2_analytics.kinds import ExportFormat, Source
+
+
+def address_list(text: str) -> list[str]:
+    """E-mail addresses written one per line, or separated by commas or semicolons."""
+    raw = text.replace(",", "\n").replace(";", "\n")
+    return [address.strip() for address in raw.splitlines() if address.strip()]
 
 
 class VisibleQuerySet(models.QuerySet):
@@ -93,6 +99,15 @@ class SavedQuery(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args, author=None, message: str = "", **kwargs):
+        """Save, and keep a revision when the SQL, defaults or chart changed (``revisions``):
+        ``author`` and ``message`` describe the change."""
+        from admin2_analytics import revisions
+
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            revisions.keep(self, author=author, message=message)
+
     def is_visible_to(self, user) -> bool:
         return user.is_superuser or self.shared or self.owner_id == user.pk
 
@@ -102,6 +117,38 @@ class SavedQuery(models.Model):
     @property
     def sql_fingerprint(self) -> str:
         return hashlib.sha256(self.sql.encode()).hexdigest()[:16]
+
+
+class QueryRevision(models.Model):
+    """One saved state of a saved query's SQL, parameter defaults and chart (``revisions``)."""
+
+    saved_query = models.ForeignKey(SavedQuery, on_delete=models.CASCADE, related_name="revisions")
+    number = models.PositiveIntegerField()
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="analytics_revisions",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    message = models.CharField(max_length=300, blank=True)
+    sql = models.TextField("SQL")
+    parameter_defaults = models.JSONField(default=dict, blank=True)
+    chart_kind = models.CharField(max_length=32, blank=True)
+    chart_x = models.CharField(max_length=200, blank=True)
+    chart_y = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["saved_query", "-number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["saved_query", "number"], name="analytics_revision_number_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.saved_query} r{self.number}"
 
 
 class Dashboard(models.Model):
@@ -352,8 +399,7 @@ class ScheduledReport(models.Model):
 
     @property
     def recipient_list(self) -> list[str]:
-        raw = self.recipients.replace(",", "\n").replace(";", "\n")
-        return [address.strip() for address in raw.splitlines() if address.strip()]
+        return address_list(self.recipients)
 
     def following_run(self, after: dt.datetime) -> dt.datetime:
         """The first scheduled moment strictly after ``after``."""
@@ -370,3 +416,74 @@ class ScheduledReport(models.Model):
                 local.tzinfo,
             )
         return candidate
+
+
+class Alert(models.Model):
+    """A condition on a saved query's result, checked on a schedule as its owner; a message
+    goes out when it starts to hold, (optionally) as a reminder while it holds, and when it
+    stops (``alerts``)."""
+
+    class Condition(models.TextChoices):
+        CELL = "cell", "a cell value (first row)"
+        ROWS = "rows", "the row count"
+        CHANGE = "change", "the change since the last run"
+
+    class Operator(models.TextChoices):
+        GT = ">", ">"
+        GE = ">=", ">="
+        LT = "<", "<"
+        LE = "<=", "<="
+        EQ = "=", "="
+        NE = "!=", "!="
+
+    class State(models.TextChoices):
+        OK = "ok", "ok"
+        TRIGGERED = "triggered", "triggered"
+
+    name = models.CharField(max_length=200, unique=True)
+    saved_query = models.ForeignKey(SavedQuery, on_delete=models.CASCADE, related_name="alerts")
+    params = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Fixed parameter values (as text); defaults fill the rest.",
+    )
+    condition = models.CharField(max_length=8, choices=Condition.choices, default=Condition.CELL)
+    column = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Column of a cell value; for a change, empty: the row count.",
+    )
+    operator = models.CharField(max_length=2, choices=Operator.choices, default=Operator.GT)
+    threshold = models.DecimalField(max_digits=40, decimal_places=10, default=0)
+    every_minutes = models.PositiveIntegerField(default=5)
+    remind_every_minutes = models.PositiveIntegerField(
+        default=0, help_text="While it stays triggered, remind this often; 0: never."
+    )
+    muted_until = models.DateTimeField(
+        null=True, blank=True, help_text="No messages before this time (state still changes)."
+    )
+    recipients = models.TextField(blank=True, help_text="E-mail addresses, one per line or comma.")
+    webhook_url = models.URLField(
+        "webhook URL", blank=True, help_text="POSTed a JSON message; its host must be allowed."
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="analytics_alerts"
+    )
+    enabled = models.BooleanField(default=True)
+    state = models.CharField(max_length=9, choices=State.choices, default=State.OK)
+    last_observed = models.CharField(max_length=100, blank=True, help_text="Value or row count.")
+    last_value = models.CharField(max_length=100, blank=True, help_text="What was compared.")
+    last_run = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    last_notified_at = models.DateTimeField(null=True, blank=True)
+    next_run = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def recipient_list(self) -> list[str]:
+        return address_list(self.recipients)

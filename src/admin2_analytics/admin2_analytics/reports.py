@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
@@ -75,43 +76,67 @@ def dispatch_due(now: dt.datetime | None = None) -> list[str]:
     return done
 
 
+@dataclass
+class Outcome:
+    """What a report run got done, kept even when a later step fails."""
+
+    rows: int = 0
+    stored: str = ""  # the kept file, relative to MEDIA_ROOT
+    note: str = ""  # recipients skipped
+
+
 def run_report(report: ScheduledReport, *, now: dt.datetime | None = None) -> str:
     """Produce the report file, send and/or store it, and note the outcome on the report."""
     now = now or timezone.now()
-    query, owner = report.saved_query, report.owner
-    error, note, stored, rows = "", "", "", 0
+    outcome, error = Outcome(), ""
     try:
-        if not owner.is_active or not query.is_visible_to(owner):
-            raise ReportRefused("the report's owner may no longer see its saved query")
-        if refusal := export_refusal(owner):
-            raise ReportRefused(f"the report's owner {refusal}")
-        recipients, note = _recipients(report)
-        params = bind(query.sql, {**query.parameter_defaults, **report.params})
-        name = exports.file_name(query, report.format, now)
-        with tempfile.TemporaryDirectory(prefix="admin2-report-") as scratch:
-            target = (
-                Path(settings.MEDIA_ROOT) / settings.ANALYTICS_REPORTS_DIR / str(report.pk) / name
-                if report.store_to_media
-                else Path(scratch) / name
-            )
-            rows = _produce(report, params, target)
-            if report.store_to_media:
-                stored = str(target.relative_to(settings.MEDIA_ROOT))
-            if recipients:
-                _send(report, recipients, target, rows, stored)
-    except ReportRefused as exc:  # nothing ran and nothing was mailed
-        error = f"refused: {exc}"
-        logger.warning("scheduled report %s %s", report.pk, error)
+        _deliver(report, now, outcome)
     except Exception as exc:  # a broken report is noted on it and logged, never fatal
-        error = str(exc) if isinstance(exc, AnalyticsError) else repr(exc)
-        if not isinstance(exc, AnalyticsError):
-            logger.exception("scheduled report %s failed", report.pk)
+        error = _failure(report, exc)
     ScheduledReport.objects.filter(pk=report.pk).update(
-        last_run=now, last_error=error or note, last_file=stored or report.last_file
+        last_run=now,
+        last_error=error or outcome.note,
+        last_file=outcome.stored or report.last_file,
     )
     if error:
         return f"failed: {error}"
-    return f"{rows} rows; {note}" if note else f"{rows} rows"
+    return f"{outcome.rows} rows; {outcome.note}" if outcome.note else f"{outcome.rows} rows"
+
+
+def owner_refusal(owner, query) -> str | None:
+    """Why ``owner`` may not have ``query`` run and its results sent (checked every run)."""
+    if not owner.is_active or not query.is_visible_to(owner):
+        return "may no longer see its saved query"
+    return export_refusal(owner)
+
+
+def _deliver(report: ScheduledReport, now: dt.datetime, outcome: Outcome) -> None:
+    query = report.saved_query
+    if refusal := owner_refusal(report.owner, query):
+        raise ReportRefused(f"the report's owner {refusal}")
+    recipients, outcome.note = _recipients(report)
+    params = bind(query.sql, {**query.parameter_defaults, **report.params})
+    name = exports.file_name(query, report.format, now)
+    with tempfile.TemporaryDirectory(prefix="admin2-report-") as scratch:
+        kept = Path(settings.MEDIA_ROOT) / settings.ANALYTICS_REPORTS_DIR / str(report.pk)
+        target = (kept if report.store_to_media else Path(scratch)) / name
+        outcome.rows = _produce(report, params, target)
+        if report.store_to_media:
+            outcome.stored = str(target.relative_to(settings.MEDIA_ROOT))
+        if recipients:
+            _send(report, recipients, target, outcome.rows, outcome.stored)
+
+
+def _failure(report: ScheduledReport, exc: Exception) -> str:
+    """The report's ``last_error`` for ``exc``; logged as fits."""
+    if isinstance(exc, ReportRefused):  # nothing ran and nothing was mailed
+        error = f"refused: {exc}"
+        logger.warning("scheduled report %s %s", report.pk, error)
+        return error
+    if isinstance(exc, AnalyticsError):
+        return str(exc)
+    logger.exception("scheduled report %s failed", report.pk)
+    return repr(exc)
 
 
 def _recipients(report: ScheduledReport) -> tuple[list[str], str]:

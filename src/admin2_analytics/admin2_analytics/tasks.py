@@ -6,7 +6,7 @@ Each takes ids, returns quietly when the row is gone and is safe to run twice.
 from __future__ import annotations
 
 from admin2.background import task
-from admin2_analytics import exports, reports
+from admin2_analytics import alerts, exports, reports
 
 REPORT_QUEUE = "reports"
 CLEANUP_EXPIRED_EXPORTS = "admin2_analytics.cleanup_expired_exports"
@@ -25,4 +25,5 @@ def cleanup_expired_exports() -> str:
 
 @task(DISPATCH_DUE_REPORTS, queue=REPORT_QUEUE)
 def dispatch_due_reports() -> list[str]:
-    return reports.dispatch_due()
+    """Due scheduled reports, then due alerts (one dispatcher for both, every minute)."""
+    return reports.dispatch_due() + alerts.dispatch_due()

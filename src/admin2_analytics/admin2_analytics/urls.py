@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from admin2_analytics.views import console, dashboards, home, queries, schema
+from admin2_analytics.views import console, dashboards, home, queries, revisions, schema
 
 app_name = "analytics"
 urlpatterns = [
@@ -12,6 +12,9 @@ urlpatterns = [
     path("schema/<str:database>/<str:table>/", schema.columns, name="schema_columns"),
     path("queries/<int:pk>/", queries.run, name="run"),
     path("queries/<int:pk>/export/", queries.export, name="export"),
+    path("queries/<int:pk>/revisions/", revisions.revision_list, name="revisions"),
+    path("queries/<int:pk>/revisions/<int:number>/revert/", revisions.revert, name="revert"),
+    path("queries/<int:pk>/fork/", revisions.fork, name="fork"),
     path("exports/<int:pk>/download/", queries.download, name="download"),
     path("console/", console.console, name="console"),
     path("console/export/", console.console_export, name="console_export"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -17,6 +18,8 @@ from admin2_analytics.kinds import ExportFormat
 # the formula rewrite (docs/benchmarks.md, analytics_export).
 CHUNK_SIZE = 1 << 20
 FORMATS = {"csv": "CSV", "tsv": "TabSeparated", "jsonl": "JSONEachRow"}
+# A DateTime column without a zone of its own: the engine writes it in its time zone.
+_ZONELESS = re.compile(r"^(?:Nullable\(|LowCardinality\()*DateTime(?:64\(\d+\))?\)*$")
 
 
 def stream(
@@ -74,6 +77,7 @@ class ResultStream:
         self.query_id = query_id or watchdog.new_query_id()
         self.columns: list[str] = []
         self.types: list[str] = []
+        self.timezone = ""  # the engine's time zone, when a DateTime column has none of its own
         self._raw = None
         self._chunks: Iterator[bytes] = iter(())
         self._closed = False
@@ -107,6 +111,9 @@ class ResultStream:
         described = session.query(f"{DESCRIBE_PREFIX}\n{sql}\n)", params)
         self.columns = [row[0] for row in described.result_rows]
         self.types = [row[1] for row in described.result_rows]
+        if any(_ZONELESS.match(kind) for kind in self.types):
+            # The zone the engine writes a DateTime without its own in (XLSX states it).
+            self.timezone = session.query("SELECT timezone()", {}).result_rows[0][0]
         if self.fmt == "csv":
             line = ",".join('"' + name.replace('"', '""') + '"' for name in self.columns)
         else:

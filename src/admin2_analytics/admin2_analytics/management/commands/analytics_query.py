@@ -18,9 +18,10 @@ from django.core.management.base import BaseCommand, CommandError
 
 from admin2_analytics import engine, history
 from admin2_analytics.errors import AnalyticsError, ParameterError
-from admin2_analytics.exports import RecordCounter, export_chunks
+from admin2_analytics.exports import FORMATS as EXPORT_FORMATS
+from admin2_analytics.exports import body, open_stream
 
-FORMATS = ("csv", "tsv", "jsonl")
+FORMATS = tuple(EXPORT_FORMATS)
 CELL_WIDTH = 60
 
 
@@ -38,7 +39,9 @@ class Command(BaseCommand):
             metavar="NAME=VALUE",
             help="a value for a {name:Type} placeholder (repeatable)",
         )
-        parser.add_argument("--format", choices=FORMATS, help="csv, tsv or jsonl (default: table)")
+        parser.add_argument(
+            "--format", choices=FORMATS, help="csv, tsv, jsonl or xlsx (default: a table)"
+        )
         parser.add_argument("--output", type=Path, help="write to this file instead of stdout")
         parser.add_argument("--limit", type=int, help="at most N rows")
         parser.add_argument(
@@ -96,32 +99,27 @@ class Command(BaseCommand):
 
     def _stream(self, sql, params, run: history.PendingRun, fmt, output, limit, *, raw) -> int:
         started = time.perf_counter()
-        stream = engine.stream(
-            sql, params, tag=run.tag, fmt=fmt, max_rows=limit, query_id=run.query_id
-        )
-        chunks = export_chunks(stream, raw=raw or None)  # None: the setting decides
+        stream = open_stream(sql, params, fmt, tag=run.tag, query_id=run.query_id, max_rows=limit)
         with stream:
+            written = body(stream, fmt, raw=raw or None)  # None: the setting decides
             if output is None:
-                counter = _copy(chunks, fmt, sys.stdout.buffer)
+                _copy(written, sys.stdout.buffer)
                 sys.stdout.flush()
             else:
-                counter = _write_atomically(chunks, fmt, output)
+                _write_atomically(written, output)
         where = f" to {output}" if output else ""
         self.stderr.write(
-            f"{counter.bytes:,} bytes of {fmt}{where} in {time.perf_counter() - started:.2f} s"
+            f"{written.bytes:,} bytes of {fmt}{where} in {time.perf_counter() - started:.2f} s"
         )
-        return counter.records
+        return written.records
 
 
-def _copy(chunks, fmt: str, target) -> RecordCounter:
-    counter = RecordCounter(fmt)
+def _copy(chunks, target) -> None:
     for chunk in chunks:
         target.write(chunk)
-        counter.feed(chunk)
-    return counter
 
 
-def _write_atomically(chunks, fmt: str, output: Path) -> RecordCounter:
+def _write_atomically(chunks, output: Path) -> None:
     """Write beside the target, rename only when the stream ended well: no half files."""
     output = output.expanduser()
     if output.is_dir():
@@ -131,7 +129,7 @@ def _write_atomically(chunks, fmt: str, output: Path) -> RecordCounter:
     handle, temporary = tempfile.mkstemp(prefix=f".{output.name}.", dir=output.parent)
     try:
         with os.fdopen(handle, "wb") as target:
-            counter = _copy(chunks, fmt, target)
+            _copy(chunks, target)
             target.flush()
             os.fsync(target.fileno())
         os.replace(temporary, output)
@@ -139,7 +137,6 @@ def _write_atomically(chunks, fmt: str, output: Path) -> RecordCounter:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
-    return counter
 
 
 def _inputs(sql, saved, param) -> tuple:
@@ -189,7 +186,8 @@ def _format_from_suffix(output: Path | None) -> str | None:
     if output is None:
         return None
     suffix = output.suffix.lower().lstrip(".")
-    return {"tsv": "tsv", "tab": "tsv", "jsonl": "jsonl", "ndjson": "jsonl"}.get(suffix, "csv")
+    by_suffix = {"tsv": "tsv", "tab": "tsv", "jsonl": "jsonl", "ndjson": "jsonl", "xlsx": "xlsx"}
+    return by_suffix.get(suffix, "csv")
 
 
 def _os_account() -> str:
