@@ -41,6 +41,10 @@ def main() -> None:
         "deploy_built_on_server_s": round(built.seconds, 1),
         "by_digest_failed_requests": f"{digest_loop.failed} of {digest_loop.total}",
         "built_on_server_failed_requests": f"{build_loop.failed} of {build_loop.total}",
+        # When and how the failures came (HH:MM:SS status or exception): a deploy's own gap
+        # shows as one burst, a loaded machine's timeouts as a scatter.
+        "by_digest_failures": digest_loop.failures[:40],
+        "built_on_server_failures": build_loop.failures[:40],
     }
     labels = {
         "first_deploy_by_digest_s": "first deploy by digest (the whole image pulled), s",

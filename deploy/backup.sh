@@ -22,6 +22,8 @@
 #   BACKUP_REMOTE [user@]host:/path to copy each new backup to over SSH and verify there
 #                 (BACKUP_REMOTE_PORT, BACKUP_REMOTE_SSH_OPTS); a failed copy is retried
 #                 (BACKUP_REMOTE_ATTEMPTS 3, BACKUP_REMOTE_RETRY_SECONDS 30, doubling).
+#   BACKUP_S3_PREFIX  a key prefix (e.g. dumps) to put each new backup, age-encrypted, into
+#                 the continuous backups' bucket (PGBACKREST_REPO1_S3_*), retried as above.
 #   BACKUP_TEXTFILE_DIR  node-exporter's textfile directory: the last success's time goes there.
 set -euo pipefail
 # shellcheck source=deploy/lib/common.sh
@@ -30,6 +32,8 @@ load_env_file
 
 # shellcheck source=deploy/lib/backup.sh
 . "$SCRIPTS_DIR/lib/backup.sh"
+# shellcheck source=deploy/lib/s3.sh
+. "$SCRIPTS_DIR/lib/s3.sh"
 
 dump_database() {
   local target="$1"
@@ -73,20 +77,39 @@ copy_offsite() {
     "mkdir -p $quoted_path && tar -C $quoted_path -xf - && cd $quoted_path/$quoted_name && sha256sum --check --quiet SHA256SUMS"
 }
 
-# A copy that fails (network, the other host restarting) is tried again, BACKUP_REMOTE_ATTEMPTS
-# times in all (3), waiting BACKUP_REMOTE_RETRY_SECONDS (30) and twice as long each time after.
-copy_offsite_with_retries() {
-  local name="$1" attempts="${BACKUP_REMOTE_ATTEMPTS:-3}" pause="${BACKUP_REMOTE_RETRY_SECONDS:-30}" attempt
+# A copy that fails (network, the other host or the bucket restarting) is tried again,
+# BACKUP_REMOTE_ATTEMPTS times in all (3), waiting BACKUP_REMOTE_RETRY_SECONDS (30) and twice as
+# long each time after. WHERE names the destination in the messages.
+with_retries() {
+  local where="$1" attempts="${BACKUP_REMOTE_ATTEMPTS:-3}" pause="${BACKUP_REMOTE_RETRY_SECONDS:-30}" attempt
+  shift
   [[ "$attempts" =~ ^[1-9][0-9]*$ ]] || die "BACKUP_REMOTE_ATTEMPTS must be a number of attempts (1 or more), got '$attempts'"
   [[ "$pause" =~ ^[0-9]+$ ]] || die "BACKUP_REMOTE_RETRY_SECONDS must be a number of seconds, got '$pause'"
   for ((attempt = 1; ; attempt++)); do
-    copy_offsite "$name" && return 0
+    "$@" && return 0
     [ "$attempt" -lt "$attempts" ] \
-      || die "the local backup $name is complete, but the copy to $BACKUP_REMOTE FAILED ($attempts attempts)"
-    note "the copy to $BACKUP_REMOTE failed (attempt $attempt of $attempts): trying again in ${pause}s"
+      || die "the local backup is complete, but the copy to $where FAILED ($attempts attempts)"
+    note "the copy to $where failed (attempt $attempt of $attempts): trying again in ${pause}s"
     sleep "$pause"
     pause=$((pause * 2))
   done
+}
+
+# The whole backup (dump, media, config), one tar encrypted with age, into the bucket the
+# continuous backups use (deploy/lib/s3.sh): the second, logical copy, off site and unreadable
+# there. Object lock and the server's key keep it from being deleted (docs/operations.md).
+upload_to_bucket() {
+  local name="$1" sealed
+  [ -n "${BACKUP_AGE_RECIPIENTS:-}${BACKUP_AGE_RECIPIENTS_FILE:-}" ] \
+    || die "BACKUP_S3_PREFIX is set but BACKUP_AGE_RECIPIENTS is not: nothing leaves this host unencrypted"
+  sealed="$BACKUP_DIR/.upload-$name.tar.age"
+  trap 'rm -f "$sealed"' EXIT
+  age_recipients
+  tar -C "$BACKUP_DIR" -cf - "$name" | age --encrypt "${AGE_RECIPIENTS[@]}" >"$sealed" \
+    || die "encrypting $name for the bucket failed"
+  with_retries "the bucket" s3_put "$sealed" "${BACKUP_S3_PREFIX%/}/$name.tar.age"
+  rm -f "$sealed"
+  trap - EXIT
 }
 
 # Where the operator's files are: as Compose reads them (containers/ is the base of relative
@@ -104,20 +127,27 @@ config_sources() {
   [ ! -f "$SCRIPTS_DIR/.env" ] || printf 'deploy.env\t%s\n' "$SCRIPTS_DIR/.env"
 }
 
+# age's arguments for the operator's public keys, in AGE_RECIPIENTS.
+age_recipients() {
+  local name
+  AGE_RECIPIENTS=()
+  if [ -n "${BACKUP_AGE_RECIPIENTS:-}" ]; then
+    for name in ${BACKUP_AGE_RECIPIENTS//,/ }; do AGE_RECIPIENTS+=(-r "$name"); done
+  fi
+  [ -z "${BACKUP_AGE_RECIPIENTS_FILE:-}" ] || AGE_RECIPIENTS+=(-R "$BACKUP_AGE_RECIPIENTS_FILE")
+}
+
 # The operator's files, one tar encrypted with age: nothing readable lands in BACKUP_DIR.
 backup_config() {
-  local target="$1" recipients=() name path args=()
-  if [ -n "${BACKUP_AGE_RECIPIENTS:-}" ]; then
-    for name in ${BACKUP_AGE_RECIPIENTS//,/ }; do recipients+=(-r "$name"); done
-  fi
-  [ -z "${BACKUP_AGE_RECIPIENTS_FILE:-}" ] || recipients+=(-R "$BACKUP_AGE_RECIPIENTS_FILE")
+  local target="$1" name path args=()
+  age_recipients
   command -v age >/dev/null 2>&1 || die "age is not installed (apt-get install age): the config cannot be encrypted"
   while IFS=$'\t' read -r name path; do
     # each source under its fixed name in the archive, whatever it is called on this host
     args+=(-C "$(dirname "$path")" --transform "s,^$(basename "$path"),$name," "$(basename "$path")")
   done < <(config_sources)
   [ "${#args[@]}" -gt 0 ] || die "none of the env file, secrets, certificates or deploy/.env exists here"
-  tar -cf - "${args[@]}" | age --encrypt "${recipients[@]}" >"$target" \
+  tar -cf - "${args[@]}" | age --encrypt "${AGE_RECIPIENTS[@]}" >"$target" \
     || die "encrypting the config with age failed (BACKUP_AGE_RECIPIENTS=${BACKUP_AGE_RECIPIENTS:-} BACKUP_AGE_RECIPIENTS_FILE=${BACKUP_AGE_RECIPIENTS_FILE:-})"
   [ -s "$target" ] || die "the encrypted config archive is empty"
 }
@@ -176,8 +206,12 @@ take_backup() {
 
   prune
   if [ -n "${BACKUP_REMOTE:-}" ]; then
-    copy_offsite_with_retries "$name"
+    with_retries "$BACKUP_REMOTE" copy_offsite "$name"
     note "off-site copy verified at $BACKUP_REMOTE/$name"
+  fi
+  if [ -n "${BACKUP_S3_PREFIX:-}" ]; then
+    upload_to_bucket "$name"
+    note "encrypted copy in the bucket at ${BACKUP_S3_PREFIX%/}/$name.tar.age"
   fi
   [ -z "${BACKUP_TEXTFILE_DIR:-}" ] || record_success
 }

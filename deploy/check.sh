@@ -39,6 +39,10 @@ check_backup() {
     return 1
   fi
   echo "backup: $newest, ${age}h old (limit ${max}h)"
+  # continuous backups, when configured: the newest base backup in the bucket, same limit
+  if [ -n "${PGBACKREST_REPO1_TYPE:-}" ]; then
+    "$SCRIPTS_DIR/pitr.sh" age "$max" || return 1
+  fi
 }
 
 # Every worker and beat service of deploy/services answers its own health command.

@@ -39,7 +39,7 @@ def server_bin(name: str) -> str:
 class PostgresCluster:
     """``initdb`` once, then ``start()``/``stop()`` as often as the test likes."""
 
-    def __init__(self, *, port: int | None = None):
+    def __init__(self, *, port: int | None = None, initdb: bool = True):
         self.port = port or free_port()
         # Not under pytest's tmp_path: that is private to root and the server user must
         # reach its data directory.
@@ -57,6 +57,9 @@ class PostgresCluster:
             os.chown(self.root, account.pw_uid, account.pw_gid)
             runuser = shutil.which("runuser") or "/usr/sbin/runuser"
             self._as_user = [runuser, "-u", SERVICE_USER, "--"]
+        if not initdb:  # an empty data directory, for a restore to fill
+            self._run("mkdir", "-m", "700", str(self.data))
+            return
         self._run(
             server_bin("initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust",
             "-E", "UTF8", "--no-sync", "--no-instructions",
@@ -74,12 +77,13 @@ class PostgresCluster:
             pytest.fail(f"{' '.join(argv[:2])} failed ({result.returncode}):\n{result.stderr}")
         return result
 
-    def start(self) -> None:
+    def start(self, **settings: str) -> None:
+        """Start the server; ``settings`` are extra ``-c name=value`` (no spaces in values)."""
         # Durability is not under test here: no fsync keeps start/stop cycles quick.
         options = (
             f"-p {self.port} -h 127.0.0.1 -k {self.root} -c fsync=off "
             "-c synchronous_commit=off -c full_page_writes=off"
-        )
+        ) + "".join(f" -c {name}={value}" for name, value in settings.items())
         self._run(
             server_bin("pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-o", options,
             "-w", "-t", "30", "start",

@@ -1,89 +1,199 @@
-"""A private S3-compatible server on loopback: moto's, in a process of its own.
+"""S3-compatible storage on loopback: moto's server mode behind a TLS Nginx.
 
-It stands in for the S3 service (AWS, MinIO, Ceph...) that cannot exist here; the client side
-is real (django-storages over boto3, speaking S3's HTTP API). ``media_env()`` is the
-environment that points admin2 at one of its buckets (settings/media_storage.py).
+Stand-in for the provider's bucket (AWS S3, Backblaze B2, Wasabi...), which cannot exist here.
+pgBackRest speaks S3 over HTTPS only and its uploads to moto's own TLS listener break off
+(MACHINE-FACTS.md), so Nginx terminates TLS for ``localhost`` and streams to moto's plain port.
+Stopping the proxy is the network outage an upload must survive; moto keeps its objects in
+memory, so moto itself keeps running.
+
+The bucket is made the way docs/operations.md tells an operator to: versioning and object lock
+on, and two IAM users: ``server`` may read, list and write, and never delete an object's
+version; ``admin`` (kept off the server) applies the retention.
 """
 
 from __future__ import annotations
 
-import secrets
+import json
+from dataclasses import dataclass
 from pathlib import Path
 
-import boto3
-import botocore.config
-import botocore.exceptions
-
-from harness.processes import ManagedProcess, free_port, venv_tool, wait_until
+from harness.native import self_signed_certificate
+from harness.nginx import Nginx
+from harness.processes import (
+    ManagedProcess,
+    free_port,
+    port_open,
+    require_binary,
+    venv_tool,
+    wait_until,
+)
 
 REGION = "us-east-1"
 
+# Versioning keeps every object's old versions; the server may write and may "delete" (pgBackRest
+# removes a few pointer files), which in a versioned bucket only adds a delete marker. What
+# destroys data — deleting a version, changing the lock, versioning or the bucket — is denied.
+SERVER_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            # The provider's s3:GetObject, s3:ListBucket, s3:PutObject, s3:DeleteObject,
+            # s3:AbortMultipartUpload (docs/operations.md), spelled so that moto's own
+            # action names (ListObjectsV2, HeadObject, the multipart steps) match too.
+            "Action": ["s3:Get*", "s3:List*", "s3:Head*", "s3:PutObject", "s3:DeleteObject",
+                       "s3:AbortMultipartUpload", "s3:CreateMultipartUpload", "s3:UploadPart",
+                       "s3:CompleteMultipartUpload"],
+            "Resource": ["arn:aws:s3:::*"],
+        },
+        {
+            "Effect": "Deny",
+            "Action": ["s3:DeleteObjectVersion", "s3:DeleteBucket", "s3:PutBucketPolicy",
+                       "s3:PutBucketVersioning", "s3:PutObjectRetention",
+                       "s3:BypassGovernanceRetention", "s3:PutLifecycleConfiguration",
+                       "s3:PutBucketObjectLockConfiguration"],
+            "Resource": ["arn:aws:s3:::*"],
+        },
+    ],
+}  # fmt: skip
+ADMIN_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": ["s3:*"], "Resource": ["arn:aws:s3:::*"]}],
+}
 
-class S3Server:
-    def __init__(self, workdir: Path, *, port: int | None = None):
-        self.workdir = Path(workdir)
-        self.port = port or free_port()
-        # moto takes any credentials; real ones are still sent and signed.
-        self.access_key = f"AKIA{secrets.token_hex(8).upper()}"
-        self.secret_key = secrets.token_urlsafe(30)
-        self.process: ManagedProcess | None = None
+PROXY_CONFIG = """
+events {{ worker_connections 64; }}
+http {{
+    access_log off;
+    server {{
+        listen 127.0.0.1:{port} ssl;
+        server_name localhost;
+        ssl_certificate {cert};
+        ssl_certificate_key {key};
+        client_max_body_size 0;
+        proxy_request_buffering off;
+        proxy_buffering off;
+        location / {{
+            proxy_pass http://127.0.0.1:{moto_port};
+            proxy_http_version 1.1;
+            proxy_set_header Host $http_host;
+        }}
+    }}
+}}
+"""
+
+
+@dataclass(frozen=True)
+class Credentials:
+    key: str
+    secret: str
+
+
+class LocalS3:
+    def __init__(self, workdir: Path):
+        self.workdir = workdir
+        self.moto_port = self.port = 0
+        self.moto: ManagedProcess | None = None
+        self.proxy: Nginx | None = None
+        self.users: dict[str, Credentials] = {}
 
     @property
-    def endpoint_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+    def ca_file(self) -> Path:
+        return self.workdir / "tls" / "cert.pem"
 
-    def start(self) -> S3Server:
+    @property
+    def endpoint(self) -> str:
+        """What a client on this machine uses: TLS through the proxy."""
+        return f"https://localhost:{self.port}"
+
+    def start(self) -> LocalS3:
+        # the project's own moto (a dev dependency), not whichever one PATH finds first
+        binary = venv_tool("moto_server")
+        if not Path(binary).exists():
+            binary = require_binary("moto_server", "uv sync (moto[server] is a dev dependency)")
         self.workdir.mkdir(parents=True, exist_ok=True)
-        argv = [venv_tool("moto_server"), "-H", "127.0.0.1", "-p", str(self.port)]
-        self.process = ManagedProcess(argv, log=self.workdir / f"moto-{self.port}.log")
-        wait_until(self._answers, 30, f"moto's S3 server on port {self.port}")
+        self.moto_port, self.port = free_port(), free_port()
+        self.moto = ManagedProcess(
+            [binary, "-H", "127.0.0.1", "-p", str(self.moto_port)],
+            log=self.workdir / "moto.log",
+        )
+        wait_until(lambda: port_open(self.moto_port), 60, "moto_server")
+        self_signed_certificate(self.workdir / "tls", "cert.pem", "key.pem")
+        self.start_proxy()
         return self
 
-    def _answers(self) -> bool:
-        if self.process and not self.process.alive():
-            raise AssertionError(f"moto_server exited:\n{self.process.output()[-2000:]}")
-        try:
-            self.client().list_buckets()
-        except botocore.exceptions.EndpointConnectionError:
-            return False
-        return True
+    def start_proxy(self) -> None:
+        config = PROXY_CONFIG.format(
+            port=self.port,
+            moto_port=self.moto_port,
+            cert=self.ca_file,
+            key=self.workdir / "tls" / "key.pem",
+        )
+        self.proxy = Nginx(self.workdir / "proxy", config)
+        self.proxy.start(self.port)
 
-    def client(self):
+    def stop_proxy(self) -> None:
+        """The storage drops off the network (moto and its objects stay)."""
+        if self.proxy:
+            self.proxy.stop()
+            self.proxy = None
+
+    def client(self, who: Credentials | None = None):
+        import boto3
+
+        who = who or Credentials("moto-root", "moto-root")
         return boto3.client(
             "s3",
-            endpoint_url=self.endpoint_url,
+            endpoint_url=f"http://127.0.0.1:{self.moto_port}",
             region_name=REGION,
-            aws_access_key_id=self.access_key,
-            aws_secret_access_key=self.secret_key,
-            config=botocore.config.Config(
-                s3={"addressing_style": "path"}, retries={"max_attempts": 1}
-            ),
+            aws_access_key_id=who.key,
+            aws_secret_access_key=who.secret,
         )
 
-    def create_bucket(self, name: str) -> str:
-        self.client().create_bucket(Bucket=name)
-        return name
+    def make_protected_bucket(self, bucket: str, *, lock_days: int = 1) -> None:
+        """Versioning, object lock (GOVERNANCE: the admin may shorten it, the server may not),
+        a server and an admin user; then IAM is switched on."""
+        s3 = self.client()
+        s3.create_bucket(Bucket=bucket, ObjectLockEnabledForBucket=True)
+        s3.put_object_lock_configuration(
+            Bucket=bucket,
+            ObjectLockConfiguration={
+                "ObjectLockEnabled": "Enabled",
+                "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": lock_days}},
+            },
+        )
+        for name, policy in (("server", SERVER_POLICY), ("admin", ADMIN_POLICY)):
+            self.users[name] = self._user(name, policy)
+        # From here on moto checks signatures and IAM policies like the provider does.
+        import urllib.request
 
-    def keys(self, bucket: str) -> list[str]:
-        listing = self.client().list_objects_v2(Bucket=bucket)
-        return sorted(item["Key"] for item in listing.get("Contents", []))
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.moto_port}/moto-api/reset-auth",
+            data=b"0",  # requests allowed without authentication from now on
+            headers={"Content-Type": "text/plain"},
+            method="POST",
+        )
+        urllib.request.urlopen(request, timeout=10).close()  # noqa: S310 (loopback)
 
-    def read(self, bucket: str, key: str) -> bytes:
-        return self.client().get_object(Bucket=bucket, Key=key)["Body"].read()
+    def _user(self, name: str, policy: dict) -> Credentials:
+        import boto3
 
-    def media_env(self, bucket: str) -> dict[str, str]:
-        """The variables that make an admin2 process keep its media in ``bucket``."""
-        return {
-            "ADMIN2_MEDIA_STORAGE": "s3",
-            "ADMIN2_S3_BUCKET": bucket,
-            "ADMIN2_S3_ENDPOINT_URL": self.endpoint_url,
-            "ADMIN2_S3_REGION": REGION,
-            "ADMIN2_S3_ADDRESSING_STYLE": "path",
-            "ADMIN2_S3_ACCESS_KEY_ID": self.access_key,
-            "ADMIN2_S3_SECRET_ACCESS_KEY": self.secret_key,
-        }
+        iam = boto3.client(
+            "iam",
+            endpoint_url=f"http://127.0.0.1:{self.moto_port}",
+            region_name=REGION,
+            aws_access_key_id="moto-root",
+            aws_secret_access_key="moto-root",
+        )
+        iam.create_user(UserName=name)
+        iam.put_user_policy(
+            UserName=name, PolicyName=f"{name}-backups", PolicyDocument=json.dumps(policy)
+        )
+        key = iam.create_access_key(UserName=name)["AccessKey"]
+        return Credentials(key["AccessKeyId"], key["SecretAccessKey"])
 
     def stop(self) -> None:
-        if self.process:
-            self.process.stop()
-            self.process = None
+        self.stop_proxy()
+        if self.moto:
+            self.moto.stop()
+            self.moto = None

@@ -124,6 +124,7 @@ def test_a_change_condition_compares_with_the_last_run(incidents, mail_and_hooks
     assert (alert.last_observed, alert.last_value) == ("3", "2")
 
 
+@pytest.mark.slow  # PostgreSQL's row locks (SKIP LOCKED): not in the SQLite pass
 @pytest.mark.django_db(transaction=True)
 def test_two_dispatchers_at_once_send_once(incidents, mail_and_hooks):
     inbox = mail_and_hooks

@@ -1,8 +1,8 @@
 """Exports and reports on S3-compatible media storage (ADMIN2_MEDIA_STORAGE=s3).
 
-moto's S3 server stands in for the bucket (no S3 service can exist here); everything else is
-real: a production-settings Celery worker writes the export into the bucket, and a separate
-Gunicorn web process, sharing no disk with it, serves the download from there.
+moto's S3 server behind a TLS Nginx (harness/s3.py) stands in for the bucket (no S3 service
+can exist here); everything else is real: a production-settings Celery worker writes the
+export into the bucket, and a separate Gunicorn process, sharing no disk with it, serves it.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import http.client
 import os
 import secrets
 import time
+from dataclasses import dataclass
 
 import pytest
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
@@ -20,7 +21,7 @@ from admin2_analytics import exports, reports, stored_files, tasks
 from admin2_analytics.models import Export, ScheduledReport
 from harness.celery_worker import CeleryWorker
 from harness.processes import run_admin2
-from harness.s3 import S3Server
+from harness.s3 import REGION, LocalS3
 from settings import media_storage
 from tests.faults.stack import WebServer
 from tests.support.analytics_pages import due_report, make_query, make_user, read_csv
@@ -33,24 +34,59 @@ PASSWORD = secrets.token_urlsafe(16)
 EXPORTER = ("analytics.run_savedquery", "analytics.export_savedquery", "analytics.view_export")
 
 
+@dataclass
+class MediaBucket:
+    """A bucket of the local S3 and the environment that points admin2's media at it."""
+
+    s3: LocalS3
+    name: str
+
+    @property
+    def client(self):
+        return self.s3.client()
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {
+            "ADMIN2_MEDIA_STORAGE": "s3",
+            "ADMIN2_S3_BUCKET": self.name,
+            # Over TLS, as to a provider: the local S3's Nginx, with its own certificate.
+            "ADMIN2_S3_ENDPOINT_URL": self.s3.endpoint,
+            "AWS_CA_BUNDLE": str(self.s3.ca_file),
+            "ADMIN2_S3_REGION": REGION,
+            "ADMIN2_S3_ADDRESSING_STYLE": "path",
+            "ADMIN2_S3_ACCESS_KEY_ID": "admin2-media",
+            "ADMIN2_S3_SECRET_ACCESS_KEY": "admin2-media-secret",
+        }
+
+    def keys(self) -> list[str]:
+        listing = self.client.list_objects_v2(Bucket=self.name)
+        return sorted(item["Key"] for item in listing.get("Contents", []))
+
+    def read(self, key: str) -> bytes:
+        return self.client.get_object(Bucket=self.name, Key=key)["Body"].read()
+
+
 @pytest.fixture(scope="module")
 def s3(tmp_path_factory):
-    """One server for the module; each test has a bucket of its own."""
-    server = S3Server(tmp_path_factory.mktemp("s3")).start()
+    """One local S3 for the module; each test has a bucket of its own."""
+    server = LocalS3(tmp_path_factory.mktemp("s3")).start()
     yield server
     server.stop()
 
 
 @pytest.fixture
-def bucket(s3):
-    return s3.create_bucket(f"admin2-media-{secrets.token_hex(4)}")
+def bucket(s3) -> MediaBucket:
+    name = f"admin2-media-{secrets.token_hex(4)}"
+    s3.client().create_bucket(Bucket=name)
+    return MediaBucket(s3, name)
 
 
 @pytest.fixture
 def media_in_bucket(settings, monkeypatch, tmp_path, s3, bucket):
     """This test process's media in the bucket too, configured the way a deployment is."""
     settings.VAR_DIR = tmp_path / "var"  # the spools
-    for name, value in s3.media_env(bucket).items():
+    for name, value in bucket.env.items():
         monkeypatch.setenv(name, value)
     settings.STORAGES = {**settings.STORAGES, "default": media_storage.default_storage("test")}
     assert settings.STORAGES["default"]["BACKEND"] == media_storage.S3_BACKEND
@@ -93,7 +129,7 @@ def test_a_worker_export_lands_in_the_bucket_and_another_web_process_serves_it(
         exporter, name="All events", sql="SELECT * FROM events ORDER BY event_time",
         parameter_defaults={}, chart_kind="none",
     )  # fmt: skip
-    media = s3.media_env(bucket)
+    media = bucket.env
     worker = CeleryWorker(
         redis_server.url(0),
         workdir=tmp_path / "worker",
@@ -106,8 +142,8 @@ def test_a_worker_export_lands_in_the_bucket_and_another_web_process_serves_it(
     )
     worker.start()
     export = export_on_worker(client, exporter, query, worker, redis_server.url(0), timeout=120)
-    assert s3.keys(bucket) == [export.file.name]
-    stored = s3.read(bucket, export.file.name)
+    assert bucket.keys() == [export.file.name]
+    stored = bucket.read(export.file.name)
     assert len(stored) == export.size_bytes
     assert len(read_csv(stored)) - 1 == export.row_count == analytics_engine.rows
     assert not (tmp_path / "worker-media").exists()  # nothing went to the worker's disk
@@ -148,7 +184,7 @@ def test_a_failed_export_leaves_no_object(exporter_on_s3, s3, bucket, analytics_
     export.refresh_from_db()
     assert export.state == Export.State.FAILED and not export.file
     assert "broken on purpose" in export.error
-    assert s3.keys(bucket) == []
+    assert bucket.keys() == []
     assert list(stored_files.spool_dir().iterdir()) == []  # and no spool left on disk
 
 
@@ -179,10 +215,10 @@ def test_the_download_streams_the_object_and_a_missing_one_is_not_found(
 
     response = client.get(url)
     body = b"".join(response.streaming_content)
-    assert response.status_code == 200 and body == s3.read(bucket, export.file.name)
+    assert response.status_code == 200 and body == bucket.read(export.file.name)
     assert response["Content-Length"] == str(export.size_bytes)
 
-    s3.client().delete_object(Bucket=bucket, Key=export.file.name)
+    bucket.client.delete_object(Bucket=bucket.name, Key=export.file.name)
     assert client.get(url).status_code == 404
 
 
@@ -192,12 +228,12 @@ def test_cleanup_deletes_expired_exports_from_the_bucket(exporter_on_s3, s3, buc
     export = Export.objects.create(saved_query=query, requested_by=exporter_on_s3)
     assert tasks.run_export(export_id=export.pk).endswith(" rows")
     export.refresh_from_db()
-    assert s3.keys(bucket) == [export.file.name]
+    assert bucket.keys() == [export.file.name]
     assert tasks.run_export(export_id=export.pk) == "already done"  # found in the bucket
 
     Export.objects.filter(pk=export.pk).update(expires_at=export.finished_at)
     assert exports.cleanup_expired() == 1
-    assert s3.keys(bucket) == []
+    assert bucket.keys() == []
 
 
 def test_a_stored_report_goes_to_the_bucket(exporter_on_s3, s3, bucket, analytics_engine):
@@ -205,9 +241,9 @@ def test_a_stored_report_goes_to_the_bucket(exporter_on_s3, s3, bucket, analytic
     assert reports.run_report(report).endswith(" rows")
     report = ScheduledReport.objects.get(pk=report.pk)
     assert report.last_error == ""
-    assert s3.keys(bucket) == [report.last_file]
+    assert bucket.keys() == [report.last_file]
     assert report.last_file.startswith(f"reports/{report.pk}/")
-    assert s3.read(bucket, report.last_file).count(b"\n") >= 1
+    assert bucket.read(report.last_file).count(b"\n") >= 1
 
 
 @pytest.fixture

@@ -8,6 +8,8 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.browser.sign_in import sign_in
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PASSWORD = "admin-password-1"
@@ -24,10 +26,7 @@ def section_names(page: Page, scope: str) -> list[str]:
 
 @pytest.mark.timeout(120)
 def test_index_shows_one_section_per_app(page: Page, live_server, admin_user, artifacts):
-    page.goto(f"{live_server.url}/admin/")
-    page.fill("#id_username", "admin")
-    page.fill("#id_password", PASSWORD)
-    page.click("#login-form input[type=submit]")
+    sign_in(page, f"{live_server.url}/admin/", "admin", PASSWORD)
     expect(page.locator("#user-tools")).to_contain_text("admin")
 
     sections = section_names(page, "#content-main")

@@ -13,6 +13,7 @@ from playwright.sync_api import Page, expect
 
 from admin2_analytics import alerts
 from admin2_analytics.models import Alert, SavedQuery
+from tests.browser.sign_in import sign_in
 from tests.support.analytics_pages import make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -32,10 +33,7 @@ def test_an_alert_life_in_the_admin(page: Page, live_server, incidents, mail_and
     query = SavedQuery.objects.create(name="Severe incidents", sql=SQL, owner=watcher,
                                       parameter_defaults={"min_severity": "1"})  # fmt: skip
     base = live_server.url
-    page.goto(f"{base}/admin/login/?next=/admin/analytics/alert/add/")
-    page.fill("#id_username", "watcher")
-    page.fill("#id_password", PASSWORD)
-    page.click("#login-form input[type=submit]")
+    sign_in(page, f"{base}/admin/login/?next=/admin/analytics/alert/add/", "watcher", PASSWORD)
     expect(page).to_have_url(re.compile(r"/admin/analytics/alert/add/$"))
 
     page.fill("#id_name", "Severe incidents over 2")

@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from admin2_analytics.models import QueryRun
+from tests.browser.sign_in import sign_in
 from tests.support.analytics_pages import ALL_ANALYTICS, csp_reports, make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -36,10 +37,7 @@ def analyst(django_user_model):
 
 
 def _log_in(page: Page, base: str) -> None:
-    page.goto(f"{base}/admin/login/?next=/admin/analytics/console/")
-    page.fill("#id_username", "analyst")
-    page.fill("#id_password", PASSWORD)
-    page.click("#login-form input[type=submit]")
+    sign_in(page, f"{base}/admin/login/?next=/admin/analytics/console/", "analyst", PASSWORD)
     expect(page).to_have_url(re.compile(r"/admin/analytics/console/$"))
 
 

@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from admin2_analytics.demo_content import DAILY_REVENUE, DASHBOARD
+from tests.browser.sign_in import sign_in
 from tests.support.analytics_pages import demo_analyst, direct_count, read_csv
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -24,9 +25,7 @@ def analyst(django_user_model):
 def _log_in(page: Page, base: str) -> None:
     page.goto(f"{base}/admin/")
     expect(page).to_have_url(re.compile(r"/admin/login/"))
-    page.fill("#id_username", "analyst")
-    page.fill("#id_password", PASSWORD)
-    page.click("#login-form input[type=submit]")
+    sign_in(page, page.url, "analyst", PASSWORD)
     expect(page.locator("#user-tools")).to_contain_text("analyst")
 
 

@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from admin2_analytics.models import QueryRevision, SavedQuery
+from tests.browser.sign_in import sign_in
 from tests.support.analytics_pages import ALL_ANALYTICS, make_query, make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -26,10 +27,7 @@ def editor():
 
 
 def _log_in(page: Page, base: str) -> None:
-    page.goto(f"{base}/admin/login/")
-    page.fill("#id_username", "editor")
-    page.fill("#id_password", PASSWORD)
-    page.click("#login-form input[type=submit]")
+    sign_in(page, f"{base}/admin/login/", "editor", PASSWORD)
     expect(page.locator("#user-tools")).to_contain_text("editor")
 
 

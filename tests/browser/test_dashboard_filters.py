@@ -13,6 +13,7 @@ from admin2 import charts
 from admin2_analytics.demo_content import EXPLORER
 from admin2_analytics.models import Dashboard, SavedQuery
 from admin2_analytics.parameters import find_parameters
+from tests.browser.sign_in import sign_in
 from tests.support.analytics_pages import csp_reports, demo_analyst, direct_count
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -28,10 +29,12 @@ def analyst(django_user_model):
 def _open(page: Page, base: str, board: Dashboard) -> list[str]:
     """Log in, open ``board``; the CSP violations the console reports from then on."""
     found = csp_reports(page)
-    page.goto(f"{base}/admin/login/?next=/admin/analytics/dashboards/{board.pk}/")
-    page.fill("#id_username", "analyst")
-    page.fill("#id_password", PASSWORD)
-    page.click("#login-form input[type=submit]")
+    sign_in(
+        page,
+        f"{base}/admin/login/?next=/admin/analytics/dashboards/{board.pk}/",
+        "analyst",
+        PASSWORD,
+    )
     expect(page.locator("#content h1")).to_have_text(board.name)
     return found
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.browser.sign_in import sign_in
 from tests.core import native_prometheus
 
 prometheus = native_prometheus.prometheus  # the fixture
@@ -21,10 +22,7 @@ def test_health_page_with_prometheus_up_then_down(
 ):
     django_user_model.objects.create_superuser("admin", "admin@example.com", PASSWORD)
     settings.ADMIN2_PROMETHEUS_URL = prometheus.url
-    page.goto(f"{live_server.url}/admin/")
-    page.fill("#id_username", "admin")
-    page.fill("#id_password", PASSWORD)
-    page.click("#login-form input[type=submit]")
+    sign_in(page, f"{live_server.url}/admin/", "admin", PASSWORD)
     page.get_by_role("link", name="System health", exact=True).click()
 
     expect(page.locator("h1")).to_have_text("System health")

@@ -11,7 +11,7 @@ DEPLOY = REPO / "deploy"
 EXAMPLE = DEPLOY / ".env.example"
 # Hooks that make no sense in the file itself: which file to read, a fixed backup stamp.
 NOT_IN_THE_FILE = {"DEPLOY_ENV_FILE", "BACKUP_STAMP"}
-SETTING = re.compile(r"\$\{?!?((?:DEPLOY|BACKUP|PG_DUMP|PG_RESTORE|MEDIA|ADMIN2)_[A-Z_]+)")
+SETTING = re.compile(r"\$\{?!?((?:DEPLOY|BACKUP|PG_DUMP|PG_RESTORE|MEDIA|ADMIN2|PITR)_[A-Z0-9_]+)")
 
 
 def read_by_scripts() -> set[str]:
