@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from harness.processes import run_admin2
+from harness.processes import django_env, run_admin2
 from tests.core.test_production_settings import production_env
 from tests.support import start_up
 
@@ -54,6 +54,16 @@ def test_s3_makes_the_default_storage_the_bucket_with_the_secret_from_a_file(tmp
         "AKIAADMIN2EXAMPLE", "from-the-secret-file",
     )  # fmt: skip
     assert options["default_acl"] is None and options["file_overwrite"] is True
+
+
+def test_outside_production_boto3_may_find_the_credentials_itself(tmp_path):
+    env = django_env(
+        DJANGO_ENVIRONMENT="development", ADMIN2_VAR_DIR=str(tmp_path),
+        ADMIN2_MEDIA_STORAGE="s3", ADMIN2_S3_BUCKET="admin2-dev",
+    )  # fmt: skip
+    options = default_storage(env)["OPTIONS"]
+    assert options["bucket_name"] == "admin2-dev"
+    assert "access_key" not in options and "secret_key" not in options
 
 
 @pytest.mark.parametrize(
