@@ -39,30 +39,45 @@ def login(base: str, user: str, password: str, cafile: str) -> dict:
 
 def loop(bases: list[str], user: str, password: str, cafile: str, stop: Path) -> dict:
     """Admin pages through every edge in turn, a fresh login every tenth request, until
-    ``stop`` exists; every failure counted (a status >= 500, a wrong page, no answer)."""
-    total, failures, slowest = 0, [], 0.0
-    sessions = {}
+    ``stop`` exists; every failure counted (a status >= 500, a wrong page, no answer).
+
+    The edges stand behind DNS or a load balancer (docs/scaling.md): a client that finds one
+    edge refusing the connection tries the next, as browsers do with several addresses. No
+    request reached the refusing edge, so that retry is safe for any request; it is counted
+    apart (``refused_then_served``), and a failure on the next edge too is a failure."""
+    total, failures, refused, slowest = 0, [], [], 0.0
+    sessions: dict = {}
     while not stop.exists():
         base = bases[total % len(bases)]
         started = time.monotonic()
-        try:
-            if total % 10 == 0 or base not in sessions:
-                answer = login(base, user, password, cafile)
-                sessions[base] = answer.pop("session")
-                ok = answer["ok"]
-            else:
-                page = sessions[base].get(f"{base}/admin/auth/user/", timeout=10)
-                ok = page.status_code == 200 and "boss" in page.text
-                answer = {"status": page.status_code}
-        except requests.RequestException as error:
-            ok, answer = False, {"error": repr(error)[:300]}
+        ok, answer = _request(sessions, base, total, user, password, cafile)
+        if answer.get("refused"):
+            refused.append({"base": base, "at": time.strftime("%H:%M:%S")})
+            base = bases[(total + 1) % len(bases)]
+            ok, answer = _request(sessions, base, total, user, password, cafile)
         slowest = max(slowest, time.monotonic() - started)
         total += 1
         if not ok:
-            failures.append({"base": base, **answer})
+            failures.append({"base": base, "at": time.strftime("%H:%M:%S"), **answer})
         time.sleep(0.1)
     return {"total": total, "failed": len(failures), "failures": failures[:10],
+            "refused_then_served": len(refused), "refusals": refused[:10],
             "slowest": round(slowest, 2)}  # fmt: skip
+
+
+def _request(sessions: dict, base: str, count: int, user: str, password: str, cafile: str):
+    try:
+        if count % 10 == 0 or base not in sessions:
+            answer = login(base, user, password, cafile)
+            sessions[base] = answer.pop("session")
+            return answer["ok"], answer
+        page = sessions[base].get(f"{base}/admin/auth/user/", timeout=10)
+        return page.status_code == 200 and "boss" in page.text, {"status": page.status_code}
+    except requests.ConnectionError as error:
+        refused = "Connection refused" in repr(error)
+        return False, {"error": repr(error)[:300], "refused": refused}
+    except requests.RequestException as error:
+        return False, {"error": repr(error)[:300]}
 
 
 def main() -> None:

@@ -30,8 +30,14 @@ def test_rolling_update_under_load_fails_no_request(swarm_stack):
     updated = swarm_runs.now(swarm_stack)
     record("rolling_update_requests", summary["total"])
     record("rolling_update_slowest_request", summary["slowest"])
+    record("rolling_update_refused_then_served", summary["refused_then_served"])
     assert summary["total"] > 50, summary  # the loop ran through the whole update
-    assert summary["failed"] == 0, summary
+    edges = swarm_stack.docker(
+        "service", "ps", "--format", "{{.Node}} {{.CurrentState}} {{.Error}}", "admin2_nginx"
+    ).stdout
+    assert summary["failed"] == 0, (summary, edges)
+    # An edge refusing connections is a gap a single-address client would see: rare, or a bug.
+    assert summary["refused_then_served"] <= 3, (summary, edges)
     for service in ("web", "celery", "celery-beat", "migrate"):
         image = swarm_stack.docker("service", "inspect", "--format",
                                    "{{.Spec.TaskTemplate.ContainerSpec.Image}}",
