@@ -401,18 +401,28 @@ def ensure_images() -> dict[str, str]:
 
 def build_app(target: str, tag: str, *, build_args: dict[str, str] | None = None) -> float:
     """``docker build`` of containers/Dockerfile's ``target`` with BuildKit; seconds taken."""
-    args = ["build", "--file", "containers/Dockerfile", "--target", target, "--tag", tag]
+    return build_image(REPO / "containers" / "Dockerfile", REPO, tag, target=target,
+                       build_args=build_args)  # fmt: skip
+
+
+def build_image(dockerfile: Path, context: Path, tag: str, *, target: str | None = None,
+                build_args: dict[str, str] | None = None) -> float:  # fmt: skip
+    """``docker build`` with BuildKit, one builder at a time, its seconds added to the run's
+    image builds; seconds taken."""
+    args = ["build", "--file", str(dockerfile), "--tag", tag]
+    if target:
+        args += ["--target", target]
     for key, value in (build_args or {}).items():
         args += ["--build-arg", f"{key}={value}"]
     with _lock():  # the seconds exclude the wait for another builder
-        log(f"building {tag} (target {target}) with BuildKit")
+        log(f"building {tag}{f' (target {target})' if target else ''} with BuildKit")
         started = time.monotonic()
         result = subprocess.run(
-            [docker_cli(), *args, "."], cwd=REPO, capture_output=True, text=True,
+            [docker_cli(), *args, str(context)], cwd=REPO, capture_output=True, text=True,
             timeout=1800, check=False, env={**os.environ, "DOCKER_BUILDKIT": "1"},
         )  # fmt: skip
         seconds = time.monotonic() - started
     if result.returncode != 0:
-        pytest.fail(f"docker build {target} failed:\n{result.stderr[-6000:]}")
+        pytest.fail(f"docker build {target or tag} failed:\n{result.stderr[-6000:]}")
     _built(tag, seconds)
     return seconds

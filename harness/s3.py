@@ -13,7 +13,9 @@ version; ``admin`` (kept off the server) applies the retention.
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -197,3 +199,15 @@ class LocalS3:
         if self.moto:
             self.moto.stop()
             self.moto = None
+
+
+@contextlib.contextmanager
+def serving_protected_bucket(workdir: Path, bucket: str) -> Iterator[LocalS3]:
+    """A started LocalS3 with ``bucket`` made as a server would find it (versioned, locked,
+    the server's key unable to delete versions), stopped afterwards."""
+    s3 = LocalS3(workdir).start()
+    try:
+        s3.make_protected_bucket(bucket)
+        yield s3
+    finally:
+        s3.stop()

@@ -12,7 +12,7 @@ import pytest
 from harness import engine
 from harness.pitr import repository_env
 from harness.processes import REPO, free_port, wait_until
-from harness.s3 import LocalS3
+from harness.s3 import LocalS3, serving_protected_bucket
 from tests.deploy.test_deploy_engine import figure
 
 pytestmark = [pytest.mark.slow, pytest.mark.engine, pytest.mark.timeout(1200)]
@@ -62,24 +62,16 @@ def image():
     engine.require_engine()
     engine.ensure_image(BASE)
     tag = "admin2-issue22/db-pgbackrest:test"
-    started = time.monotonic()
-    engine.docker(
-        "build", "--file", str(REPO / "containers/postgres/Dockerfile"), "--build-arg",
-        f"POSTGRES_IMAGE={BASE}", "--tag", tag, str(REPO / "containers/postgres"), timeout=900,
-    )  # fmt: skip
-    engine.log(f"built {tag} in {time.monotonic() - started:.0f} s")
+    engine.build_image(REPO / "containers/postgres/Dockerfile", REPO / "containers/postgres",
+                       tag, build_args={"POSTGRES_IMAGE": BASE})  # fmt: skip
     yield tag
     engine.docker("image", "rm", "-f", tag, check=False)
 
 
 @pytest.fixture(scope="module")
 def bucket(tmp_path_factory):
-    s3 = LocalS3(tmp_path_factory.mktemp("pitr-container-s3")).start()
-    try:
-        s3.make_protected_bucket(BUCKET)
+    with serving_protected_bucket(tmp_path_factory.mktemp("pitr-container-s3"), BUCKET) as s3:
         yield s3
-    finally:
-        s3.stop()
 
 
 def container_env(s3: LocalS3) -> dict[str, str]:

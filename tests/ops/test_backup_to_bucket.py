@@ -11,7 +11,7 @@ import time
 import pytest
 
 from harness.processes import port_open, wait_until
-from harness.s3 import LocalS3
+from harness.s3 import LocalS3, serving_protected_bucket
 from tests.ops.conftest import connect, run_script, script_env
 
 pytestmark = pytest.mark.slow
@@ -21,12 +21,8 @@ BUCKET = "admin2-dumps"
 
 @pytest.fixture(scope="module")
 def bucket(tmp_path_factory):
-    s3 = LocalS3(tmp_path_factory.mktemp("dumps-s3")).start()
-    try:
-        s3.make_protected_bucket(BUCKET)
+    with serving_protected_bucket(tmp_path_factory.mktemp("dumps-s3"), BUCKET) as s3:
         yield s3
-    finally:
-        s3.stop()
 
 
 @pytest.fixture
