@@ -137,6 +137,11 @@ restore FILE *ARGS:
 rotate-logs *ARGS:
     deploy/rotate-logs.sh "$@"
 
+# A new host from nothing: the database from pgBackRest (latest, or --time), the media from the bucket, then the release, healthy
+[positional-arguments]
+restore-to-new-host *ARGS:
+    deploy/restore-to-new-host.sh "$@"
+
 # Record this host's stack; install backup/check timers, alerts, logrotate, upgrades (root, once)
 [positional-arguments]
 install-host *ARGS:

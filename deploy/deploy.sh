@@ -12,7 +12,7 @@
 # DEPLOY_PULL_EVERY_DAYS, DEPLOY_BUILD_CACHE_KEEP_HOURS, DEPLOY_PRE_MIGRATION_BACKUP.
 # The image: ADMIN2_REGISTRY's admin2:<commit> (pushed by `just release`), deployed by its
 # digest (DEPLOY_IMAGE_DIGEST pins one; otherwise the registry is asked); the server pulls it
-# and never builds. DEPLOY_BUILD_ON_SERVER=yes is the old way (the server builds the commit).
+# and never builds. The db image likewise: admin2-db:<tag of its inputs> (deploy/lib/db-image.sh). DEPLOY_BUILD_ON_SERVER=yes is the old way (the server builds the commit).
 # The work on the server is deploy/remote/release.sh and its phases, sent over the same
 # connection as one script (deploy/lib/release-bundle.sh).
 set -euo pipefail
@@ -20,6 +20,8 @@ set -euo pipefail
 . "$(dirname "$0")/lib/common.sh"
 # shellcheck source=deploy/lib/release-bundle.sh
 . "$SCRIPTS_DIR/lib/release-bundle.sh"
+# shellcheck source=deploy/lib/db-image.sh
+. "$SCRIPTS_DIR/lib/db-image.sh"
 
 usage() {
   die "usage: deploy/deploy.sh deploy [--force] | rollback [--force] [SHA] | status"
@@ -70,6 +72,14 @@ case "$action" in
       [[ "$digest" =~ ^sha256:[0-9a-f]{64}$ ]] || die "not an image digest: $digest (sha256:<64 hex>)"
       remote_args+=(--image "$repository@$digest")
       note "image $repository@$digest"
+      # The db image too (deploy/lib/db-image.sh), when this commit's Compose file runs it.
+      if git show "$commit:containers/docker-compose.production.yml" | grep -q "image: $DB_IMAGE:"; then
+        db_tag="$(db_image_tag "$commit")"
+        db_digest="$(python3 "$SCRIPTS_DIR/lib/registry.py" digest "$repository-db:$db_tag")" \
+          || die "$repository-db:$db_tag (the db image of $commit) is not in the registry: run 'just release' first"
+        remote_args+=(--db-image "$repository-db@$db_digest")
+        note "db image $repository-db@$db_digest"
+      fi
     else
       case "${DEPLOY_BUILD_ON_SERVER:-no}" in
         yes | on | true | 1) remote_args+=(--build-on-server) ;;

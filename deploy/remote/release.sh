@@ -3,7 +3,7 @@
 # phases (deploy/remote/release/*.sh, one file per step) and the service list, as one
 # self-contained bundle: the checkout it manages may be at any older commit.
 #
-#   release.sh deploy   --path DIR --commit SHA --image REPO@DIGEST [--force]
+#   release.sh deploy   --path DIR --commit SHA --image REPO@DIGEST [--db-image REPO@DIGEST] [--force]
 #   release.sh deploy   --path DIR --commit SHA --build-on-server [--force]   (the old way)
 #   release.sh rollback --path DIR [--to SHA] [--force]
 #   release.sh status   --path DIR
@@ -21,6 +21,7 @@ ACTION=""
 DEPLOY_PATH=""
 COMMIT=""
 IMAGE_REF=""
+DB_IMAGE_REF=""
 BUILD_ON_SERVER=0
 ROLLBACK_TO=""
 FORCE=0
@@ -67,6 +68,7 @@ parse_args() {
       --path) DEPLOY_PATH="$2"; shift 2 ;;
       --commit) COMMIT="$2"; shift 2 ;;
       --image) IMAGE_REF="$2"; shift 2 ;;
+      --db-image) DB_IMAGE_REF="$2"; shift 2 ;;
       --build-on-server) BUILD_ON_SERVER=1; shift ;;
       --to) ROLLBACK_TO="$2"; shift 2 ;;
       --force) FORCE=1; shift ;;

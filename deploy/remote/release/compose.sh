@@ -16,16 +16,23 @@ compose() {
     . deploy/lib/config-sums.sh
     export_config_sums "$DEPLOY_PATH" "$ENV_FILE"
   fi
+  # The checked-out release's db image (deploy/lib/db-image.sh, in the bundle).
+  ADMIN2_DB_IMAGE_TAG="$(db_image_tag)"
+  export ADMIN2_DB_IMAGE_TAG
   "${COMPOSE[@]}" -f "$COMPOSE_FILE" --env-file "$ENV_FILE" "$@"
 }
 
-# compose with the images of one release. The Compose file has a build: section, so Compose
+# compose with the images of one release. The Compose file has build: sections, so Compose
 # would build an image that is missing (removed meanwhile): the server never builds, it stops.
 compose_tag() {
   local tag="$1"
   shift
   docker image inspect "$IMAGE:$tag" >/dev/null 2>&1 \
     || { log "the image $IMAGE:$tag is not on this server (removed meanwhile?): it is never built here"; return 1; }
+  if grep -q "image: $DB_IMAGE:" "$COMPOSE_FILE" 2>/dev/null && ! docker image inspect "$DB_IMAGE:$(db_image_tag)" >/dev/null 2>&1; then
+    log "the db image $DB_IMAGE:$(db_image_tag) is not on this server: it is never built here"
+    return 1
+  fi
   ADMIN2_IMAGE_TAG="$tag" compose "$@"
 }
 

@@ -18,6 +18,7 @@ do_deploy() {
     build "$COMMIT"
   fi
   pin_images
+  db_image
   migrate "$COMMIT"
   local result=0
   switch_to "$COMMIT" || result=$?

@@ -55,6 +55,45 @@ pin_images() {
   done <containers/image-pins
 }
 
+# The db image of the checked-out release (deploy/lib/db-image.sh): pulled by digest and tagged
+# admin2-db:<tag> (`just release` pushed it), built here only with --build-on-server, or the
+# copy already here. A release whose Compose file still names the stock image needs none.
+db_image() {
+  local tag digest label
+  grep -q "image: $DB_IMAGE:" "$COMPOSE_FILE" || { log "this release runs the stock PostgreSQL image"; return 0; }
+  tag="$(db_image_tag)"
+  if [ -n "$DB_IMAGE_REF" ]; then
+    [[ "$DB_IMAGE_REF" =~ ^[A-Za-z0-9.:/_-]+@sha256:[0-9a-f]{64}$ ]] || die "--db-image must be REPOSITORY@sha256:<digest>, got '$DB_IMAGE_REF'"
+    digest="${DB_IMAGE_REF##*@}"
+    if has_digest "$DB_IMAGE:$tag" "$digest"; then
+      log "db image $DB_IMAGE:$tag is here already as $digest: no pull needed"
+    else
+      log "pulling the db image $DB_IMAGE_REF"
+      docker pull --quiet "$DB_IMAGE_REF" >/dev/null || die "docker pull $DB_IMAGE_REF failed (registry reachable? logged in on the server?)"
+      docker tag "$DB_IMAGE_REF" "$DB_IMAGE:$tag" || die "could not tag $DB_IMAGE_REF as $DB_IMAGE:$tag"
+    fi
+    label="$(docker image inspect --format '{{index .Config.Labels "admin2.db-image"}}' "$DB_IMAGE:$tag" 2>/dev/null || true)"
+    [ "$label" = "$tag" ] || die "$DB_IMAGE_REF was built from other inputs ('${label:-unknown}'), not $tag: deploy the db digest 'just release' printed for this commit"
+  elif docker image inspect "$DB_IMAGE:$tag" >/dev/null 2>&1; then
+    log "db image $DB_IMAGE:$tag is here"
+  elif [ "$BUILD_ON_SERVER" = 1 ]; then
+    log "building the db image $DB_IMAGE:$tag"
+    DOCKER_BUILDKIT=1 docker build --file containers/postgres/Dockerfile --label "admin2.db-image=$tag" \
+      --tag "$DB_IMAGE:$tag" containers/postgres || die "building $DB_IMAGE:$tag failed"
+  else
+    die "the db image $DB_IMAGE:$tag is not here and no --db-image digest was given ('just release' pushes it)"
+  fi
+  log "db image $DB_IMAGE:$tag is $(db_digest)"
+}
+
+# The registry digest of the checked-out release's db image, or '-'.
+db_digest() {
+  local ref
+  ref="$(docker image inspect --format '{{range .RepoDigests}}{{println .}}{{end}}' "$DB_IMAGE:$(db_image_tag)" 2>/dev/null | head -n 1 || true)"
+  printf '%s' "${ref:+${ref##*@}}"
+  [ -n "$ref" ] || printf -- '-'
+}
+
 # The digest recorded for a release: the admin2:<commit> image's own (pulled by digest), or '-'.
 release_digest() {
   local ref

@@ -18,6 +18,7 @@ do_rollback() {
   log "rolling back from ${current:-none} to $target"
   checkout "$target"
   pin_images
+  db_image
   # db and redis take the configuration of the release rolled back to (recreated if it differs).
   compose_tag "$target" up -d "${BACKING_SERVICES[@]}" || die "could not start db and redis"
 

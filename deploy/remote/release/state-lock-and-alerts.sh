@@ -65,11 +65,12 @@ on_exit() {
   [ "$status" -eq 0 ] || log "$ACTION FAILED (exit $status)"
 }
 
-# time action commit result user digest: the digest of the image that ran ('-' when built here)
+# time action commit result user digest db-digest: the digests of the app and db images that
+# ran ('-' when built here; the db's is of the checkout, which is the release's at each call)
 record_release() {
   local action="$1" tag="$2" result="$3"
-  printf '%s %s %s %s %s %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$action" "$tag" "$result" "$(id -un)" \
-    "$(release_digest "$tag")" >>"$STATE/releases.log"
+  printf '%s %s %s %s %s %s %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$action" "$tag" "$result" "$(id -un)" \
+    "$(release_digest "$tag")" "$(db_digest)" >>"$STATE/releases.log"
 }
 
 set_current() {
