@@ -91,8 +91,9 @@ class EngineWorld:
     registry: LocalRegistry
     laptop_bin: Path
     built: list[str] = field(default_factory=list)
-    # commit -> REPOSITORY@DIGEST that `just release` printed for it
+    # commit -> REPOSITORY@DIGEST that `just release` printed for it (the app, the db image)
     digests: dict[str, str] = field(default_factory=dict)
+    db_digests: dict[str, str] = field(default_factory=dict)
 
     # ---- git --------------------------------------------------------------------------------
     def release(
@@ -138,8 +139,9 @@ class EngineWorld:
             )  # fmt: skip
         assert result.returncode == 0, f"{result.stdout[-3000:]}\n{result.stderr[-6000:]}"
         engine.log(f"just release {sha[:12]}: {time.monotonic() - started:.0f} s")
-        self.digests[sha] = result.stdout.strip().splitlines()[-1]
+        *_, self.db_digests[sha], self.digests[sha] = result.stdout.strip().splitlines()
         assert self.digests[sha].startswith(f"{self.repository}@sha256:"), result.stdout
+        assert self.db_digests[sha].startswith(f"{self.repository}-db@sha256:"), result.stdout
         engine.docker("image", "rm", f"admin2:{sha}", f"{self.repository}:{sha}")
 
     def read(self, name: str) -> str:
@@ -422,6 +424,8 @@ def destroy(world: EngineWorld) -> None:
         engine.docker("image", "rm", f"admin2:{sha}", check=False)
         if sha in world.digests:
             engine.docker("image", "rm", world.digests[sha], check=False)
+        if sha in world.db_digests:  # its registry name; admin2-db:<tag> is shared by worlds
+            engine.docker("image", "rm", world.db_digests[sha], check=False)
     for name in PINNED:
         repository = f"{world.registry.address}/library/{name.split(':')[0]}"
         engine.docker("image", "rm", f"{repository}:{name.split(':')[1]}", check=False)

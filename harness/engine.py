@@ -405,11 +405,32 @@ def build_app(target: str, tag: str, *, build_args: dict[str, str] | None = None
                        build_args=build_args)  # fmt: skip
 
 
+def db_image_tag(checkout: Path = REPO) -> str:
+    """The db image's tag for a checkout, as the deploy scripts compute it."""
+    return subprocess.run(
+        ["bash", "-c", ". deploy/lib/db-image.sh && db_image_tag"],
+        cwd=checkout, capture_output=True, text=True, check=True, timeout=30,
+    ).stdout.strip()  # fmt: skip
+
+
+def ensure_db_image() -> str:
+    """admin2-db:<tag> (containers/postgres/Dockerfile, the production db) built here once
+    for its inputs, as `just release` builds it; its tag."""
+    tag = db_image_tag()
+    if image_labels(f"admin2-db:{tag}") is None:
+        ensure_image("postgres:15-bookworm")
+        build_image(REPO / "containers/postgres/Dockerfile", REPO / "containers/postgres",
+                    f"admin2-db:{tag}", labels={"admin2.db-image": tag})  # fmt: skip
+    return tag
+
+
 def build_image(dockerfile: Path, context: Path, tag: str, *, target: str | None = None,
-                build_args: dict[str, str] | None = None) -> float:  # fmt: skip
+                build_args: dict[str, str] | None = None,
+                labels: dict[str, str] | None = None) -> float:  # fmt: skip
     """``docker build`` with BuildKit, one builder at a time, its seconds added to the run's
     image builds; seconds taken."""
     args = ["build", "--file", str(dockerfile), "--tag", tag]
+    args += [f"--label={key}={value}" for key, value in (labels or {}).items()]
     if target:
         args += ["--target", target]
     for key, value in (build_args or {}).items():

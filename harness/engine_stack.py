@@ -151,6 +151,9 @@ class ComposeStack:
 
     def up(self, timeout: float = 420) -> float:
         started = time.monotonic()
+        if self.stack == "production":  # the db image, built like `just release` builds it
+            self.env["ADMIN2_DB_IMAGE_TAG"] = engine.ensure_db_image()
+            self.env_file.write_text("".join(f"{k}={v}\n" for k, v in self.env.items()))
         self.compose("up", "--detach", "--no-build", "--wait", "--wait-timeout", str(int(timeout)),
                      timeout=timeout + 60)  # fmt: skip
         return time.monotonic() - started

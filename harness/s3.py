@@ -68,7 +68,7 @@ events {{ worker_connections 64; }}
 http {{
     access_log off;
     server {{
-        listen 127.0.0.1:{port} ssl;
+        listen 127.0.0.1:{port} ssl;{also_listen}
         server_name localhost;
         ssl_certificate {cert};
         ssl_certificate_key {key};
@@ -92,8 +92,11 @@ class Credentials:
 
 
 class LocalS3:
-    def __init__(self, workdir: Path):
+    def __init__(self, workdir: Path, *, also_on: str | None = None):
+        # also_on: a host-local address containers reach (the engine's bridge gateway), for a
+        # db container on a Compose network; the certificate does not name it
         self.workdir = workdir
+        self.also_on = also_on
         self.moto_port = self.port = 0
         self.moto: ManagedProcess | None = None
         self.proxy: Nginx | None = None
@@ -130,6 +133,7 @@ class LocalS3:
             moto_port=self.moto_port,
             cert=self.ca_file,
             key=self.workdir / "tls" / "key.pem",
+            also_listen=f"\n        listen {self.also_on}:{self.port} ssl;" if self.also_on else "",
         )
         self.proxy = Nginx(self.workdir / "proxy", config)
         self.proxy.start(self.port)
@@ -202,10 +206,12 @@ class LocalS3:
 
 
 @contextlib.contextmanager
-def serving_protected_bucket(workdir: Path, bucket: str) -> Iterator[LocalS3]:
+def serving_protected_bucket(
+    workdir: Path, bucket: str, *, also_on: str | None = None
+) -> Iterator[LocalS3]:
     """A started LocalS3 with ``bucket`` made as a server would find it (versioned, locked,
     the server's key unable to delete versions), stopped afterwards."""
-    s3 = LocalS3(workdir).start()
+    s3 = LocalS3(workdir, also_on=also_on).start()
     try:
         s3.make_protected_bucket(bucket)
         yield s3

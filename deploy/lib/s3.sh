@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # The S3 bucket of the continuous backups (deploy/pitr.sh), with the same settings pgBackRest
 # reads: PGBACKREST_REPO1_S3_{ENDPOINT,BUCKET,REGION,KEY,KEY_SECRET},
-# PGBACKREST_REPO1_STORAGE_{PORT,CA_FILE}. curl signs the request (AWS signature v4); the key
+# PGBACKREST_REPO1_STORAGE_{PORT,CA_FILE,VERIFY_TLS}. curl signs the request (AWS signature v4); the key
 # goes to curl on its standard input, never on a command line that `ps` shows.
 #   s3_put FILE KEY          upload (the nightly backup.sh)
 #   s3_get KEY FILE          download (the restore to a new host)
@@ -17,6 +17,8 @@ s3_curl() {
   done
   port="${PGBACKREST_REPO1_STORAGE_PORT:-443}"
   [ -z "${PGBACKREST_REPO1_STORAGE_CA_FILE:-}" ] || ca=(--cacert "$PGBACKREST_REPO1_STORAGE_CA_FILE")
+  # pgBackRest's own switch, for a storage whose certificate no CA signed (a test stand-in)
+  [ "${PGBACKREST_REPO1_STORAGE_VERIFY_TLS:-y}" != n ] || ca=(--insecure)
   printf 'user = "%s:%s"\n' "$PGBACKREST_REPO1_S3_KEY" "$PGBACKREST_REPO1_S3_KEY_SECRET" \
     | curl --config - --fail --silent --show-error --max-time "${BACKUP_S3_TIMEOUT:-3600}" \
       "${ca[@]}" --aws-sigv4 "aws:amz:$PGBACKREST_REPO1_S3_REGION:s3" \

@@ -2,7 +2,7 @@
 
 deploy/backup.sh and deploy/restore.sh in Compose mode, then the disaster-recovery runbook of
 docs/operations.md, in order on one server (harness/deploy_world.py): a backup under writes,
-restores across a migration, and a fresh host rebuilt from a backup.
+restores across a migration, and a fresh host rebuilt from the bucket (just restore-to-new-host).
 """
 
 from __future__ import annotations
@@ -17,10 +17,13 @@ import pytest
 from harness import engine
 from harness.deploy_world import destroy, free_subnet, make_world
 from harness.git import git
+from harness.pitr import repository_env
+from harness.s3 import serving_protected_bucket
 from tests.deploy.test_deploy_engine import MIGRATION, MIGRATION_TEXT, figure, ok
 
 pytestmark = [pytest.mark.slow, pytest.mark.engine, pytest.mark.timeout(2400)]
 
+DRILL_BUCKET = "admin2-drill"
 PSQL = ("psql", "-U", "admin2", "-d", "admin2", "-v", "ON_ERROR_STOP=1", "-Atc")
 
 
@@ -218,12 +221,85 @@ def test_after_the_restore_release_b_deploys_and_migrates_again(world, rolled_ba
     assert sql(world, C_TABLES) == "1"
 
 
-def test_disaster_recovery_on_a_fresh_host_directory_brings_back_rows_and_files(world):
-    """docs/operations.md, "Disaster recovery", step by step on this machine."""
-    backup_name = backup(world).rsplit("/", 1)[-1]
-    rows = sql(world, "select string_agg(name, ',' order by name) from auth_group")
+def bridge_gateway() -> str:
+    """The engine's default bridge address: host-local, and reachable from a Compose network's
+    container (the db's egress network), where the host's loopback is not."""
+    result = engine.docker(
+        "network", "inspect", "bridge", "--format", "{{(index .IPAM.Config 0).Gateway}}"
+    )
+    return result.stdout.decode().strip()
+
+
+@pytest.fixture
+def bucket(tmp_path):
+    with serving_protected_bucket(tmp_path / "s3", DRILL_BUCKET, also_on=bridge_gateway()) as s3:
+        yield s3
+
+
+def continuous_backup_settings(s3) -> dict[str, str]:
+    """The operator's PGBACKREST_* lines, the same in the db's env file and in deploy/.env.
+    Stand-in: moto's self-signed certificate is not in the db image, so TLS is not verified."""
+    settings = repository_env(s3, DRILL_BUCKET, "")
+    del settings["PGBACKREST_REPO1_STORAGE_CA_FILE"]
+    settings.update(
+        PGBACKREST_REPO1_S3_ENDPOINT=bridge_gateway(), PGBACKREST_REPO1_STORAGE_VERIFY_TLS="n"
+    )
+    return settings
+
+
+def append_env(path, values: dict[str, str]) -> None:
+    with path.open("a") as env:
+        env.writelines(f"{k}={v}\n" for k, v in values.items())
+
+
+def replace_env(path, name: str, value: str) -> str:
+    """Set NAME=value in an env file; the text before, to put back."""
+    before = path.read_text()
+    lines = [line for line in before.splitlines() if not line.startswith(f"{name}=")]
+    path.write_text("\n".join([*lines, f"{name}={value}"]) + "\n")
+    return before
+
+
+def drill(world, *args: str):
+    """`just restore-to-new-host` on the new server, as the operator runs it there."""
+    return world.on_server(
+        str(world.server / "deploy" / "restore-to-new-host.sh"), *args, timeout=1200,
+        DEPLOY_WEB_REPLICAS="1", DEPLOY_HEALTH_TIMEOUT="150",
+    )  # fmt: skip
+
+
+def stack_volumes(project: str) -> list[str]:
+    label = f"label=com.docker.compose.project={project}"
+    listed = engine.docker("volume", "ls", "-q", "--filter", label)
+    return listed.stdout.decode().split()
+
+
+def test_disaster_recovery_on_a_fresh_host_restores_from_the_bucket_to_the_latest_row(
+    world, bucket
+):
+    """docs/operations.md, "Disaster recovery", step by step on this machine: continuous
+    backups on the old server, then a new one from the repository, the config and the bucket."""
+    if not world.state("current"):  # run alone (-k): the first deploy of the module
+        ok(world.deploy())
+    world.exec(
+        "web", "sh", "-c", "mkdir -p /app/media/uploads && echo kept > /app/media/uploads/drill.txt"
+    )
+    pitr = str(world.server / "deploy" / "pitr.sh")
+    settings = continuous_backup_settings(bucket)
+    append_env(world.server / "containers" / ".env.production", settings)
+    append_env(world.server / "deploy" / ".env", {**settings, "BACKUP_S3_PREFIX": "dumps"})
+    compose = str(world.server / "deploy" / "compose.sh")
+    ok(world.on_server(compose, "production", "up", "-d", "--wait", "--no-deps", "db"))
+    ok(world.on_server(pitr, "setup"))  # its check proves the db image's archive command
+    ok(world.on_server(pitr, "backup", "full"))
+    sql(world, "INSERT INTO auth_group (name) VALUES ('after-the-base-backup')")
     files = media_files(world)
-    assert "uploads/photo.bin" in files
+    assert "uploads/drill.txt" in files
+    backup_name = backup(world).rsplit("/", 1)[-1]  # the nightly: its tar goes to the bucket
+    sql(world, "INSERT INTO auth_group (name) VALUES ('after-the-nightly-backup')")
+    ok(world.on_server(pitr, "check"))  # the WAL up to here is in the bucket
+    rows = sql(world, "select string_agg(name, ',' order by name) from auth_group")
+    assert "after-the-nightly-backup" in rows
     # 1. the server is gone (its stack stops; its volumes are left for the cleanup)
     world.stack.compose("stop", "--timeout", "10", timeout=300)
 
@@ -260,13 +336,29 @@ def test_disaster_recovery_on_a_fresh_host_directory_brings_back_rows_and_files(
     env_file.write_text(text.replace(old_subnet, free_subnet()))
     old_stack = copy.copy(world.stack)
     world.stack.project += "dr"
+    world.server = fresh
+    sha = world.built[-1]
+    images = ("--image", world.digests[sha], "--db-image", world.db_digests[sha])
     try:
-        # 4. the first deploy of the current release (the laptop is at it), then the restore
+        # missing or wrong inputs: a clear error, and nothing left behind
+        refused = drill(world, *images)
+        assert refused.returncode != 0 and "--age-key FILE" in refused.stderr, refused.stderr
+        for name, value, says in (
+            ("PGBACKREST_REPO1_CIPHER_PASS", "not-the-pass", "pgBackRest cannot"),
+            ("PGBACKREST_REPO1_S3_BUCKET", "admin2-no-such-bucket", "pgBackRest cannot"),
+        ):
+            before = replace_env(env_file, name, value)
+            refused = drill(world, "--age-key", str(world.age_key), *images)
+            env_file.write_text(before)
+            assert refused.returncode != 0 and says in refused.stderr, refused.stderr[-3000:]
+            assert stack_volumes(world.stack.project) == [], f"{name}: volumes left behind"
+
+        # 4. the drill: database from pgBackRest, media from the nightly tar, the release
         started = time.monotonic()
-        ok(world.deploy(DEPLOY_PATH=str(fresh)))
-        world.server = fresh
-        ok(restore(world, str(world.backups / backup_name), server=fresh))
-        figure("disaster_recovery_seconds", round(time.monotonic() - started, 1))
+        result = drill(world, "--age-key", str(world.age_key), *images)
+        seconds = round(time.monotonic() - started, 1)
+        assert result.returncode == 0, f"{result.stdout[-3000:]}\n{result.stderr[-6000:]}"
+        figure("disaster_recovery_seconds", seconds)
 
         assert sql(world, "select string_agg(name, ',' order by name) from auth_group") == rows
         assert media_files(world) == {
@@ -274,6 +366,8 @@ def test_disaster_recovery_on_a_fresh_host_directory_brings_back_rows_and_files(
         }
         assert world.get("/healthz").status_code == 200
         assert world.get("/readyz").status_code == 200
+        assert world.state("current") == sha
+        assert world.releases_log()[-1][6] == world.db_digests[sha].split("@")[1]
     finally:
         old_stack.compose(
             "down", "--volumes", "--remove-orphans", "--timeout", "10", timeout=300, check=False
