@@ -8,6 +8,8 @@ restores across a migration, and a fresh host rebuilt from the bucket (just rest
 from __future__ import annotations
 
 import copy
+import ipaddress
+import json
 import subprocess
 import threading
 import time
@@ -224,10 +226,10 @@ def test_after_the_restore_release_b_deploys_and_migrates_again(world, rolled_ba
 def bridge_gateway() -> str:
     """The engine's default bridge address: host-local, and reachable from a Compose network's
     container (the db's egress network), where the host's loopback is not."""
-    result = engine.docker(
-        "network", "inspect", "bridge", "--format", "{{(index .IPAM.Config 0).Gateway}}"
-    )
-    return result.stdout.decode().strip()
+    result = engine.docker("network", "inspect", "bridge", "--format", "{{json .IPAM.Config}}")
+    (config, *_) = json.loads(result.stdout)
+    # the engine leaves Gateway out when it is the default: the subnet's first address
+    return config.get("Gateway") or str(next(ipaddress.ip_network(config["Subnet"]).hosts()))
 
 
 @pytest.fixture
