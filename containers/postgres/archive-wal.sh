@@ -1,5 +1,5 @@
 #!/bin/sh
-# PostgreSQL's archive_command in the db image: `archive-wal.sh %p`.
+# PostgreSQL's archive_command in the db image (admin2-pgbackrest-archive %p).
 # With continuous backups configured (PGBACKREST_REPO1_TYPE in the db's env file) the segment
 # goes to the bucket through pgBackRest, and a failure makes PostgreSQL keep it and try again.
 # Without them it reports success and archives nothing: archive_mode=on must stay in the
