@@ -109,9 +109,9 @@ info_err="$scratch/info.err"
 info="$(pgbackrest_once --output=json info 2>"$info_err")" \
   || die "pgBackRest cannot read the repository: $(tr '\n' ' ' <"$info_err")(check PGBACKREST_REPO1_CIPHER_PASS, the bucket, endpoint and key in $env_file)"
 backups="$(printf '%s' "$info" | python3 -c 'import json, sys
-stanzas = json.load(sys.stdin)
+stanzas = json.load(sys.stdin, strict=False)  # messages may hold line breaks
 bad = ["%s: %s" % (s["name"], s["status"]["message"]) for s in stanzas if s["status"]["code"]]
-print("; ".join(bad) if bad else sum(len(s.get("backup", [])) for s in stanzas))')"
+print(" ".join("; ".join(bad).split()) if bad else sum(len(s.get("backup", [])) for s in stanzas))')"
 [[ "$backups" =~ ^[0-9]+$ ]] \
   || die "pgBackRest cannot use the repository: $backups (a wrong PGBACKREST_REPO1_CIPHER_PASS reads as 'other' or a missing stanza; check the bucket name and PGBACKREST_STANZA)"
 [ "$backups" -gt 0 ] || die "the repository holds no base backup: nothing to restore from"
