@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import ipaddress
 import json
+import re
 import subprocess
 import threading
 import time
@@ -361,6 +362,8 @@ def test_disaster_recovery_on_a_fresh_host_restores_from_the_bucket_to_the_lates
         seconds = round(time.monotonic() - started, 1)
         assert result.returncode == 0, f"{result.stdout[-3000:]}\n{result.stderr[-6000:]}"
         figure("disaster_recovery_seconds", seconds)
+        recovered = re.search(r"database recovered in (\d+) s", result.stderr)
+        figure("disaster_recovery_database_seconds", int(recovered[1]) if recovered else None)
 
         assert sql(world, "select string_agg(name, ',' order by name) from auth_group") == rows
         assert media_files(world) == {
