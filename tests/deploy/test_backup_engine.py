@@ -21,6 +21,7 @@ from harness import engine
 from harness.deploy_world import destroy, free_subnet, make_world
 from harness.git import git
 from harness.pitr import repository_env
+from harness.processes import wait_until
 from harness.s3 import serving_protected_bucket
 from tests.deploy.test_deploy_engine import MIGRATION, MIGRATION_TEXT, figure, ok
 
@@ -287,6 +288,13 @@ def test_disaster_recovery_on_a_fresh_host_restores_from_the_bucket_to_the_lates
     world.exec(
         "web", "sh", "-c", "mkdir -p /app/media/uploads && echo kept > /app/media/uploads/drill.txt"
     )
+    # Not configured yet: the db image's archive command archives nothing and succeeds, so
+    # PostgreSQL recycles its WAL instead of keeping every segment.
+    sql(world, "INSERT INTO auth_group (name) VALUES ('before-continuous-backups')")
+    segment = sql(world, "SELECT pg_walfile_name(pg_switch_wal())")
+    archived = lambda: sql(world, "SELECT last_archived_wal FROM pg_stat_archiver") >= segment  # noqa: E731
+    wait_until(archived, 60, f"{segment} marked archived without a repository")
+    assert sql(world, "SELECT failed_count FROM pg_stat_archiver") == "0"
     pitr = str(world.server / "deploy" / "pitr.sh")
     settings = continuous_backup_settings(bucket)
     append_env(world.server / "containers" / ".env.production", settings)
