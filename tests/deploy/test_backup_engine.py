@@ -179,8 +179,13 @@ C_TABLES = "select count(*) from pg_tables where tablename = 'e2e_release_c'"
 def rolled_back_from_b(world):
     """Release B adds a migration and is backed up, then the server rolls back to A's code."""
     second = world.release("release B: a migration", {MIGRATION: MIGRATION_TEXT})
+    db_before = world.containers("db")
     ok(world.deploy())
     assert sql(world, C_TABLES) == "1"
+    # the db image's inputs did not change: the same image by digest, the database not restarted
+    assert world.db_digests[second] == world.db_digests[world.built[0]]
+    assert world.releases_log()[-1][6] == world.db_digests[second].split("@")[1]
+    assert world.containers("db") == db_before
     b_backup = backup(world, "--label", "with-b").rsplit("/", 1)[-1]
     ok(world.deploy("rollback"))
     assert world.state("current") == world.built[0]
