@@ -1,9 +1,7 @@
-"""`just deploy-prod` to a server cut off from package registries (harness/offline_host.py).
-
-The server's dockerd and sshd live in a network namespace whose only way out is the release
-registry; the laptop is this machine (its engine builds, `just release` pushes). Its own
-dockerd pulls the release and the pinned third-party images (the local stand-ins, as in the
-deploy engine test) by digest. The monitoring profile's stand-ins are left out here.
+"""`just deploy-prod` to a server cut off from package registries (harness/offline_host.py):
+its dockerd pulls the release (pushed by `just release` from this machine's engine, the
+laptop) and the pinned stand-ins by digest, and builds nothing. The monitoring profile is off
+here: its stand-ins are not pinned (the deploy engine test runs it). docs/operations.md.
 """
 
 from __future__ import annotations
@@ -126,9 +124,15 @@ def test_the_server_reaches_the_registry_and_nothing_else(offline):
     routes = host.inside("ip", "route", "show").stdout.splitlines()
     assert routes and all("dev docker0" in route for route in routes), routes
 
+    # The deploy's SSH sessions run there too.
+    assert host.ssh("ip -o link show").stdout.splitlines() == links
+
     seen = host.probe([*OUTSIDE, ("127.0.0.1", host.registry_port)])
 
     assert seen.pop(f"127.0.0.1:{host.registry_port}") == "connected"
+    answer = host.inside("curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
+                         f"http://127.0.0.1:{host.registry_port}/v2/")  # fmt: skip
+    assert answer.stdout == "200", "the registry answers from inside"
     for (name, _), outcome in zip(OUTSIDE, seen.values(), strict=True):
         by_name = not name[0].isdigit()
         assert outcome.startswith("no address" if by_name else "no connection"), (name, outcome)
@@ -147,8 +151,8 @@ def test_just_deploy_prod_pulls_the_release_by_digest_and_serves_offline(offline
     assert result.returncode == 0, f"{result.stdout[-6000:]}\n{result.stderr[-6000:]}"
     engine.record_timing(FIGURES, "offline_first_deploy_seconds", result.seconds)
     assert f"pulling {reference}" in result.stdout
-    for name, reference in _pins(world.laptop / "containers" / "image-pins").items():
-        assert f"pulling the pinned {reference} for {name}" in result.stdout
+    for name, pinned in _pins(world.laptop / "containers" / "image-pins").items():
+        assert f"pulling the pinned {pinned} for {name}" in result.stdout
     assert world.state("current") == first
     assert world.releases_log()[-1][1:4] == ["deploy", first, "ok"]
     assert world.releases_log()[-1][5] == reference.split("@")[1], "the digest is recorded"
