@@ -12,6 +12,7 @@ import json
 import os
 import signal
 import subprocess
+import time
 import uuid
 from pathlib import Path
 from types import SimpleNamespace
@@ -136,8 +137,11 @@ class OfflineHost:
         for process in self._forwards:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
-        for _ in range(2):  # a second pass for what started during the first
+        for _ in range(20):  # again for what started meanwhile, until the cgroup is empty
             self.node.kill_everything()
+            if not swarm._cgroup_pids(self.node.cgroup):
+                break
+            time.sleep(0.5)
         for mount in swarm._mounts_below(self.run, self.root):
             subprocess.run(["umount", "-l", mount], check=False, capture_output=True)
         swarm._ip("netns", "del", self.netns, check=False)
