@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import time
 import urllib.request
@@ -193,7 +194,7 @@ def _pins(path: Path) -> dict[str, str]:
     return pins
 
 
-def test_a_rollback_to_the_earlier_digest_works_with_the_registry_gone(offline):
+def test_a_rollback_to_the_earlier_digest_works_with_the_registry_and_git_gone(offline):
     world = offline.world
     first = world.state("current")
     second = world.release("release B: code only",
@@ -204,6 +205,7 @@ def test_a_rollback_to_the_earlier_digest_works_with_the_registry_gone(offline):
     assert released.returncode == 0, released.stderr[-6000:]
     engine.record_timing(FIGURES, "offline_release_seconds", released.seconds)
     reference = released.stdout.strip().splitlines()[-1]
+    assert reference.startswith(f"{world.repository}@sha256:"), released.stdout
     world.digests[second] = reference
     engine.docker("image", "rm", f"admin2:{second}", f"{world.repository}:{second}")
     deployed = offline.just("deploy-prod")
@@ -214,12 +216,14 @@ def test_a_rollback_to_the_earlier_digest_works_with_the_registry_gone(offline):
     gone = offline.host.inside("curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
                                f"http://{world.registry.address}/v2/")  # fmt: skip
     assert gone.stdout == "000", "the registry is out of reach now"
+    shutil.move(world.origin, world.origin.with_name("origin-gone.git"))  # the git server too
 
     result = offline.just("rollback")
 
     assert result.returncode == 0, f"{result.stdout[-6000:]}\n{result.stderr[-6000:]}"
     engine.record_timing(FIGURES, "offline_rollback_seconds", result.seconds)
     assert "pulling" not in result.stdout and "building images" not in result.stdout
+    assert "no fetch needed" in result.stdout
     assert world.state("current") == first
     assert world.releases_log()[-1][1:4] == ["rollback", first, "ok"]
     assert world.releases_log()[-1][5] == world.digests[first].split("@")[1]
