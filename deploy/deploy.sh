@@ -12,7 +12,8 @@
 # DEPLOY_PULL_EVERY_DAYS, DEPLOY_BUILD_CACHE_KEEP_HOURS, DEPLOY_PRE_MIGRATION_BACKUP.
 # The image: ADMIN2_REGISTRY's admin2:<commit> (pushed by `just release`), deployed by its
 # digest (DEPLOY_IMAGE_DIGEST pins one; otherwise the registry is asked); the server pulls it
-# and never builds. The db image likewise: admin2-db:<tag of its inputs> (deploy/lib/db-image.sh). DEPLOY_BUILD_ON_SERVER=yes is the old way (the server builds the commit).
+# and never builds; the db image likewise (admin2-db:<tag of its inputs>, deploy/lib/db-image.sh).
+# DEPLOY_BUILD_ON_SERVER=yes is the old way (the server builds the commit).
 # The work on the server is deploy/remote/release.sh and its phases, sent over the same
 # connection as one script (deploy/lib/release-bundle.sh).
 set -euo pipefail

@@ -3,7 +3,8 @@
 # phases (deploy/remote/release/*.sh, one file per step) and the service list, as one
 # self-contained bundle: the checkout it manages may be at any older commit.
 #
-#   release.sh deploy   --path DIR --commit SHA --image REPO@DIGEST [--db-image REPO@DIGEST] [--force]
+#   release.sh deploy   --path DIR --commit SHA --image REPO@DIGEST [--db-image REPO@DIGEST]
+#                       [--force]
 #   release.sh deploy   --path DIR --commit SHA --build-on-server [--force]   (the old way)
 #   release.sh rollback --path DIR [--to SHA] [--force]
 #   release.sh status   --path DIR
