@@ -53,7 +53,9 @@ def _child(mode: str, rows: int, output: str) -> dict:
     sql = QUERY.format(rows=int(rows))
     started = time.perf_counter()
     if mode in ("project", "raw"):
-        with engine.stream(sql, tag=tag, fmt="csv") as stream, open(output, "wb") as target:
+        # The export's own bytes, without the record count a download or file adds.
+        stream = exports.open_stream(sql, {}, "csv", tag=tag, raw=mode == "raw")
+        with stream, open(output, "wb") as target:
             for chunk in exports.export_chunks(stream, raw=mode == "raw"):
                 target.write(chunk)
     elif mode == "xlsx":

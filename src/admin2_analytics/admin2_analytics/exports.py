@@ -134,12 +134,22 @@ if set(FORMATS) != set(ExportFormat.values):  # the model's choices and this tab
     raise ImproperlyConfigured("exports.FORMATS must name every kinds.ExportFormat")
 
 
-def open_stream(sql: str, params: dict, fmt: str, *, tag, query_id: str = "", max_rows=None):
-    """The engine stream an export of ``fmt`` is made from (opened: errors surface here)."""
+def open_stream(
+    sql: str, params: dict, fmt: str, *, tag, query_id: str = "", max_rows=None, raw=None
+):
+    """The engine stream an export of ``fmt`` is made from (opened: errors surface here).
+
+    A CSV export has the engine neutralize formula-leading text cells itself where it can
+    (``formulas.engine_cells``), unless ``raw`` (the setting decides when None); give
+    ``body`` the same ``raw``.
+    """
     engine_format = FORMATS[fmt].engine_format
+    raw = raw_cells() if raw is None else raw
+    cells = formulas.engine_cells(fmt) if fmt in formulas.ENGINE_FORMATS and not raw else None
     return engine.stream(
-        sql, params or None, tag=tag, fmt=engine_format, query_id=query_id, max_rows=max_rows
-    )
+        sql, params or None, tag=tag, fmt=engine_format, query_id=query_id, max_rows=max_rows,
+        cells=cells,
+    )  # fmt: skip
 
 
 def body(stream, fmt: str, *, raw: bool | None = None):
@@ -227,7 +237,7 @@ def write_file(
     try:
         with (
             open(partial, "wb") as handle,
-            open_stream(sql, params, fmt, tag=tag, query_id=query_id) as stream,
+            open_stream(sql, params, fmt, tag=tag, query_id=query_id, raw=raw) as stream,
         ):
             counter = body(stream, fmt, raw=raw)
             for chunk in counter:
