@@ -1,4 +1,5 @@
-"""The SQL console's runs: one page of ClickHouse's own text per value, and the history row.
+"""The SQL console's runs: one page of values as ClickHouse writes them (Maps and one-item
+Tuples as SQL that pastes back), and the history row.
 
 Form-level refusals (too long, bad parameters) are recorded here too, with their reason, so
 every statement someone tried reaches the history (docs/analytics.md).
