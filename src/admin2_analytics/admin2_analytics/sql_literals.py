@@ -9,8 +9,9 @@ from __future__ import annotations
 import re
 
 # Top-level Array, Map or Tuple (under Nullable/LowCardinality) holding a Map or a Tuple:
-# only those text forms have a { or a one-item ( outside quotes. Variant/Dynamic write their
-# strings unquoted, so a type with them inside is left as ClickHouse wrote it.
+# only those text forms have a { or a one-item ( outside quotes. A Variant or Dynamic inside
+# writes each value by the type it holds at that row (on its own, a String unquoted), which
+# this rewrite cannot know: such types are left as ClickHouse wrote them.
 _REWRITTEN = re.compile(r"^(?:Nullable\(|LowCardinality\()*(?:Array|Map|Tuple|Nested)\(")
 _UNQUOTED_INSIDE = re.compile(r"\b(?:Variant|Dynamic|Object)\(|\bDynamic\b")
 _HOLDS = re.compile(r"\b(?:Map|Tuple|Nested)\(")
