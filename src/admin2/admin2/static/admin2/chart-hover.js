@@ -92,16 +92,33 @@
     tip.style.top = Math.max(0, top) + "px";
   }
 
-  function follow(event) {
-    var svg = event.target instanceof Element && event.target.closest("svg.analytics-chart");
-    var mark = svg && markAt(event.target, svg, event.clientX, event.clientY);
-    if (mark) show(mark, event.clientX, event.clientY);
+  function place(target, x, y) {
+    var svg = target instanceof Element && target.closest("svg.analytics-chart");
+    var mark = svg && markAt(target, svg, x, y);
+    if (mark) show(mark, x, y);
     else hide();
+  }
+
+  var pointer = null; // where the pointer last was in the window
+
+  function follow(event) {
+    pointer = { x: event.clientX, y: event.clientY };
+    place(event.target, pointer.x, pointer.y);
+  }
+
+  // Scrolling moves the page under a still pointer: show what is under it now.
+  function rescan() {
+    if (pointer) place(document.elementFromPoint(pointer.x, pointer.y), pointer.x, pointer.y);
+  }
+
+  function gone() {
+    pointer = null;
+    hide();
   }
 
   document.addEventListener("pointermove", follow, { passive: true });
   document.addEventListener("pointerdown", follow, { passive: true }); // a tap on a touch screen
-  document.documentElement.addEventListener("pointerleave", hide);
-  window.addEventListener("scroll", hide, { passive: true });
-  window.addEventListener("blur", hide);
+  document.documentElement.addEventListener("pointerleave", gone);
+  window.addEventListener("scroll", rescan, { passive: true });
+  window.addEventListener("blur", gone);
 })();
