@@ -424,8 +424,12 @@ def destroy(world: EngineWorld) -> None:
         engine.docker("image", "rm", f"admin2:{sha}", check=False)
         if sha in world.digests:
             engine.docker("image", "rm", world.digests[sha], check=False)
-        if sha in world.db_digests:  # its registry name; admin2-db:<tag> is shared by worlds
+        if sha in world.db_digests:
             engine.docker("image", "rm", world.db_digests[sha], check=False)
+    # The db image's tag sums the world's own pin of postgres (its registry's port): its own.
+    db_tag = engine.db_image_tag(world.laptop)
+    engine.docker("image", "rm", f"admin2-db:{db_tag}", f"{world.repository}-db:{db_tag}",
+                  check=False)  # fmt: skip
     for name in PINNED:
         repository = f"{world.registry.address}/library/{name.split(':')[0]}"
         engine.docker("image", "rm", f"{repository}:{name.split(':')[1]}", check=False)
