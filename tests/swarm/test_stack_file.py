@@ -14,6 +14,7 @@ from harness.processes import REPO
 STACK_FILE = REPO / "containers" / "docker-stack.production.yml"
 APP = ("migrate", "web", "celery", "celery-beat")
 WAIT = ["python", "/usr/local/lib/admin2/wait-for.py"]
+S3_KEY_FILE = "ADMIN2_S3_SECRET_ACCESS_KEY_FILE"
 
 
 @pytest.fixture(scope="module")
@@ -62,9 +63,19 @@ def test_limits_are_compose_ones_and_every_service_reserves(stack, production, n
 
 @pytest.mark.parametrize("name", APP)
 def test_app_environment_and_secrets_are_compose_ones(stack, production, name):
-    assert stack[name]["environment"] == production[name]["environment"]
-    assert stack[name]["secrets"] == production[name]["secrets"]
+    # Plus the S3 key: a single server shares one media volume, a swarm needs the bucket.
+    environment = dict(stack[name]["environment"])
+    assert environment.pop(S3_KEY_FILE) == "/run/secrets/s3_secret_access_key"
+    assert environment == production[name]["environment"]
+    assert stack[name]["secrets"] == [*production[name]["secrets"], "s3_secret_access_key"]
     assert stack[name]["read_only"] and stack[name]["cap_drop"] == ["ALL"]
+
+
+def test_the_s3_secret_key_is_a_swarm_secret_the_deploy_script_provides():
+    secrets = yaml.safe_load(STACK_FILE.read_text())["secrets"]
+    assert secrets["s3_secret_access_key"]["file"].startswith("${ADMIN2_S3_SECRET_PATH:?")
+    script = (REPO / "deploy" / "swarm" / "deploy.sh").read_text()
+    assert "export ADMIN2_S3_SECRET_PATH" in script
 
 
 @pytest.mark.parametrize("name", ["redis", "db", "nginx"])
