@@ -60,7 +60,8 @@ def swarm_stack():
         ssh.start()
         record("swarm_init", ssh.swarm_init())
         # Media (exports included) in the bucket, its secret key as a swarm secret.
-        stack = SwarmStack(bed, workdir, env={**bucket.env, "CLICKHOUSE_HOST": ""},
+        engine_env = {"CLICKHOUSE_HOST": "", "CLICKHOUSE_DATABASE": "default"}  # chDB
+        stack = SwarmStack(bed, workdir, env={**bucket.env, **engine_env},
                            s3_secret=bucket.secret)  # fmt: skip
         stack.s3 = s3
         stack.prepare(label_nodes=False)

@@ -65,6 +65,11 @@ def log_node(stack, service: str, marker: str) -> str | None:
     return None
 
 
+def celery_log_tail(stack) -> str:
+    logs = stack.docker("service", "logs", "--tail", "60", f"{STACK}_celery", check=False)
+    return (logs.stdout + logs.stderr)[-6000:]
+
+
 def test_the_s3_secret_key_is_a_swarm_secret_and_not_in_any_service_spec(swarm_stack):
     secret = swarm_stack.s3.bucket.secret
     for service in ("web", "celery", "celery-beat", "migrate"):
@@ -93,7 +98,7 @@ def test_an_export_written_on_one_node_downloads_through_a_web_task_on_another(s
         return found if found and found["state"] in ("done", "failed") else None
 
     export = wait_until(finished, 300, "the background export", interval=3)
-    assert export["state"] == "done", export
+    assert export["state"] == "done", (export["error"], celery_log_tail(swarm_stack))
     assert export["rows"] == ROWS
     worker_node = wait_until(lambda: log_node(swarm_stack, "celery", export["task_id"]), 60,
                              "the worker's log line for the export", interval=2)  # fmt: skip
