@@ -1,5 +1,6 @@
 """The console shows each value as ClickHouse writes it: one case per type family, read
-through the real engine (``engine.execute_text``), plus the TSV unescaping on its own."""
+through the real engine (``engine.execute_text``), plus the TSV unescaping on its own. (The
+page then writes Maps and one-item Tuples as SQL: test_console_literals.py.)"""
 
 from __future__ import annotations
 
@@ -20,6 +21,27 @@ FAMILIES = [
     ("toFloat64('inf')", "Float64", "inf"),
     ("toDecimal64('221280.10', 2)", "Decimal(18, 2)", "221280.10"),
     ("toDecimal32('-0.5', 3)", "Decimal(9, 3)", "-0.500"),
+    (
+        "toDecimal128('12345678901234567890.0123456789', 10)",
+        "Decimal(38, 10)",
+        "12345678901234567890.0123456789",
+    ),
+    ("toDecimal128('-0.0000000001', 10)", "Decimal(38, 10)", "-0.0000000001"),
+    (
+        "toDecimal256('-1234567890123456789012345678901234567890.50', 2)",
+        "Decimal(76, 2)",
+        "-1234567890123456789012345678901234567890.50",
+    ),
+    (
+        "toInt128('-170141183460469231731687303715884105728')",
+        "Int128",
+        "-170141183460469231731687303715884105728",
+    ),
+    (
+        "toUInt256('115792089237316195423570985008687907853269984665640564039457584007913129639935')",
+        "UInt256",
+        "115792089237316195423570985008687907853269984665640564039457584007913129639935",
+    ),
     ("toBool(1)", "Bool", "true"),
     ("'it''s\ta\\\\b\nc'", "String", "it's\ta\\b\nc"),
     ("toFixedString('ab', 3)", "FixedString(3)", "ab\x00"),

@@ -18,7 +18,7 @@ from admin2_tasks.models import TaskRun
 from harness.celery_worker import CeleryWorker
 from harness.processes import REPO, venv_tool
 from tests.support.analytics_pages import make_query, make_user, read_csv
-from tests.support.worker_exports import export_on_worker
+from tests.support.worker_exports import EXPORT_TIME_LIMITS, export_on_worker
 from tests.tasks.conftest import production_worker_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -63,9 +63,7 @@ def test_an_admin_export_completes_on_the_production_worker(
             CLICKHOUSE_HOST="",
             CLICKHOUSE_EMBEDDED_PATH=str(analytics_engine.path),
             DJANGO_MEDIA_ROOT=str(settings.MEDIA_ROOT),
-            CELERY_TASK_SOFT_TIME_LIMIT="100",
-            CELERY_TASK_TIME_LIMIT="110",
-            CELERY_VISIBILITY_TIMEOUT="300",
+            **EXPORT_TIME_LIMITS,
         ),
     )
     worker.start()

@@ -25,7 +25,7 @@ from harness.s3 import REGION, LocalS3
 from settings import media_storage
 from tests.faults.stack import WebServer
 from tests.support.analytics_pages import due_report, make_query, make_user, read_csv
-from tests.support.worker_exports import export_on_worker
+from tests.support.worker_exports import EXPORT_TIME_LIMITS, export_on_worker
 from tests.tasks.conftest import production_worker_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]
@@ -138,6 +138,7 @@ def test_a_worker_export_lands_in_the_bucket_and_another_web_process_serves_it(
             **_engine_env(analytics_engine),
             **media,
             DJANGO_MEDIA_ROOT=str(tmp_path / "worker-media"),
+            **EXPORT_TIME_LIMITS,
         ),
     )
     worker.start()

@@ -8,6 +8,9 @@ import pytest
 from django.core.signals import request_finished
 from django.db import close_old_connections
 from django.urls import reverse
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from admin2_analytics.exports import RecordCounter, streaming_response
 from admin2_analytics.models import QueryRun
@@ -144,3 +147,25 @@ def test_the_record_counter_counts_records_not_lines(fmt, chunks, records):
         counter.feed(chunk)
     assert counter.records == records
     assert counter.bytes == sum(len(chunk) for chunk in chunks)
+
+
+def _records_by_walking(data: bytes) -> int:
+    quoted, lines = False, 0
+    for byte in data:
+        quoted ^= byte == ord('"')
+        lines += byte == ord("\n") and not quoted
+    return lines + (1 if data[-1:] not in (b"", b"\n") else 0) - 1
+
+
+@hypothesis_settings(max_examples=400, deadline=None)
+@given(
+    st.lists(st.sampled_from([b'"', b'""', b"\n", b",", b"a", b"1", b'"x\ny"']), max_size=40),
+    st.lists(st.integers(min_value=0, max_value=200), max_size=4),
+)
+def test_the_csv_record_count_is_the_quote_walk_whatever_the_chunks(pieces, cuts):
+    data = b'"h"\n' + b"".join(pieces)
+    cuts = sorted(min(cut, len(data)) for cut in cuts)
+    counter = RecordCounter("csv")
+    for start, end in zip([0, *cuts], [*cuts, len(data)], strict=True):
+        counter.feed(data[start:end])
+    assert counter.records == max(0, _records_by_walking(data))

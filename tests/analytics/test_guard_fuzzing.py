@@ -88,9 +88,11 @@ def assert_engine_agrees_it_is_a_safe_read(sql: str) -> None:
                 "Identifier Native"
             ), f"an output clause (INTO OUTFILE, FORMAT) slipped through: {sql!r} {line!r}"
     stripped = [line.strip() for line in lines]
-    assert "Set" not in stripped, f"SETTINGS slipped through: {sql!r}"
-    assert "WindowListElement" not in stripped, f"a named window slipped through: {sql!r}"
-    if "ColumnsApplyTransformer" in stripped:
+    # A node's kind is its first word: newer engines add "(children N)" to childless-looking ones.
+    kinds = {line.split(" ", 1)[0] for line in stripped}
+    assert "Set" not in kinds, f"SETTINGS slipped through: {sql!r}"
+    assert "WindowListElement" not in kinds, f"a named window slipped through: {sql!r}"
+    if "ColumnsApplyTransformer" in kinds:
         # EXPLAIN AST prints no name there: the referee reads the text itself.
         for match in APPLIED.finditer(sql):
             assert match.group(2) is None, f"an APPLY lambda slipped through: {sql!r}"

@@ -8,6 +8,7 @@ import re
 from decimal import Decimal
 from pathlib import Path
 
+import openpyxl
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
@@ -18,13 +19,14 @@ from tests.support.analytics_pages import ALL_ANALYTICS, csp_reports, make_user
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PASSWORD = "analyst-password-1"
-# Values JavaScript numbers would spoil: UInt64 max, Int64 min, a 10-digit-scale Decimal
-# (chDB's lite build cannot make Decimal(38, 10); Decimal(18, 10) has the same text path).
+# Values JavaScript numbers (and doubles) would spoil: UInt64 max, 2^53 + 1, and
+# Decimal(38, 10) values of 30 significant digits.
 EXACT_SQL = (
     "SELECT * FROM (SELECT toUInt64('18446744073709551615') AS u, "
-    "toDecimal64('12345678.0123456789', 10) AS d UNION ALL "
-    "SELECT toUInt64('18446744073709551614'), toDecimal64('-0.0000000001', 10) UNION ALL "
-    "SELECT toUInt64('9007199254740993'), toDecimal64('12345678.0123456788', 10)) ORDER BY d"
+    "toDecimal128('12345678901234567890.0123456789', 10) AS d UNION ALL "
+    "SELECT toUInt64('18446744073709551614'), toDecimal128('-0.0000000001', 10) UNION ALL "
+    "SELECT toUInt64('9007199254740993'), toDecimal128('12345678901234567890.0123456788', 10)"
+    ") ORDER BY d"
 )
 
 
@@ -93,7 +95,7 @@ def test_editor_completes_runs_with_mod_enter_and_shows_exact_values(
     expect(page.locator("#console-result thead th").nth(0)).to_contain_text(
         "DateTime('America/New_York')"
     )
-    expect(cells.nth(1)).to_have_text("{'a':1,'b':2}")
+    expect(cells.nth(1)).to_have_text("map('a', 1, 'b', 2)")  # SQL that pastes back
     expect(cells.nth(2)).to_have_text("(1,'x')")
     expect(cells.nth(3)).to_have_text("221280.10")
     page.check("#grid-separators")
@@ -126,8 +128,9 @@ def test_sorting_and_copying_keep_64_bit_integers_and_decimals_exact(
         ["18446744073709551615", "18446744073709551614", "9007199254740993"]
     )
     page.click("#console-result thead th >> nth=1")
+    expect(page.locator("#console-result thead th").nth(1)).to_contain_text("Decimal(38, 10)")
     expect(page.locator("#console-result tbody tr td:nth-child(2)")).to_have_text(
-        ["-0.0000000001", "12345678.0123456788", "12345678.0123456789"]
+        ["-0.0000000001", "12345678901234567890.0123456788", "12345678901234567890.0123456789"]
     )
     page.click("#grid-copy")
     expect(page.locator("body[data-copied]")).to_have_count(1)
@@ -135,8 +138,8 @@ def test_sorting_and_copying_keep_64_bit_integers_and_decimals_exact(
     assert copied == (
         "u\td\n"
         "18446744073709551614\t-0.0000000001\n"
-        "9007199254740993\t12345678.0123456788\n"
-        "18446744073709551615\t12345678.0123456789\n"
+        "9007199254740993\t12345678901234567890.0123456788\n"
+        "18446744073709551615\t12345678901234567890.0123456789\n"
     )
     page.fill("#grid-search", "99254")
     expect(page.locator("#console-result tbody tr:visible")).to_have_count(1)
@@ -149,7 +152,22 @@ def test_sorting_and_copying_keep_64_bit_integers_and_decimals_exact(
             page.click(f"#export-{fmt}")
         body = Path(download.value.path()).read_bytes().decode()
         assert body == _export_of(fmt, by_decimal), fmt
+    with page.expect_download() as download:
+        page.click("#export-xlsx")
+    assert _xlsx_text(Path(download.value.path())) == by_decimal
     assert violations == []
+
+
+def _xlsx_text(path: Path) -> list[list[str]]:
+    """The workbook's rows as text: a number past 15 digits is a text cell with every digit,
+    a shorter one a number shown with the Decimal's scale."""
+    with path.open("rb") as file:  # a download has no .xlsx suffix, which openpyxl wants
+        sheet = openpyxl.load_workbook(file, read_only=True)["Result"]
+        rows = list(sheet.iter_rows(min_row=2, values_only=True))
+    return [
+        [value if isinstance(value, str) else f"{Decimal(repr(value)):.10f}" for value in row]
+        for row in rows
+    ]
 
 
 def _export_of(fmt: str, rows: list[list[str]]) -> str:

@@ -48,8 +48,8 @@ def work_unit(item) -> str:
     the deploy worlds in ``tests/deploy``) run one after another on one worker, and the
     packages side by side: they share the engine and its build cache (builds take turns under
     the harness's lock), never a stack, a port or a subnet. Tests that run dockerds of their
-    own (the swarm) are one more unit. A shared scenario stays on one worker, so it is set up
-    once; any other test is a unit of its own."""
+    own (the swarm, the offline deploy server) are one more unit. A shared scenario stays on
+    one worker, so it is set up once; any other test is a unit of its own."""
     if item.get_closest_marker("own_engines") is not None:
         return OWN_ENGINES_GROUP
     if item.get_closest_marker("engine") is not None:

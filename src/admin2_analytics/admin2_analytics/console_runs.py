@@ -1,4 +1,5 @@
-"""The SQL console's runs: one page of ClickHouse's own text per value, and the history row.
+"""The SQL console's runs: one page of values as ClickHouse writes them (Maps and one-item
+Tuples as SQL that pastes back), and the history row.
 
 Form-level refusals (too long, bad parameters) are recorded here too, with their reason, so
 every statement someone tried reaches the history (docs/analytics.md).
@@ -15,6 +16,7 @@ from django.utils import timezone
 from admin2_analytics import console_control, engine, history
 from admin2_analytics.engine import QueryTag
 from admin2_analytics.errors import AnalyticsError, QueryFailed
+from admin2_analytics.sql_literals import needs_rewrite, pasteable
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +44,7 @@ class ConsoleColumn:
 @dataclass
 class ConsolePage:
     columns: list[ConsoleColumn]
-    rows: list[tuple]  # ClickHouse's text of each value, None for NULL
+    rows: list[tuple]  # ClickHouse's text of each value (Maps as SQL), None for NULL
     page: int
     page_size: int
     has_next: bool
@@ -98,13 +100,24 @@ def run_page(
     run.finish(row_count=len(raw.rows))
     return ConsolePage(
         columns=[ConsoleColumn(n, t) for n, t in zip(raw.columns, raw.types, strict=True)],
-        rows=raw.rows,
+        rows=_pasteable_rows(raw.types, raw.rows),
         page=page,
         page_size=page_size,
         has_next=raw.truncated,
         elapsed_ms=raw.elapsed_ms,
         ran_at=run.started_at,
     )
+
+
+def _pasteable_rows(types: list[str], rows: list[tuple]) -> list[tuple]:
+    """Map and one-item Tuple values as SQL literals (docs/analytics.md); exports keep
+    ClickHouse's own text form, which its input formats read back."""
+    if not any(needs_rewrite(kind) for kind in types):
+        return rows
+    return [
+        tuple(pasteable(kind, value) for kind, value in zip(types, row, strict=True))
+        for row in rows
+    ]
 
 
 def _stopped_message(seen: dict) -> str:

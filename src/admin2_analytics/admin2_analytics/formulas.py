@@ -1,14 +1,14 @@
 """Spreadsheet formulas out of CSV and TSV exports ("CSV injection", OWASP): a leading ``'``.
 
-Regular expressions over the engine's encoded chunks as they stream, constant memory. Where a
-cell starts in ClickHouse's CSV and TabSeparated bytes, and what the rewrite relies on:
-docs/analytics.md, "How the rewrite finds a cell".
+The same rule twice: as SQL the engine runs on each CSV text column (``engine_cells``, the
+fast way), and as regular expressions over the encoded chunks for TSV and for results whose
+types the SQL does not cover. docs/analytics.md, "How the rewrite finds a cell".
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 # After the sign: a plain number as ClickHouse writes one (integers and decimals up to 76-77
 # digits, floats with an exponent, inf, nan, a Time's h:mm:ss[.fff]). Bounded, so deciding
@@ -166,13 +166,90 @@ def transformer(fmt: str, *, raw: bool = False) -> FormulaNeutralizer | Passthro
 
 
 def neutralized(chunks: Iterable[bytes], fmt: str, *, raw: bool = False) -> Iterator[bytes]:
-    """The chunks of an export, passed through ``transformer(fmt, raw=raw)``."""
+    """The chunks of an export, passed through ``transformer(fmt, raw=raw)``; a stream whose
+    cells the engine neutralized already (``engine_cells``) needs it for its header only."""
+    if getattr(chunks, "cells_rewritten", False):
+        if raw:
+            raise ValueError("raw cells asked of a stream opened with the engine's rewrite")
+        yield from _after_header(iter(chunks), fmt, len(chunks.header))
+        return
     cells = transformer(fmt, raw=raw)
     for chunk in chunks:
         if out := cells.feed(chunk):
             yield out
     if tail := cells.flush():
         yield tail
+
+
+def _after_header(chunks: Iterator[bytes], fmt: str, size: int) -> Iterator[bytes]:
+    """The first ``size`` bytes (the header line, column names) rewritten, the rest as is."""
+    first = next(chunks, b"")
+    cells = FormulaNeutralizer(fmt)
+    yield cells.feed(first[:size]) + cells.flush() + first[size:]
+    yield from chunks
+
+
+# --- the same rule in the engine: SQL per text column ---------------------------------------
+
+_WRAPPED = re.compile(r"^(?:Nullable|LowCardinality)\((.*)\)$")
+_TEXT = re.compile(r"^(?:String|FixedString\(\d+\)|Enum(?:8|16)?\(.*\))$")
+# Types whose every value the engine writes as a number, a date, a time, an address or an
+# identifier, or inside [ ] or { }: no cell of theirs starts a formula. Any type outside
+# this list and _TEXT (Variant, Dynamic, JSON, Tuple, aggregate states...) leaves the whole
+# result to the byte rewrite.
+_NEVER_FORMULA = re.compile(
+    r"^(?:U?Int(?:8|16|32|64|128|256)|Float(?:32|64)|BFloat16|Bool|Nothing|UUID|IPv4|IPv6"
+    r"|Decimal(?:32|64|128|256)?\(.*\)|Date|Date32|DateTime(?:\(.*\))?|DateTime64\(.*\)"
+    r"|Array\(.*\)|Map\(.*\))$"
+)
+
+
+def _sql_string(text: str) -> str:
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _cell_sql(fmt: str) -> str:
+    """The SQL that neutralizes one text value ``{v}``: a ``'`` before a formula's first
+    character, taken back when the rest is a plain number.
+
+    Only values whose first byte is one of those characters (read in place, nothing copied)
+    reach the two regular expressions (RE2, where ``$`` is the end of the value).
+    """
+    first = _FORMULA_FIRST[fmt] + b"+-"
+    codes = ", ".join(str(byte) for byte in first)
+    opening = _sql_string("^([" + "".join(f"\\x{byte:02x}" for byte in first) + "])")
+    number = _sql_string("^'([-+](?:" + _NUMBER.decode() + ")$)")
+    quoted, kept = _sql_string("'\\1"), _sql_string("\\1")
+    fixed = f"replaceRegexpOne(replaceRegexpOne({{v}}, {opening}, {quoted}), {number}, {kept})"
+    return f"if(reinterpretAsUInt8({{v}}) IN ({codes}), {fixed}, {{v}})"
+
+
+# CSV only: TabSeparated writes a ' inside a value as \', so the engine cannot add a bare one.
+_CELL_SQL = {"csv": _cell_sql("csv")}
+ENGINE_FORMATS = tuple(_CELL_SQL)  # the formats the engine can neutralize itself
+
+
+def engine_cells(fmt: str) -> Callable[[Sequence[tuple[str, str]]], list[str] | None]:
+    """For ``engine.stream(cells=...)``: given each column's SQL reference and type, the
+    select list that has the engine neutralize the text columns itself, so the export's
+    bytes pass through Python untouched; None when a type is not known to be covered."""
+    cell = _CELL_SQL[fmt]
+
+    def select(columns: Sequence[tuple[str, str]]) -> list[str] | None:
+        chosen = []
+        for reference, kind in columns:
+            while wrapped := _WRAPPED.match(kind):
+                kind = wrapped.group(1)
+            if _TEXT.match(kind):  # as the String the engine writes (zero bytes and all)
+                value = {"S": reference, "F": f"concat({reference}, '')"}.get(kind[0])
+                chosen.append(cell.replace("{v}", value or f"toString({reference})"))
+            elif _NEVER_FORMULA.match(kind):
+                chosen.append(reference)
+            else:
+                return None
+        return chosen
+
+    return select
 
 
 def neutralize(data: bytes, fmt: str) -> bytes:

@@ -1,7 +1,8 @@
 """Charts drawn on the server as inline SVG: no JavaScript library, no CDN, nothing to load.
 
 :func:`build` turns result rows into a :class:`Chart` of one registered kind (``registry``).
-Every mark carries an SVG ``<title>`` (hover); what cannot be drawn becomes a note.
+Every mark carries an SVG ``<title>``: the hover value ``admin2/chart-hover.js`` shows, and
+the browser's own without script. What cannot be drawn becomes a note.
 """
 
 from __future__ import annotations

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from admin2_analytics.engine import backend, config, slots, watchdog
@@ -14,12 +15,16 @@ from admin2_analytics.engine.tags import QueryTag
 from admin2_analytics.errors import ParameterError
 from admin2_analytics.kinds import ExportFormat
 
+logger = logging.getLogger(__name__)
+
 # Chunks of at most this: never line by line (150x slower); larger ones ran slower through
 # the formula rewrite (docs/benchmarks.md, analytics_export).
 CHUNK_SIZE = 1 << 20
 FORMATS = {"csv": "CSV", "tsv": "TabSeparated", "jsonl": "JSONEachRow"}
 # A DateTime column without a zone of its own: the engine writes it in its time zone.
 _ZONELESS = re.compile(r"^(?:Nullable\(|LowCardinality\()*DateTime(?:64\(\d+\))?\)*$")
+# Given each column's SQL reference and type, the select list to stream instead (or None).
+CellRewrite = Callable[[Sequence[tuple[str, str]]], "list[str] | None"]
 
 
 def stream(
@@ -30,6 +35,7 @@ def stream(
     fmt: ExportFormat,
     max_rows: int | None = None,
     query_id: str = "",
+    cells: CellRewrite | None = None,
 ) -> ResultStream:
     """Stream user SQL (guarded) as CSV/TSV with a header line, or JSON lines.
 
@@ -39,6 +45,8 @@ def stream(
     when the iteration ends normally. The engine is opened before this returns (errors such
     as a busy engine surface here, not mid-response); close the stream (or exhaust it) to
     release the engine. ``max_rows`` cuts the export short (the CLI's ``--limit``).
+    ``cells`` (CSV/TSV) rewrites the columns in the engine, by the select list it returns
+    from the result's columns; the stream's ``cells_rewritten`` says whether it did.
     """
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
@@ -57,7 +65,7 @@ def stream(
         # A Decimal keeps its scale, as the console shows it (221280.10, not 221280.1).
         output_format_decimal_trailing_zeros=1,
     )
-    return ResultStream(sql, params, engine_settings, tag, fmt, max_rows, query_id)
+    return ResultStream(sql, params, engine_settings, tag, fmt, max_rows, query_id, cells)
 
 
 class ResultStream:
@@ -72,12 +80,15 @@ class ResultStream:
         fmt: str,
         max_rows: int | None = None,
         query_id: str = "",
+        cells: CellRewrite | None = None,
     ) -> None:
         self.fmt = fmt
         self.query_id = query_id or watchdog.new_query_id()
         self.columns: list[str] = []
         self.types: list[str] = []
         self.timezone = ""  # the engine's time zone, when a DateTime column has none of its own
+        self.header = b""  # the header line the first chunk starts with
+        self.cells_rewritten = False
         self._raw = None
         self._chunks: Iterator[bytes] = iter(())
         self._closed = False
@@ -95,7 +106,9 @@ class ResultStream:
             if max_rows is not None:
                 # The checked statement, wrapped: the engine stops after max_rows rows.
                 statement = f"SELECT * FROM (\n{statement}\n) LIMIT {int(max_rows)}"  # noqa: S608
-            header = self._describe(session, statement, values)
+            header = self.header = self._describe(session, statement, values)
+            if cells is not None and self.fmt != "jsonl":
+                statement = self._rewritten(session, statement, values, cells)
             self._raw = session.raw_stream(statement, values, FORMATS[fmt])
             self._chunks = chunks_of(self._raw)
         except Exception as exc:
@@ -119,6 +132,28 @@ class ResultStream:
         else:
             line = "\t".join(tsv_escape(name) for name in self.columns)
         return (line + "\n").encode()
+
+    def _rewritten(self, session: Session, sql: str, params: dict, cells: CellRewrite) -> str:
+        """``sql`` with its columns rewritten by ``cells``, or as it was when it cannot be
+        (a name given twice cannot be told apart; a select list the engine does not plan)."""
+        if len(set(self.columns)) < len(self.columns):
+            return sql
+        references = [quote_identifier(name) for name in self.columns]
+        chosen = cells(list(zip(references, self.types, strict=True)))
+        if chosen is None:
+            return sql
+        if chosen != references:
+            wrapped = f"SELECT {', '.join(chosen)} FROM (\n{sql}\n)"  # noqa: S608
+            try:
+                planned = session.query(f"{DESCRIBE_PREFIX}\n{wrapped}\n)", params).result_rows
+            except Exception:
+                logger.warning("the export's column rewrite did not plan; streaming as is")
+                return sql
+            if len(planned) != len(self.columns):
+                return sql
+            sql = wrapped
+        self.cells_rewritten = True
+        return sql
 
     def __iter__(self) -> ResultStream:
         return self
@@ -190,6 +225,10 @@ def chunks_of(raw) -> Iterator[bytes]:
             yield data[start : start + step]
     if parts:
         yield b"".join(parts)
+
+
+def quote_identifier(name: str) -> str:
+    return "`" + name.replace("\\", "\\\\").replace("`", "\\`") + "`"
 
 
 def tsv_escape(value: str) -> str:

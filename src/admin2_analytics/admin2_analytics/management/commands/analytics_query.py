@@ -99,7 +99,9 @@ class Command(BaseCommand):
 
     def _stream(self, sql, params, run: history.PendingRun, fmt, output, limit, *, raw) -> int:
         started = time.perf_counter()
-        stream = open_stream(sql, params, fmt, tag=run.tag, query_id=run.query_id, max_rows=limit)
+        stream = open_stream(
+            sql, params, fmt, tag=run.tag, query_id=run.query_id, max_rows=limit, raw=raw or None
+        )
         with stream:
             written = body(stream, fmt, raw=raw or None)  # None: the setting decides
             if output is None:
