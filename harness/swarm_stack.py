@@ -164,7 +164,7 @@ def app_with_embedded_engine() -> str:
 
 def _embedded_packages(packages: Path) -> list[str]:
     """chDB and what it imports (the extra's dependencies), as this checkout locked them."""
-    names = ("chdb", "chdb_core_lite", "pyarrow", "pandas", "numpy", "dateutil",
+    names = ("chdb", "chdb_core", "pyarrow", "pandas", "numpy", "dateutil",
              "python_dateutil", "pytz", "tzdata", "six")  # fmt: skip
     return sorted({path.name for name in names
                    for pattern in (name, f"{name}-*.dist-info", f"{name}.libs", f"{name}.py")
