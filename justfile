@@ -181,6 +181,11 @@ scale +ASSIGNMENTS:
 swarm-status:
     deploy/swarm/status.sh
 
+# Back up the swarm's database from the db node: just swarm-backup [--label NAME] | list
+[positional-arguments]
+swarm-backup *ARGS:
+    deploy/swarm/backup.sh "$@"
+
 # Roll app services back to their previous digest: just swarm-rollback [web ...]
 swarm-rollback *SERVICES:
     deploy/swarm/rollback.sh {{SERVICES}}

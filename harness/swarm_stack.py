@@ -11,6 +11,8 @@ import os
 import secrets
 import subprocess
 import sys
+import sysconfig
+import tempfile
 import time
 from pathlib import Path
 
@@ -29,8 +31,13 @@ SECRETS = ("django_secret_key", "postgres_password", "clickhouse_password", "red
 
 
 class SwarmStack:
-    def __init__(self, bed: Swarm, workdir: Path):
+    def __init__(self, bed: Swarm, workdir: Path, *, env: dict | None = None,
+                 s3_secret: str | None = None):  # fmt: skip
+        """``env``: more env file lines; ``s3_secret``: the bucket's secret key (absent, the
+        deploy script gives the swarm secret a placeholder)."""
         self.bed, self.workdir = bed, workdir
+        self.env, self.s3_secret = env or {}, s3_secret
+        self.s3 = None  # the bed's bucket (harness/swarm_s3.py), when media is in one
         self.env_file = workdir / ".env.production"
         self.cert = workdir / "certs" / "fullchain.pem"
         self.digests: dict[str, str] = {}
@@ -74,11 +81,14 @@ class SwarmStack:
             ADMIN2_POSTGRES_IMAGE=self.digests["postgres"],
             ADMIN2_REDIS_IMAGE=self.digests["redis"],
         )  # fmt: skip
+        env.update(self.env)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.env_file.write_text("".join(f"{k}={v}\n" for k, v in env.items()))
         (self.workdir / "secrets").mkdir(exist_ok=True)
         for name in SECRETS:
             (self.workdir / "secrets" / name).write_text(secrets.token_urlsafe(48))
+        if self.s3_secret:
+            (self.workdir / "secrets" / "s3_secret_access_key").write_text(self.s3_secret)
         self.cert.parent.mkdir(exist_ok=True)
         san = ",".join(f"IP:{a}" for a in addresses)
         made = subprocess.run(
@@ -136,6 +146,29 @@ class SwarmStack:
             "--cafile", str(self.cert), *args, timeout=timeout,
         )  # fmt: skip
         return result.stdout
+
+
+def app_with_embedded_engine() -> str:
+    """The production image plus the `embedded` extra's chDB, copied from this checkout's
+    venv (the production image leaves it out), so a worker on the bed runs real exports with
+    no ClickHouse server; the name built (rebuilt only when the inputs change)."""
+    tag = f"admin2:{engine.TEST_TAG}-embedded"
+    packages = Path(sysconfig.get_paths()["purelib"])
+    dockerfile = Path(tempfile.mkdtemp(prefix="admin2-embedded-")) / "Dockerfile"
+    copies = "".join(f"COPY {name} /opt/venv/lib/python3.11/site-packages/{name}\n"
+                     for name in _embedded_packages(packages))  # fmt: skip
+    dockerfile.write_text(f"FROM {IMAGES['app']}\n{copies}")
+    engine.build_image(dockerfile, packages, tag)
+    return tag
+
+
+def _embedded_packages(packages: Path) -> list[str]:
+    """chDB and what it imports (the extra's dependencies), as this checkout locked them."""
+    names = ("chdb", "chdb_core", "pyarrow", "pandas", "numpy", "dateutil",
+             "python_dateutil", "pytz", "tzdata", "six")  # fmt: skip
+    return sorted({path.name for name in names
+                   for pattern in (name, f"{name}-*.dist-info", f"{name}.libs", f"{name}.py")
+                   for path in packages.glob(pattern)})  # fmt: skip
 
 
 class RequestLoop:

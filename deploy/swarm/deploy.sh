@@ -30,8 +30,22 @@ ADMIN2_CONFIG_VERSION="$(cd "$here/containers" && cat swarm/wait-for.py redis/* 
 export ADMIN2_CONFIG_VERSION
 secrets_dir="${ADMIN2_SECRETS_DIR:-$here/containers/secrets}"
 certs_dir="${NGINX_CERTS_DIR:-$here/containers/certs}"
+# The S3 secret key is a swarm secret: in the env file it would be in every service's spec.
+ADMIN2_S3_SECRET_PATH="$secrets_dir/s3_secret_access_key"
+[ -z "${ADMIN2_S3_SECRET_ACCESS_KEY:-}" ] \
+  || die "ADMIN2_S3_SECRET_ACCESS_KEY: move it from $env_file into $ADMIN2_S3_SECRET_PATH"
+if [ ! -s "$ADMIN2_S3_SECRET_PATH" ]; then
+  [ "${ADMIN2_MEDIA_STORAGE:-filesystem}" != s3 ] \
+    || die "ADMIN2_MEDIA_STORAGE=s3: put the bucket's secret key in $ADMIN2_S3_SECRET_PATH"
+  # Media on each node's volume: the settings never read the key, but a swarm secret
+  # cannot be empty or absent.
+  ADMIN2_S3_SECRET_PATH="$(mktemp)"
+  trap 'rm -f "$ADMIN2_S3_SECRET_PATH"' EXIT
+  echo "unused: ADMIN2_MEDIA_STORAGE is not s3" > "$ADMIN2_S3_SECRET_PATH"
+fi
+export ADMIN2_S3_SECRET_PATH
 ADMIN2_SECRETS_VERSION="$(cat "$secrets_dir"/django_secret_key "$secrets_dir"/postgres_password \
-  "$secrets_dir"/clickhouse_password "$secrets_dir"/redis_password \
+  "$secrets_dir"/clickhouse_password "$secrets_dir"/redis_password "$ADMIN2_S3_SECRET_PATH" \
   "$certs_dir/${NGINX_TLS_CERT:-fullchain.pem}" "$certs_dir/${NGINX_TLS_KEY:-privkey.pem}" \
   | sha256sum | cut -c1-12)"
 export ADMIN2_SECRETS_VERSION

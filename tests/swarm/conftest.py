@@ -1,7 +1,8 @@
 """One swarm for every test in tests/swarm: 3 dockerd in network namespaces, the registry,
 the swarm formed by `just swarm-init` over SSH, the production stack deployed by
-deploy/swarm/deploy.sh, and a superuser. Built once per session (a swarm costs minutes of
-CI's budget); always taken down, unless ADMIN2_E2E_KEEP."""
+deploy/swarm/deploy.sh (media in a bucket of moto in the hub: harness/swarm_s3.py), and a
+superuser. Built once per session (a swarm costs minutes of CI's budget); always taken down,
+unless ADMIN2_E2E_KEEP."""
 
 from __future__ import annotations
 
@@ -15,8 +16,9 @@ import pytest
 from harness import engine, swarm_runs
 from harness.processes import REPO, wait_until
 from harness.swarm import Swarm
+from harness.swarm_s3 import HubS3
 from harness.swarm_ssh import SwarmSsh
-from harness.swarm_stack import HEARTBEAT_SECONDS, IMAGES, SwarmStack
+from harness.swarm_stack import HEARTBEAT_SECONDS, IMAGES, SwarmStack, app_with_embedded_engine
 
 PASSWORD = "a-long-swarm-password-9"  # throwaway test account
 TIMINGS = REPO / "test-results" / "swarm-timings.json"
@@ -45,15 +47,23 @@ def swarm_stack():
     engine.require_engine()
     engine.ensure_images()
     engine.build_app("production", f"admin2:{engine.TEST_TAG}")
+    app = app_with_embedded_engine()  # a worker's exports need an engine on the bed
     started = time.monotonic()
     bed = Swarm(3)
+    s3 = None
     try:
-        bed.up(IMAGES, join=False)
+        bed.up({**IMAGES, "app": app}, join=False)
         workdir = Path(tempfile.mkdtemp(prefix="admin2-swarm-"))
+        s3 = HubS3(bed, workdir / "s3")
+        bucket = s3.start()
         ssh = SwarmSsh(bed, workdir / "ssh")
         ssh.start()
         record("swarm_init", ssh.swarm_init())
-        stack = SwarmStack(bed, workdir)
+        # Media (exports included) in the bucket, its secret key as a swarm secret.
+        engine_env = {"CLICKHOUSE_HOST": "", "CLICKHOUSE_DATABASE": "default"}  # chDB
+        stack = SwarmStack(bed, workdir, env={**bucket.env, **engine_env},
+                           s3_secret=bucket.secret)  # fmt: skip
+        stack.s3 = s3
         stack.prepare(label_nodes=False)
         record("deploy", stack.deploy())
         stack.exec("web", "admin2", "createsuperuser", "--noinput", "--username", "boss",
@@ -71,3 +81,5 @@ def swarm_stack():
             down = time.monotonic()
             bed.down()
             record("down", time.monotonic() - down)
+            if s3:
+                s3.stop()

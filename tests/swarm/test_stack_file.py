@@ -3,7 +3,9 @@ of a swarm without IPVS (docs/scaling.md). Reads the files only: no engine."""
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
 
 import pytest
 import yaml
@@ -14,6 +16,7 @@ from harness.processes import REPO
 STACK_FILE = REPO / "containers" / "docker-stack.production.yml"
 APP = ("migrate", "web", "celery", "celery-beat")
 WAIT = ["python", "/usr/local/lib/admin2/wait-for.py"]
+S3_KEY_FILE = "ADMIN2_S3_SECRET_ACCESS_KEY_FILE"
 
 
 @pytest.fixture(scope="module")
@@ -62,9 +65,44 @@ def test_limits_are_compose_ones_and_every_service_reserves(stack, production, n
 
 @pytest.mark.parametrize("name", APP)
 def test_app_environment_and_secrets_are_compose_ones(stack, production, name):
-    assert stack[name]["environment"] == production[name]["environment"]
-    assert stack[name]["secrets"] == production[name]["secrets"]
+    # Plus the S3 key: a single server shares one media volume, a swarm needs the bucket.
+    environment = dict(stack[name]["environment"])
+    assert environment.pop(S3_KEY_FILE) == "/run/secrets/s3_secret_access_key"
+    assert environment == production[name]["environment"]
+    assert stack[name]["secrets"] == [*production[name]["secrets"], "s3_secret_access_key"]
     assert stack[name]["read_only"] and stack[name]["cap_drop"] == ["ALL"]
+
+
+def test_the_s3_secret_key_is_a_swarm_secret_the_deploy_script_provides():
+    secrets = yaml.safe_load(STACK_FILE.read_text())["secrets"]
+    assert secrets["s3_secret_access_key"]["file"].startswith("${ADMIN2_S3_SECRET_PATH:?")
+
+
+def deploy_with(tmp_path, *lines: str) -> subprocess.CompletedProcess:
+    """deploy/swarm/deploy.sh up to its checks of the S3 key, which stop it before any
+    docker command (DOCKER names a program that does not exist, to be sure)."""
+    env_file = tmp_path / ".env.production"
+    env_file.write_text("".join(f"{line}\n" for line in lines))
+    (tmp_path / "secrets").mkdir(exist_ok=True)
+    return subprocess.run(
+        [str(REPO / "deploy" / "swarm" / "deploy.sh"), "r.example/admin2@sha256:00", str(env_file)],
+        capture_output=True, text=True, timeout=60, check=False,
+        env={**os.environ, "DOCKER": str(tmp_path / "no-docker"),
+             "ADMIN2_SECRETS_DIR": str(tmp_path / "secrets")},
+    )  # fmt: skip
+
+
+def test_deploy_refuses_the_s3_secret_key_in_the_env_file(tmp_path):
+    refused = deploy_with(tmp_path, "ADMIN2_MEDIA_STORAGE=s3", "ADMIN2_S3_SECRET_ACCESS_KEY=k")
+    assert refused.returncode == 1
+    assert "ADMIN2_S3_SECRET_ACCESS_KEY: move it from" in refused.stderr
+    assert "secrets/s3_secret_access_key" in refused.stderr
+
+
+def test_deploy_with_s3_media_needs_the_secret_file(tmp_path):
+    refused = deploy_with(tmp_path, "ADMIN2_MEDIA_STORAGE=s3")
+    assert refused.returncode == 1
+    assert "ADMIN2_MEDIA_STORAGE=s3: put the bucket's secret key in" in refused.stderr
 
 
 @pytest.mark.parametrize("name", ["redis", "db", "nginx"])
