@@ -75,7 +75,13 @@ class NativePrometheus:
         except requests.RequestException:
             return False
         firing = [a for a in alerts["data"]["alerts"] if a["state"] == "firing"]
-        return bool(firing) and len(up.json()["data"]["result"]) == 2 and Exporter.scrapes >= 3
+        if not (firing and len(up.json()["data"]["result"]) == 2):
+            return False
+        # A rate needs two samples that Prometheus has stored, not two the exporter served: at
+        # load 6 a page drawn after the third scrape once found no rate to draw.
+        rate = requests.get(f"{self.url}/api/v1/query", timeout=2,
+                            params={"query": "sum(rate(admin2_http_requests_total[5m]))"})
+        return bool(rate.json()["data"]["result"])
 
     def stop(self) -> None:
         self.process.stop()
