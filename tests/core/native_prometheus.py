@@ -79,8 +79,11 @@ class NativePrometheus:
             return False
         # A rate needs two samples that Prometheus has stored, not two the exporter served: at
         # load 6 a page drawn after the third scrape once found no rate to draw.
-        rate = requests.get(f"{self.url}/api/v1/query", timeout=2,
-                            params={"query": "sum(rate(admin2_http_requests_total[5m]))"})
+        rate = requests.get(
+            f"{self.url}/api/v1/query",
+            timeout=2,
+            params={"query": "sum(rate(admin2_http_requests_total[5m]))"},
+        )
         return bool(rate.json()["data"]["result"])
 
     def stop(self) -> None:
