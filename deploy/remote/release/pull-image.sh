@@ -11,23 +11,29 @@ has_digest() {
     | grep -q "@$digest\$"
 }
 
-# The image CI built and tested, pulled by its digest and tagged admin2:<commit> for Compose.
-# Nothing is built here; an image already here (a redeploy) needs no registry at all.
-pull_release_image() {
-  local tag="$1" ref="$2" digest label
-  [[ "$ref" =~ ^[A-Za-z0-9.:/_-]+@sha256:[0-9a-f]{64}$ ]] || die "--image must be REPOSITORY@sha256:<digest>, got '$ref'"
-  digest="${ref##*@}"
-  if has_digest "$IMAGE:$tag" "$digest"; then
-    log "image $IMAGE:$tag is here already as $digest: no pull needed"
+# REF (REPOSITORY@sha256:...) as the local image NAME: the copy here when it has that digest
+# (a redeploy, or offline), else pulled and tagged. WHAT names the image in the log.
+pull_as() {
+  local name="$1" ref="$2" what="$3"
+  if has_digest "$name" "${ref##*@}"; then
+    log "$what $name is here already as ${ref##*@}: no pull needed"
   else
     log "pulling $ref"
     docker pull --quiet "$ref" >/dev/null || die "docker pull $ref failed (registry reachable? logged in on the server?)"
-    docker tag "$ref" "$IMAGE:$tag" || die "could not tag $ref as $IMAGE:$tag"
+    docker tag "$ref" "$name" || die "could not tag $ref as $name"
   fi
+}
+
+# The image CI built and tested, pulled by its digest and tagged admin2:<commit> for Compose.
+# Nothing is built here; an image already here (a redeploy) needs no registry at all.
+pull_release_image() {
+  local tag="$1" ref="$2" label
+  [[ "$ref" =~ ^[A-Za-z0-9.:/_-]+@sha256:[0-9a-f]{64}$ ]] || die "--image must be REPOSITORY@sha256:<digest>, got '$ref'"
+  pull_as "$IMAGE:$tag" "$ref" image
   # `just release` labels the image with its commit: a digest of another commit is refused.
   label="$(docker image inspect --format '{{index .Config.Labels "admin2.release"}}' "$IMAGE:$tag" 2>/dev/null || true)"
   [ "$label" = "$tag" ] || die "$ref was built from commit '${label:-unknown}', not $tag: deploy the digest 'just release' printed for this commit"
-  RELEASE_DIGEST="$digest"
+  RELEASE_DIGEST="${ref##*@}"
   log "release image $IMAGE:$tag is $ref"
 }
 
@@ -59,19 +65,12 @@ pin_images() {
 # admin2-db:<tag> (`just release` pushed it), built here only with --build-on-server, or the
 # copy already here. A release whose Compose file still names the stock image needs none.
 db_image() {
-  local tag digest label
+  local tag label
   grep -q "image: $DB_IMAGE:" "$COMPOSE_FILE" || { log "this release runs the stock PostgreSQL image"; return 0; }
   tag="$(db_image_tag)"
   if [ -n "$DB_IMAGE_REF" ]; then
     [[ "$DB_IMAGE_REF" =~ ^[A-Za-z0-9.:/_-]+@sha256:[0-9a-f]{64}$ ]] || die "--db-image must be REPOSITORY@sha256:<digest>, got '$DB_IMAGE_REF'"
-    digest="${DB_IMAGE_REF##*@}"
-    if has_digest "$DB_IMAGE:$tag" "$digest"; then
-      log "db image $DB_IMAGE:$tag is here already as $digest: no pull needed"
-    else
-      log "pulling the db image $DB_IMAGE_REF"
-      docker pull --quiet "$DB_IMAGE_REF" >/dev/null || die "docker pull $DB_IMAGE_REF failed (registry reachable? logged in on the server?)"
-      docker tag "$DB_IMAGE_REF" "$DB_IMAGE:$tag" || die "could not tag $DB_IMAGE_REF as $DB_IMAGE:$tag"
-    fi
+    pull_as "$DB_IMAGE:$tag" "$DB_IMAGE_REF" "db image"
     label="$(docker image inspect --format '{{index .Config.Labels "admin2.db-image"}}' "$DB_IMAGE:$tag" 2>/dev/null || true)"
     [ "$label" = "$tag" ] || die "$DB_IMAGE_REF was built from other inputs ('${label:-unknown}'), not $tag: deploy the db digest 'just release' printed for this commit"
   elif docker image inspect "$DB_IMAGE:$tag" >/dev/null 2>&1; then
@@ -86,18 +85,16 @@ db_image() {
   log "db image $DB_IMAGE:$tag is $(db_digest)"
 }
 
-# The registry digest of the checked-out release's db image, or '-'.
-db_digest() {
+# The registry digest of the local image NAME (the first it was pulled or pushed as), or '-'.
+image_digest() {
   local ref
-  ref="$(docker image inspect --format '{{range .RepoDigests}}{{println .}}{{end}}' "$DB_IMAGE:$(db_image_tag)" 2>/dev/null | head -n 1 || true)"
+  ref="$(docker image inspect --format '{{range .RepoDigests}}{{println .}}{{end}}' "$1" 2>/dev/null | head -n 1 || true)"
   printf '%s' "${ref:+${ref##*@}}"
   [ -n "$ref" ] || printf -- '-'
 }
 
+# The registry digest of the checked-out release's db image, or '-'.
+db_digest() { image_digest "$DB_IMAGE:$(db_image_tag)"; }
+
 # The digest recorded for a release: the admin2:<commit> image's own (pulled by digest), or '-'.
-release_digest() {
-  local ref
-  ref="$(docker image inspect --format '{{range .RepoDigests}}{{println .}}{{end}}' "$IMAGE:$1" 2>/dev/null | head -n 1 || true)"
-  printf '%s' "${ref:+${ref##*@}}"
-  [ -n "$ref" ] || printf -- '-'
-}
+release_digest() { image_digest "$IMAGE:$1"; }
